@@ -1,0 +1,43 @@
+/**
+ * Counts failed authentications per client in a fixed window. Once a client reaches the limit it is
+ * refused (429) until its window ends, whatever key it presents, so guessing a key costs at most
+ * `limit` tries per window. Kept in memory: each replica limits on its own.
+ */
+export class AuthFailureLimiter {
+  private readonly failures = new Map<string, { count: number; windowEnds: number }>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Seconds until the client may try again, or 0 if it is not blocked. */
+  retryAfterSeconds(client: string): number {
+    const entry = this.failures.get(client);
+    if (!entry) return 0;
+    const left = entry.windowEnds - this.now();
+    if (left <= 0) {
+      this.failures.delete(client);
+      return 0;
+    }
+    return entry.count >= this.limit ? Math.ceil(left / 1000) : 0;
+  }
+
+  recordFailure(client: string): void {
+    const now = this.now();
+    const entry = this.failures.get(client);
+    if (!entry || entry.windowEnds <= now) {
+      this.failures.set(client, { count: 1, windowEnds: now + this.windowMs });
+      this.sweep(now);
+    } else {
+      entry.count += 1;
+    }
+  }
+
+  /** Bounds memory under a flood from many addresses: expired entries go when new ones arrive. */
+  private sweep(now: number): void {
+    if (this.failures.size < 10_000) return;
+    for (const [client, entry] of this.failures) if (entry.windowEnds <= now) this.failures.delete(client);
+  }
+}

@@ -1,0 +1,37 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { AdminModule } from './admin/admin.module';
+import { Clock } from './common/clock';
+import { CommonModule } from './common/common.module';
+import { loggerParams } from './common/logging';
+import { ConfigModule } from './config/config.module';
+import { Env } from './config/env.validation';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { RecordsModule } from './records/records.module';
+
+export interface AppOptions {
+  env: Env;
+  /** Defaults to the system clock; tests pass a FixedClock. */
+  clock?: Clock;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot({ env, clock }: AppOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(env),
+        CommonModule.forRoot(clock),
+        LoggerModule.forRoot(loggerParams(env)),
+        DatabaseModule,
+        MetricsModule,
+        AdminModule,
+        HealthModule,
+        RecordsModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,36 @@
+import { BadRequestException } from '@nestjs/common';
+
+/** A keyset position: the sort time and the id that breaks ties. Opaque to clients. */
+export interface CursorPosition {
+  at: Date;
+  id: string;
+}
+
+export function encodeCursor(position: CursorPosition): string {
+  return Buffer.from(JSON.stringify([position.at.toISOString(), position.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, field = 'cursor'): CursorPosition {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    const date = new Date(String(at));
+    if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(date.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) {
+      throw new Error('shape');
+    }
+    return { at: date, id };
+  } catch {
+    throw new BadRequestException(`${field} is not a cursor returned by this API`);
+  }
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** Builds a page from limit+1 fetched rows: the extra row only says whether another page exists. */
+export function toPage<T>(rows: T[], limit: number, position: (row: T) => CursorPosition): Page<T> {
+  const items = rows.slice(0, limit);
+  const nextCursor = rows.length > limit ? encodeCursor(position(items[items.length - 1])) : null;
+  return { items, nextCursor };
+}

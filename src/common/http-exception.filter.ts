@@ -1,0 +1,77 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import type { Request, Response } from 'express';
+import { AppErrors } from '../metrics/app-errors.service';
+
+interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  details?: string[];
+  requestId?: string;
+}
+
+/** Errors raised by Express's body parser before any route runs. */
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  limit?: number;
+}
+
+function fromBodyParser(err: BodyParserError): { status: number; message: string } | undefined {
+  switch (err?.type) {
+    case 'entity.parse.failed':
+      return { status: 400, message: 'the request body is not valid JSON' };
+    case 'entity.too.large':
+      return { status: 413, message: `the request body is larger than the ${err.limit ?? ''} byte limit`.replace('  ', ' ') };
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return { status: 415, message: 'the request body encoding or charset is not supported' };
+    case 'request.aborted':
+      return { status: 400, message: 'the request was aborted' };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Every error leaves as { statusCode, error, message } (+ details for validation, + requestId).
+ * Unexpected errors are logged with their stack here and answered with a bare 500: no stack trace
+ * or driver message ever reaches a client.
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpError');
+
+  constructor(private readonly appErrors?: AppErrors) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const res = ctx.getResponse<Response>();
+    const req = ctx.getRequest<Request & { id?: string }>();
+    const body = this.toBody(exception, req);
+    if (req?.id) body.requestId = String(req.id);
+    if (res.headersSent) return;
+    res.status(body.statusCode).json(body);
+  }
+
+  toBody(exception: unknown, req?: Request): ErrorBody {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      const raw = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+      const details = Array.isArray(raw) ? raw.map(String) : undefined;
+      const message = details ? details.join('; ') : String(raw ?? exception.message);
+      return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, ...(details ? { details } : {}) };
+    }
+    const parsed = fromBodyParser(exception as BodyParserError);
+    if (parsed) return { statusCode: parsed.status, error: STATUS_CODES[parsed.status] ?? 'Error', message: parsed.message };
+
+    this.appErrors?.count('http');
+    this.logger.error(
+      { err: exception, method: req?.method, url: req?.originalUrl },
+      `unhandled error on ${req?.method} ${req?.originalUrl}`,
+    );
+    return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, error: 'Internal Server Error', message: 'internal server error' };
+  }
+}

@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import pino from 'pino';
+import type { Params } from 'nestjs-pino';
+import { Env } from '../config/env.validation';
+import { maskDeep, maskEmails } from './mask';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Paths polled by probes and scrapers: not worth a log line each. */
+const QUIET_PATHS = /^\/(health\/(live|ready)|metrics)(\?|$)/;
+
+/**
+ * pino JSON to stdout and to LOG_FILE. Keys never reach a log: request headers are not serialized at
+ * all, and any field that looks like a credential is redacted. E-mail addresses are masked everywhere.
+ */
+export function loggerParams(env: Env): Params {
+  const streams: pino.StreamEntry[] = [{ stream: process.stdout }];
+  if (env.LOG_FILE) streams.push({ stream: pino.destination({ dest: env.LOG_FILE, mkdir: true, sync: false }) });
+  return {
+    pinoHttp: {
+      level: env.LOG_LEVEL,
+      stream: pino.multistream(streams, { dedupe: false }),
+      base: { service: 'teddy-scheduler' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      messageKey: 'msg',
+      redact: {
+        paths: ['*.authorization', '*["x-api-key"]', '*.apiKey', '*.password', '*.secret', '*.token', 'req.headers'],
+        censor: '[redacted]',
+      },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((a) => maskDeep(a)) as Parameters<typeof method>);
+        },
+      },
+      genReqId: (req: IncomingMessage, res: ServerResponse) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: maskEmails(req.url) }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: env.LOG_HTTP_REQUESTS ? { ignore: (req) => QUIET_PATHS.test(req.url ?? '') } : false,
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    },
+  };
+}

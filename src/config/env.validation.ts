@@ -1,0 +1,256 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  registerDecorator,
+  validateSync,
+  ValidationArguments,
+  ValidationError,
+} from 'class-validator';
+import { cronProblem, isValidTimeZone } from './cron';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Variables whose values are never echoed, not even in a boot error. */
+const SECRET_VARIABLES = new Set([
+  'ADMIN_API_KEY',
+  'VIEWER_API_KEY',
+  'INGEST_API_KEY',
+  'METRICS_TOKEN',
+  'NOTIFY_WEBHOOK_SECRET',
+  'SMTP_URL',
+  'DATABASE_URL',
+]);
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(v)) return true;
+  if (['false', '0', 'no'].includes(v)) return false;
+  return value;
+};
+
+function IsCron() {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isCron',
+      target: object.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && cronProblem(value) === undefined,
+        defaultMessage: (args?: ValidationArguments) =>
+          `is not a valid cron expression (${cronProblem(String(args?.value)) ?? 'not a string'})`,
+      },
+    });
+}
+
+function IsTimeZone() {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isTimeZone',
+      target: object.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && isValidTimeZone(value),
+        defaultMessage: () => 'is not a known IANA time zone (e.g. UTC, Europe/Berlin)',
+      },
+    });
+}
+
+function IsBooleanValue() {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isBooleanValue',
+      target: object.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) => typeof value === 'boolean',
+        defaultMessage: () => 'must be true or false',
+      },
+    });
+}
+
+/**
+ * The whole runtime configuration. Validated once at boot; a bad value stops the boot with one line
+ * per variable, naming it and the reason.
+ */
+export class Env {
+  @IsIn(['development', 'production', 'test'], { message: 'must be one of development, production, test' })
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(1, { message: 'must be between 1 and 65535' })
+  @Max(65535, { message: 'must be between 1 and 65535' })
+  PORT = 3000;
+
+  @IsString()
+  HOST = '0.0.0.0';
+
+  @Matches(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, {
+    message: 'must be sqlite:<path> (or sqlite::memory:) or postgres://user@host:port/db',
+  })
+  DATABASE_URL = 'sqlite:./data/teddy.sqlite';
+
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(1, { message: 'must be between 1 and 100' })
+  @Max(100, { message: 'must be between 1 and 100' })
+  DB_POOL_SIZE = 10;
+
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer number of days' })
+  @Min(1, { message: 'must be between 1 and 3650 days' })
+  @Max(3650, { message: 'must be between 1 and 3650 days' })
+  RETENTION_DAYS = 30;
+
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer number of days' })
+  @Min(0, { message: 'must be 0 or more days' })
+  NOTICE_DAYS_BEFORE = 2;
+
+  @IsCron()
+  CLEANUP_CRON = '0 0 * * *';
+
+  @IsCron()
+  NOTIFY_CRON = '0 23 * * *';
+
+  @IsTimeZone()
+  SCHEDULER_TIMEZONE = 'UTC';
+
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
+  ADMIN_API_KEY?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
+  VIEWER_API_KEY?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
+  INGEST_API_KEY?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
+  METRICS_TOKEN?: string;
+
+  @IsOptional()
+  @Matches(/^smtps?:\/\/[^\s]+$/, { message: 'must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+
+  @IsOptional()
+  @Matches(/^([^<>]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/, {
+    message: 'must be an e-mail address, optionally as "Name <address>"',
+  })
+  MAIL_FROM?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http:// or https:// URL' })
+  NOTIFY_WEBHOOK_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
+  NOTIFY_WEBHOOK_SECRET?: string;
+
+  @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL: LogLevel = 'info';
+
+  /** Empty string: log to stdout only. */
+  @IsString()
+  @MaxLength(4096)
+  LOG_FILE = 'logs/teddy_system.log';
+
+  @Matches(/^\d+(b|kb|mb)$/i, { message: 'must be a size such as 512kb or 10mb' })
+  BODY_LIMIT = '10mb';
+
+  /** Express "trust proxy": false, true, or a number of hops. Needed to rate-limit by client IP behind a load balancer. */
+  @Matches(/^(true|false|\d{1,2})$/, { message: 'must be true, false or a number of proxy hops' })
+  TRUST_PROXY = 'false';
+
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(1, { message: 'must be between 1 and 1000' })
+  @Max(1000, { message: 'must be between 1 and 1000' })
+  AUTH_FAILURE_LIMIT = 10;
+
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer number of seconds' })
+  @Min(1, { message: 'must be between 1 and 86400 seconds' })
+  @Max(86400, { message: 'must be between 1 and 86400 seconds' })
+  AUTH_FAILURE_WINDOW_SECONDS = 60;
+
+  @Transform(toBool)
+  @IsBooleanValue()
+  LOG_HTTP_REQUESTS = true;
+}
+
+export class EnvValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid environment variables: ${problems.join('; ')}`);
+    this.name = 'EnvValidationError';
+  }
+}
+
+function describe(error: ValidationError, raw: Record<string, unknown>): string {
+  const name = error.property;
+  const reasons = Object.values(error.constraints ?? {});
+  // The first reason is enough for one line; validators are ordered from general to specific.
+  const reason = reasons[reasons.length - 1] ?? 'is invalid';
+  if (SECRET_VARIABLES.has(name)) return `${name}: ${reason}`;
+  return `${name}: ${JSON.stringify(String(raw[name] ?? ''))} ${reason}`;
+}
+
+/**
+ * Builds the Env from process.env (or a test's map). Unset or empty variables take their defaults.
+ * Throws EnvValidationError naming every bad variable.
+ */
+export function validateEnv(source: Record<string, string | undefined>): Env {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(new Env())) {
+    const value = source[key];
+    if (value !== undefined && !(value === '' && key !== 'LOG_FILE')) raw[key] = value;
+  }
+  // Optional variables are not own properties of a fresh Env; pick them up too.
+  for (const key of [...SECRET_VARIABLES, 'MAIL_FROM', 'NOTIFY_WEBHOOK_URL']) {
+    const value = source[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const env = plainToInstance(Env, raw, { exposeDefaultValues: true });
+  const problems = validateSync(env, { forbidUnknownValues: false }).map((e) => describe(e, raw));
+
+  if (problems.length === 0) {
+    if (env.NOTICE_DAYS_BEFORE >= env.RETENTION_DAYS) {
+      problems.push(
+        `NOTICE_DAYS_BEFORE: "${env.NOTICE_DAYS_BEFORE}" must be less than RETENTION_DAYS (${env.RETENTION_DAYS})`,
+      );
+    }
+    if (env.NOTIFY_WEBHOOK_URL && !env.NOTIFY_WEBHOOK_SECRET) {
+      problems.push('NOTIFY_WEBHOOK_SECRET: is required when NOTIFY_WEBHOOK_URL is set');
+    }
+    const keys = [env.ADMIN_API_KEY, env.VIEWER_API_KEY, env.INGEST_API_KEY].filter(Boolean);
+    if (new Set(keys).size !== keys.length) {
+      problems.push('ADMIN_API_KEY, VIEWER_API_KEY, INGEST_API_KEY: each role needs its own key');
+    }
+    if (env.NODE_ENV === 'production' && !env.ADMIN_API_KEY) {
+      problems.push('ADMIN_API_KEY: is required when NODE_ENV=production');
+    }
+  }
+  if (problems.length > 0) throw new EnvValidationError(problems);
+  return env;
+}

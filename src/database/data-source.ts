@@ -1,0 +1,55 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DataSourceOptions } from 'typeorm';
+import { Child } from '../records/child.entity';
+import { Conversation } from '../records/conversation.entity';
+import { Guardian } from '../records/guardian.entity';
+import { Message } from '../records/message.entity';
+import { Initial1764288000000 } from './migrations/1764288000000-initial';
+
+export type DatabaseKind = 'sqlite' | 'postgres';
+
+export const ENTITIES = [Guardian, Child, Conversation, Message];
+export const MIGRATIONS = [Initial1764288000000];
+
+export function databaseKind(url: string): DatabaseKind {
+  return url.startsWith('sqlite:') ? 'sqlite' : 'postgres';
+}
+
+/** The SQLite file of a sqlite: URL, or ':memory:'. */
+export function sqlitePath(url: string): string {
+  const path = url.slice('sqlite:'.length);
+  return path === ':memory:' ? path : resolve(path);
+}
+
+/**
+ * DataSource options for a DATABASE_URL. Never `synchronize`: the schema comes from the migrations
+ * alone, on both databases, in tests too.
+ */
+export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions {
+  const common = { entities: ENTITIES, migrations: MIGRATIONS, synchronize: false, migrationsRun: false } as const;
+  if (databaseKind(url) === 'sqlite') {
+    const database = sqlitePath(url);
+    if (database !== ':memory:') mkdirSync(dirname(database), { recursive: true });
+    return {
+      ...common,
+      type: 'better-sqlite3',
+      database,
+      enableWAL: database !== ':memory:',
+      // A write waits up to 5 s for another process's lock (the migration CLI, an operator's sqlite3 shell).
+      timeout: 5000,
+      prepareDatabase: (db: { pragma(sql: string): unknown }) => {
+        db.pragma('synchronous = NORMAL');
+      },
+    };
+  }
+  return {
+    ...common,
+    type: 'postgres',
+    url,
+    poolSize,
+    // Keep the driver from hanging forever on an unreachable server at boot or under failover.
+    connectTimeoutMS: 10_000,
+    extra: { application_name: 'teddy-scheduler', statement_timeout: 0 },
+  };
+}

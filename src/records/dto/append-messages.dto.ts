@@ -1,0 +1,61 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, MaxLength, MinLength, ValidateIf, ValidateNested } from 'class-validator';
+import { MESSAGE_ROLES, MessageRole } from '../message.entity';
+import { IsTimestamp } from './timestamp';
+
+export const MAX_BATCH = 1000;
+export const MAX_TEXT = 4000;
+
+export class MessageInputDto {
+  @ApiProperty({ enum: MESSAGE_ROLES, example: 'child' })
+  @IsIn(MESSAGE_ROLES)
+  role: MessageRole;
+
+  @ApiProperty({ example: 'Teddy, why is the sky blue?', maxLength: MAX_TEXT })
+  @IsString()
+  @MinLength(1, { message: 'text must not be empty' })
+  @MaxLength(MAX_TEXT)
+  text: string;
+
+  @ApiPropertyOptional({
+    example: '2026-11-28T09:30:05Z',
+    description: 'When it was said; defaults to now. May be in the past (imports), never in the future.',
+  })
+  @IsOptional()
+  @IsTimestamp()
+  createdAt?: string;
+}
+
+/** One message (`role`, `text`, `createdAt?`) or a batch (`messages`), never both. */
+export class AppendMessagesDto {
+  @ApiPropertyOptional({ enum: MESSAGE_ROLES, example: 'child', description: 'Single form' })
+  @ValidateIf((o: AppendMessagesDto) => o.messages === undefined || o.role !== undefined)
+  @IsIn(MESSAGE_ROLES)
+  role?: MessageRole;
+
+  @ApiPropertyOptional({ example: 'Teddy, why is the sky blue?', maxLength: MAX_TEXT, description: 'Single form' })
+  @ValidateIf((o: AppendMessagesDto) => o.messages === undefined || o.text !== undefined)
+  @IsString()
+  @MinLength(1, { message: 'text must not be empty' })
+  @MaxLength(MAX_TEXT)
+  text?: string;
+
+  @ApiPropertyOptional({ example: '2026-11-28T09:30:05Z', description: 'Single form' })
+  @IsOptional()
+  @IsTimestamp()
+  createdAt?: string;
+
+  @ApiPropertyOptional({
+    type: [MessageInputDto],
+    maxItems: MAX_BATCH,
+    description: `Batch form: 1..${MAX_BATCH} messages, written in one transaction (all or none)`,
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_BATCH)
+  @ValidateNested({ each: true })
+  @Type(() => MessageInputDto)
+  messages?: MessageInputDto[];
+}

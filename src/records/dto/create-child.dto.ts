@@ -1,0 +1,12 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsString, MaxLength, MinLength } from 'class-validator';
+
+export class CreateChildDto {
+  @ApiProperty({ example: 'Omar', maxLength: 100 })
+  @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value))
+  @IsString()
+  @MinLength(1, { message: 'displayName must not be empty' })
+  @MaxLength(100)
+  displayName: string;
+}

@@ -1,0 +1,35 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export const LOCALES = ['en', 'ar'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+// Date columns carry no explicit type: TypeORM maps Date to `datetime` on SQLite (UTC text,
+// 'YYYY-MM-DD HH:MM:SS.SSS', which sorts chronologically), and the migration makes them
+// `timestamptz` on PostgreSQL. The migrations, not these classes, define the schema.
+
+/** A parent: the person told before their children's data is deleted. */
+@Entity('guardian')
+export class Guardian {
+  @PrimaryColumn('uuid')
+  id: string;
+
+  /** Stored trimmed and lower-cased; unique. */
+  @Column({ type: 'varchar', length: 320 })
+  email: string;
+
+  @Column({ name: 'display_name', type: 'varchar', length: 100 })
+  displayName: string;
+
+  @Column({ type: 'varchar', length: 2, default: 'en' })
+  locale: Locale;
+
+  /** A shorter retention chosen by the guardian (1..RETENTION_DAYS); null means the service default. */
+  @Column({ name: 'retention_days', type: 'integer', nullable: true })
+  retentionDays: number | null;
+
+  @Column({ name: 'notifications_enabled', type: 'boolean', default: true })
+  notificationsEnabled: boolean;
+
+  @Column({ name: 'created_at' })
+  createdAt: Date;
+}
