@@ -91,8 +91,8 @@ export class Env {
 
   @Transform(toInt)
   @IsInt({ message: 'must be an integer' })
-  @Min(1, { message: 'must be between 1 and 65535' })
-  @Max(65535, { message: 'must be between 1 and 65535' })
+  @Min(0, { message: 'must be between 0 (any free port) and 65535' })
+  @Max(65535, { message: 'must be between 0 (any free port) and 65535' })
   PORT = 3000;
 
   @IsString()
@@ -210,7 +210,8 @@ export class EnvValidationError extends Error {
 function describe(error: ValidationError, raw: Record<string, unknown>): string {
   const name = error.property;
   const reasons = Object.values(error.constraints ?? {});
-  // The first reason is enough for one line; validators are ordered from general to specific.
+  // One reason per variable keeps it to one line. class-validator lists constraints bottom-up, so the
+  // last is the topmost decorator: the basic check ("must be an integer") rather than a range.
   const reason = reasons[reasons.length - 1] ?? 'is invalid';
   if (SECRET_VARIABLES.has(name)) return `${name}: ${reason}`;
   return `${name}: ${JSON.stringify(String(raw[name] ?? ''))} ${reason}`;

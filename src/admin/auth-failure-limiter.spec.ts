@@ -1,0 +1,37 @@
+import { AuthFailureLimiter } from './auth-failure-limiter';
+
+describe('AuthFailureLimiter', () => {
+  let now = 0;
+  const limiter = () => new AuthFailureLimiter(3, 60_000, () => now);
+
+  beforeEach(() => {
+    now = 1_000_000;
+  });
+
+  it('blocks a client once it reaches the limit, until its window ends', () => {
+    const l = limiter();
+    for (let i = 0; i < 2; i++) l.recordFailure('a');
+    expect(l.retryAfterSeconds('a')).toBe(0);
+    l.recordFailure('a');
+    expect(l.retryAfterSeconds('a')).toBe(60);
+    now += 59_001;
+    expect(l.retryAfterSeconds('a')).toBe(1);
+    now += 1_000;
+    expect(l.retryAfterSeconds('a')).toBe(0);
+  });
+
+  it('counts each client separately', () => {
+    const l = limiter();
+    for (let i = 0; i < 3; i++) l.recordFailure('a');
+    expect(l.retryAfterSeconds('b')).toBe(0);
+  });
+
+  it('starts a fresh window after the old one ends', () => {
+    const l = limiter();
+    l.recordFailure('a');
+    l.recordFailure('a');
+    now += 60_000;
+    l.recordFailure('a');
+    expect(l.retryAfterSeconds('a')).toBe(0);
+  });
+});

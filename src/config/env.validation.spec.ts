@@ -1,0 +1,100 @@
+import { EnvValidationError, validateEnv } from './env.validation';
+
+function problems(source: Record<string, string>): string[] {
+  try {
+    validateEnv(source);
+  } catch (error) {
+    if (error instanceof EnvValidationError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('validateEnv', () => {
+  it('fills every default from an empty environment', () => {
+    const env = validateEnv({});
+    expect(env).toMatchObject({
+      PORT: 3000,
+      DATABASE_URL: 'sqlite:./data/teddy.sqlite',
+      RETENTION_DAYS: 30,
+      NOTICE_DAYS_BEFORE: 2,
+      CLEANUP_CRON: '0 0 * * *',
+      NOTIFY_CRON: '0 23 * * *',
+      SCHEDULER_TIMEZONE: 'UTC',
+      LOG_LEVEL: 'info',
+      LOG_FILE: 'logs/teddy_system.log',
+    });
+    expect(env.ADMIN_API_KEY).toBeUndefined();
+  });
+
+  it('names the variable and the reason for a bad cron, in one line', () => {
+    expect(problems({ CLEANUP_CRON: '61 * * * *' })).toEqual([
+      'CLEANUP_CRON: "61 * * * *" is not a valid cron expression (Field value (61) is out of range)',
+    ]);
+    expect(() => validateEnv({ CLEANUP_CRON: '61 * * * *' })).toThrow(
+      /^Invalid environment variables: CLEANUP_CRON: "61 \* \* \* \*" is not a valid cron expression/,
+    );
+  });
+
+  it('accepts 6-field cron expressions with seconds and refuses other field counts', () => {
+    expect(validateEnv({ NOTIFY_CRON: '*/5 * * * * *' }).NOTIFY_CRON).toBe('*/5 * * * * *');
+    expect(problems({ NOTIFY_CRON: '0 0 * *' })[0]).toMatch(/^NOTIFY_CRON: "0 0 \* \*" is not a valid cron expression \(must have 5 fields/);
+    expect(problems({ NOTIFY_CRON: '@daily' })[0]).toMatch(/^NOTIFY_CRON: .*must have 5 fields/);
+  });
+
+  it.each([
+    ['PORT', '70000', /^PORT: "70000" must be between 0 \(any free port\) and 65535$/],
+    ['PORT', 'abc', /^PORT: "abc" must be an integer$/],
+    ['RETENTION_DAYS', '0', /^RETENTION_DAYS: "0" must be between 1 and 3650 days$/],
+    ['SCHEDULER_TIMEZONE', 'Mars/Base', /^SCHEDULER_TIMEZONE: "Mars\/Base" is not a known IANA time zone/],
+    ['LOG_LEVEL', 'loud', /^LOG_LEVEL: "loud" must be one of/],
+    ['DATABASE_URL', 'mysql://x', /^DATABASE_URL: must be sqlite:/],
+    ['SMTP_URL', 'http://mail', /^SMTP_URL: must be an smtp/],
+    ['NOTIFY_WEBHOOK_URL', 'ftp://x', /^NOTIFY_WEBHOOK_URL: "ftp:\/\/x" must be an http/],
+    ['BODY_LIMIT', 'lots', /^BODY_LIMIT: "lots" must be a size/],
+    ['LOG_HTTP_REQUESTS', 'maybe', /^LOG_HTTP_REQUESTS: "maybe" must be true or false$/],
+    ['NODE_ENV', 'staging', /^NODE_ENV: "staging" must be one of development, production, test$/],
+  ])('refuses %s=%s', (name, value, expected) => {
+    const found = problems({ [name]: value });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(expected);
+  });
+
+  it('never echoes a secret value', () => {
+    const found = problems({ ADMIN_API_KEY: 'short-secret', DATABASE_URL: 'mysql://user:pw@host/db' });
+    expect(found).toEqual(expect.arrayContaining([expect.stringMatching(/^ADMIN_API_KEY: must be at least 16/)]));
+    expect(found.join('\n')).not.toContain('short-secret');
+    expect(found.join('\n')).not.toContain(':pw@');
+  });
+
+  it('reports every bad variable at once', () => {
+    expect(problems({ PORT: '-1', LOG_LEVEL: 'x', RETENTION_DAYS: 'y' }).map((p) => p.split(':')[0]).sort()).toEqual([
+      'LOG_LEVEL',
+      'PORT',
+      'RETENTION_DAYS',
+    ]);
+  });
+
+  it('checks the variables against each other', () => {
+    expect(problems({ RETENTION_DAYS: '2', NOTICE_DAYS_BEFORE: '2' })).toEqual([
+      'NOTICE_DAYS_BEFORE: "2" must be less than RETENTION_DAYS (2)',
+    ]);
+    expect(problems({ NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/teddy' })).toEqual([
+      'NOTIFY_WEBHOOK_SECRET: is required when NOTIFY_WEBHOOK_URL is set',
+    ]);
+    expect(problems({ ADMIN_API_KEY: 'same-key-0123456789', VIEWER_API_KEY: 'same-key-0123456789' })[0]).toMatch(/each role needs its own key/);
+  });
+
+  it('requires ADMIN_API_KEY in production only', () => {
+    expect(problems({ NODE_ENV: 'production' })).toEqual(['ADMIN_API_KEY: is required when NODE_ENV=production']);
+    expect(validateEnv({ NODE_ENV: 'production', ADMIN_API_KEY: 'x'.repeat(32) }).NODE_ENV).toBe('production');
+    expect(problems({ NODE_ENV: 'development' })).toEqual([]);
+  });
+
+  it('treats empty strings as unset, except LOG_FILE where empty means stdout only', () => {
+    const env = validateEnv({ PORT: '', ADMIN_API_KEY: '', LOG_FILE: '' });
+    expect(env.PORT).toBe(3000);
+    expect(env.ADMIN_API_KEY).toBeUndefined();
+    expect(env.LOG_FILE).toBe('');
+  });
+});

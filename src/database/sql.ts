@@ -1,0 +1,15 @@
+import { DatabaseKind } from './data-source';
+
+/**
+ * A Date as a parameter of raw SQL. node-postgres binds Date itself (with its offset, right for
+ * timestamptz); better-sqlite3 binds no Date, and SQLite compares our timestamps as text, so they
+ * must be in exactly the form TypeORM writes: UTC 'YYYY-MM-DD HH:MM:SS.SSS'.
+ */
+export function sqlTimestamp(kind: DatabaseKind, at: Date): Date | string {
+  return kind === 'postgres' ? at : at.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** Positional placeholder: $1 on PostgreSQL, ? on SQLite. */
+export function placeholder(kind: DatabaseKind, index: number): string {
+  return kind === 'postgres' ? `$${index}` : '?';
+}
