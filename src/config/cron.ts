@@ -23,3 +23,21 @@ export function isValidTimeZone(zone: string): boolean {
     return false;
   }
 }
+
+/**
+ * The fire times of a cron expression in a zone, strictly after `from` and at or before `until`.
+ * (The scheduler's own next-run computation, hardened for DST, arrives with the scheduler module.)
+ */
+export function fireTimesBetween(expr: string, timeZone: string, from: Date, until: Date, max = 10_000): Date[] {
+  const time = new CronTime(expr.trim(), timeZone);
+  const out: Date[] = [];
+  let cursor = from;
+  while (out.length < max) {
+    const next = time.getNextDateFrom(cursor, timeZone).toJSDate();
+    if (next.getTime() > until.getTime()) break;
+    if (next.getTime() <= cursor.getTime()) break;
+    out.push(next);
+    cursor = next;
+  }
+  return out;
+}

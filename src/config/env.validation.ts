@@ -198,6 +198,24 @@ export class Env {
   @Transform(toBool)
   @IsBooleanValue()
   LOG_HTTP_REQUESTS = true;
+
+  // --- cleanup ---
+
+  /** Rows deleted per transaction. Chosen by bench/cleanup (see bench/RESULTS.md). */
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(100, { message: 'must be between 100 and 100000' })
+  @Max(100_000, { message: 'must be between 100 and 100000' })
+  CLEANUP_BATCH_SIZE = 5000;
+
+  /** How long cleanup reports are kept as deletion evidence. */
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer number of days' })
+  @Min(1, { message: 'must be between 1 and 3650 days' })
+  @Max(3650, { message: 'must be between 1 and 3650 days' })
+  CLEANUP_REPORT_RETENTION_DAYS = 400;
+
+  // --- notifications ---
 }
 
 export class EnvValidationError extends Error {

@@ -5,12 +5,14 @@ import { Child } from '../records/child.entity';
 import { Conversation } from '../records/conversation.entity';
 import { Guardian } from '../records/guardian.entity';
 import { Message } from '../records/message.entity';
+import { CleanupReport } from '../cleanup/cleanup-report.entity';
 import { Initial1764288000000 } from './migrations/1764288000000-initial';
+import { CleanupReports1764374400000 } from './migrations/1764374400000-cleanup-reports';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
-export const ENTITIES = [Guardian, Child, Conversation, Message];
-export const MIGRATIONS = [Initial1764288000000];
+export const ENTITIES = [Guardian, Child, Conversation, Message, CleanupReport];
+export const MIGRATIONS = [Initial1764288000000, CleanupReports1764374400000];
 
 export function databaseKind(url: string): DatabaseKind {
   return url.startsWith('sqlite:') ? 'sqlite' : 'postgres';

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, MigrationExecutor, QueryRunner } from 'typeorm';
 
 // Any constant works; it only has to be the same for every replica of this service.
 const MIGRATION_LOCK_KEY = 7_362_514_001;
@@ -10,8 +10,10 @@ const MIGRATION_LOCK_KEY = 7_362_514_001;
  */
 export async function runMigrations(dataSource: DataSource, logger = new Logger('Migrations')): Promise<void> {
   const started = Date.now();
-  const apply = async () => {
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
+  const apply = async (queryRunner?: QueryRunner) => {
+    const executor = new MigrationExecutor(dataSource, queryRunner);
+    executor.transaction = 'each';
+    const applied = await executor.executePendingMigrations();
     for (const m of applied) logger.log(`applied migration ${m.name}`);
     logger.log(`schema up to date (${applied.length} applied, ${Date.now() - started} ms)`);
   };
@@ -21,7 +23,8 @@ export async function runMigrations(dataSource: DataSource, logger = new Logger(
   await lockRunner.connect();
   try {
     await lockRunner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await apply();
+    // On the lock's own connection: a second one would deadlock the boot with DB_POOL_SIZE=1.
+    await apply(lockRunner);
   } finally {
     await lockRunner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     await lockRunner.release();

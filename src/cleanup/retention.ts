@@ -1,0 +1,77 @@
+import { DatabaseKind } from '../database/data-source';
+import { placeholder, sqlTimestamp } from '../database/sql';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Cutoff arithmetic. A record created at t is deleted by the first cleanup run at or after
+ * t + retention, so a run at `at` deletes exactly the records with created_at <= at - retention:
+ * a record exactly at the cutoff goes (its time is up), one 1 ms younger stays. Days are exact
+ * 24-hour periods, so the cutoff does not move with DST in SCHEDULER_TIMEZONE. `at` is the run's
+ * scheduled time, not the wall clock: a run that starts late deletes no more than it would have on time.
+ */
+export function cutoff(at: Date, retentionDays: number): Date {
+  return new Date(at.getTime() - retentionDays * DAY_MS);
+}
+
+/**
+ * One slice of what a run deletes. The default segment covers every record at or before the
+ * service-wide cutoff. Each shorter retention chosen by some guardians adds a segment for their
+ * records between the default cutoff and theirs. The segments are disjoint, so their counts add up.
+ */
+export interface Segment {
+  retentionDays: number;
+  cutoff: Date;
+  /** For a shorter-retention segment: only records after this (the default cutoff) belong to it. */
+  after?: Date;
+}
+
+export interface RetentionPlan {
+  at: Date;
+  retentionDays: number;
+  cutoff: Date;
+  segments: Segment[];
+}
+
+/** What a cleanup at `at` deletes, given the service retention and the shorter ones guardians chose. */
+export function retentionPlan(at: Date, retentionDays: number, shorterDays: number[]): RetentionPlan {
+  const defaultCutoff = cutoff(at, retentionDays);
+  const shorter = [...new Set(shorterDays)].filter((d) => d >= 1 && d < retentionDays).sort((a, b) => a - b);
+  return {
+    at,
+    retentionDays,
+    cutoff: defaultCutoff,
+    segments: [
+      { retentionDays, cutoff: defaultCutoff },
+      ...shorter.map((d) => ({ retentionDays: d, cutoff: cutoff(at, d), after: defaultCutoff })),
+    ],
+  };
+}
+
+/** Collects parameters for raw SQL that runs on both databases. */
+export class SqlParams {
+  readonly values: unknown[] = [];
+  constructor(readonly kind: DatabaseKind) {}
+  add(value: unknown): string {
+    this.values.push(value instanceof Date ? sqlTimestamp(this.kind, value) : value);
+    return placeholder(this.kind, this.values.length);
+  }
+}
+
+const familyOf = (alias: string, p: SqlParams, days: number) =>
+  `${alias} IN (SELECT ch.id FROM child ch JOIN guardian g ON g.id = ch.guardian_id WHERE g.retention_days = ${p.add(days)})`;
+
+/** The condition "message m is deleted by this segment". The only definition: preview and run both use it. */
+export function messageDue(segment: Segment, p: SqlParams, m = 'm'): string {
+  const age = `${m}.created_at <= ${p.add(segment.cutoff)}`;
+  if (!segment.after) return age;
+  return `${age} AND ${m}.created_at > ${p.add(segment.after)} AND ${m}.conversation_id IN (SELECT c2.id FROM conversation c2 WHERE ${familyOf('c2.child_id', p, segment.retentionDays)})`;
+}
+
+/** The condition "conversation c is deleted by this segment": started before the cutoff, and no messages left. */
+export function conversationDue(segment: Segment, p: SqlParams, c = 'c'): string {
+  const empty = `NOT EXISTS (SELECT 1 FROM message mx WHERE mx.conversation_id = ${c}.id)`;
+  const age = `${c}.started_at <= ${p.add(segment.cutoff)}`;
+  if (!segment.after) return `${age} AND ${empty}`;
+  return `${age} AND ${c}.started_at > ${p.add(segment.after)} AND ${familyOf(`${c}.child_id`, p, segment.retentionDays)} AND ${empty}`;
+}
