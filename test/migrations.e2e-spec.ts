@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../src/database/data-source';
+import { dataSourceOptions, MIGRATIONS } from '../src/database/data-source';
 import { runMigrations } from '../src/database/migrate';
 import { placeholder, sqlTimestamp } from '../src/database/sql';
 import { scratchDatabase, ScratchDatabase, TEST_DB } from './support/databases';
@@ -48,7 +48,7 @@ describe(`migrations on an empty ${TEST_DB} database`, () => {
   it('creates every table with the indexes retention needs, then finds nothing more to do', async () => {
     const ds = await connect();
     await runMigrations(ds);
-    expect(await tablesExist(ds, ['guardian', 'child', 'conversation', 'message'])).toBe(true);
+    expect(await tablesExist(ds, ['guardian', 'child', 'conversation', 'message', 'cleanup_report'])).toBe(true);
     expect(await indexesOf(ds, 'message')).toEqual(expect.arrayContaining(['IDX_message_created', 'IDX_message_conversation_created']));
     expect(await indexesOf(ds, 'conversation')).toEqual(expect.arrayContaining(['IDX_conversation_child_started']));
     expect(await indexesOf(ds, 'child')).toEqual(expect.arrayContaining(['IDX_child_guardian']));
@@ -84,9 +84,10 @@ describe(`migrations on an empty ${TEST_DB} database`, () => {
   it('reverts cleanly', async () => {
     const ds = await connect();
     await runMigrations(ds);
-    await ds.undoLastMigration();
+    for (let i = 0; i < MIGRATIONS.length; i++) await ds.undoLastMigration();
     expect(await tablesExist(ds, ['message'])).toBe(false);
     expect(await tablesExist(ds, ['guardian'])).toBe(false);
+    expect(await tablesExist(ds, ['cleanup_report'])).toBe(false);
     expect(await ds.showMigrations()).toBe(true);
   });
 
@@ -95,7 +96,7 @@ describe(`migrations on an empty ${TEST_DB} database`, () => {
     const replicas = await Promise.all([connect(), connect(), connect()]);
     await Promise.all(replicas.map((ds) => runMigrations(ds)));
     const rows: unknown[] = await replicas[0].query('SELECT * FROM migrations');
-    expect(rows).toHaveLength(1);
+    expect(rows).toHaveLength(MIGRATIONS.length);
   });
 
   it('runs from the TypeORM CLI as the README says (npm run migration:run)', async () => {
