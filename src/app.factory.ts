@@ -8,6 +8,7 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppOptions } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
+import { assignRequestId } from './common/logging';
 import { Env } from './config/env.validation';
 import { AppErrors } from './metrics/app-errors.service';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
@@ -26,7 +27,7 @@ function setupSwagger(app: NestExpressApplication): void {
     )
     .setVersion(process.env.npm_package_version ?? '0.1.0')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The API key of your role' }, 'api-key')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The same key, as Authorization: Bearer <key>' }, 'bearer')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'API key', description: 'The same key, as Authorization: Bearer <key>' }, 'bearer')
     .build();
   const document = SwaggerModule.createDocument(app, config);
   SwaggerModule.setup('docs', app, document, {
@@ -49,7 +50,9 @@ export async function createApp(options: AppOptions): Promise<NestExpressApplica
   app.useLogger(app.get(Logger));
   app.set('trust proxy', trustProxy(env.TRUST_PROXY));
   app.disable('x-powered-by');
-  app.use(helmet());
+  // No upgrade-insecure-requests: it would make browsers fetch /docs assets over https when the
+  // service is reached over plain http on a private network, and the UI would not load.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.use(httpMetricsMiddleware(app.get(getToken(HTTP_DURATION))));
 
   const filter = new HttpExceptionFilter(app.get(AppErrors));
@@ -57,6 +60,8 @@ export async function createApp(options: AppOptions): Promise<NestExpressApplica
   // Body-parser failures (malformed JSON, over the limit) happen before Nest routes; answer them in the same shape.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const body = filter.toBody(err, req);
+    // Body-parser errors come before the logger middleware that assigns the request id: assign it here.
+    body.requestId = assignRequestId(req, res);
     res.status(body.statusCode).json(body);
   });
 

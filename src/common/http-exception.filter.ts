@@ -8,7 +8,17 @@ interface ErrorBody {
   error: string;
   message: string;
   details?: string[];
+  /** For a failed readiness probe: each check and its state. */
+  checks?: Record<string, unknown>;
   requestId?: string;
+}
+
+/** Terminus answers a failed health check with { status: 'error', details: { <check>: { status } } }. */
+function healthChecks(response: unknown): Record<string, unknown> | undefined {
+  const r = response as { status?: unknown; details?: unknown };
+  return r && typeof r === 'object' && r.status === 'error' && r.details && typeof r.details === 'object'
+    ? (r.details as Record<string, unknown>)
+    : undefined;
 }
 
 /** Errors raised by Express's body parser before any route runs. */
@@ -61,6 +71,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
       const response = exception.getResponse();
       const raw = typeof response === 'string' ? response : (response as { message?: unknown }).message;
       const details = Array.isArray(raw) ? raw.map(String) : undefined;
+      const checks = healthChecks(response);
+      if (checks) {
+        const down = Object.entries(checks).filter(([, c]) => (c as { status?: string }).status !== 'up').map(([name]) => name);
+        return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: `not ready: ${down.join(', ')} down`, checks };
+      }
       const message = details ? details.join('; ') : String(raw ?? exception.message);
       return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, ...(details ? { details } : {}) };
     }

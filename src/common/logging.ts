@@ -11,6 +11,19 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const QUIET_PATHS = /^\/(health\/(live|ready)|metrics)(\?|$)/;
 
 /**
+ * The request's id: a well-formed incoming X-Request-Id, or a new UUID. Set on the response header and
+ * kept on req.id, so every later caller (pino-http, the error filter, the body-parser error handler) sees the same one.
+ */
+export function assignRequestId(req: IncomingMessage & { id?: unknown }, res: ServerResponse): string {
+  if (typeof req.id === 'string') return req.id;
+  const incoming = req.headers['x-request-id'];
+  const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  req.id = id;
+  return id;
+}
+
+/**
  * pino JSON to stdout and to LOG_FILE. Keys never reach a log: request headers are not serialized at
  * all, and any field that looks like a credential is redacted. E-mail addresses are masked everywhere.
  */
@@ -33,15 +46,12 @@ export function loggerParams(env: Env): Params {
           method.apply(this, args.map((a) => maskDeep(a)) as Parameters<typeof method>);
         },
       },
-      genReqId: (req: IncomingMessage, res: ServerResponse) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
+      genReqId: assignRequestId,
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: maskEmails(req.url) }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+        // Driver and SMTP errors can quote an address in their text.
+        err: (err: Error) => maskDeep(pino.stdSerializers.err(err)),
       },
       autoLogging: env.LOG_HTTP_REQUESTS ? { ignore: (req) => QUIET_PATHS.test(req.url ?? '') } : false,
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),

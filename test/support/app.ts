@@ -41,6 +41,8 @@ export async function startApp(options: { env?: Record<string, string>; clock?: 
   });
   const app = await createApp({ env, clock: options.clock });
   await app.init();
+  // Nest buffers its own log lines until listen(); tests never listen, so flush them here.
+  app.flushLogs();
   return {
     app,
     http: request(app.getHttpServer()),

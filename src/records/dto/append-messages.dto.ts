@@ -49,6 +49,10 @@ export class AppendMessagesDto {
   @ApiPropertyOptional({
     type: [MessageInputDto],
     maxItems: MAX_BATCH,
+    example: [
+      { role: 'child', text: 'Good night Teddy', createdAt: '2026-11-01T19:00:00Z' },
+      { role: 'teddy', text: 'Good night! Sweet dreams.', createdAt: '2026-11-01T19:00:02Z' },
+    ],
     description: `Batch form: 1..${MAX_BATCH} messages, written in one transaction (all or none)`,
   })
   @IsOptional()

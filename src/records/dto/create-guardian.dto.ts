@@ -34,7 +34,7 @@ export class CreateGuardianDto {
   @Min(1)
   retentionDays?: number;
 
-  @ApiPropertyOptional({ default: true, description: 'Whether this guardian receives deletion notices' })
+  @ApiPropertyOptional({ default: true, example: true, description: 'Whether this guardian receives deletion notices' })
   @IsOptional()
   @IsBoolean()
   notificationsEnabled?: boolean;
