@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AdminModule } from './admin/admin.module';
+import { CleanupModule } from './cleanup/cleanup.module';
 import { Clock } from './common/clock';
 import { CommonModule } from './common/common.module';
 import { loggerParams } from './common/logging';
@@ -31,6 +32,7 @@ export class AppModule {
         AdminModule,
         HealthModule,
         RecordsModule,
+        CleanupModule,
       ],
     };
   }

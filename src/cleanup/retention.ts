@@ -48,7 +48,10 @@ export function retentionPlan(at: Date, retentionDays: number, shorterDays: numb
   };
 }
 
-/** Collects parameters for raw SQL that runs on both databases. */
+/**
+ * Collects parameters for raw SQL that runs on both databases. Call add() in the order the
+ * placeholders appear in the text: SQLite's `?` placeholders are positional.
+ */
 export class SqlParams {
   readonly values: unknown[] = [];
   constructor(readonly kind: DatabaseKind) {}
@@ -68,10 +71,27 @@ export function messageDue(segment: Segment, p: SqlParams, m = 'm'): string {
   return `${age} AND ${m}.created_at > ${p.add(segment.after)} AND ${m}.conversation_id IN (SELECT c2.id FROM conversation c2 WHERE ${familyOf('c2.child_id', p, segment.retentionDays)})`;
 }
 
-/** The condition "conversation c is deleted by this segment": started before the cutoff, and no messages left. */
-export function conversationDue(segment: Segment, p: SqlParams, c = 'c'): string {
-  const empty = `NOT EXISTS (SELECT 1 FROM message mx WHERE mx.conversation_id = ${c}.id)`;
+/**
+ * The condition "conversation c is deleted by this run, in this segment's class of guardians":
+ * it started at or before the class's cutoff and holds no message younger than that cutoff, i.e.
+ * it is empty once the run's message deletes are done. Classes split guardians by retention
+ * (the default class is everyone without a shorter one), so each conversation is in exactly one.
+ * Testing for younger messages rather than for any message keeps the preview exact, and keeps a
+ * conversation alive if a fresh message lands in it while the run is going.
+ */
+export function conversationDue(plan: RetentionPlan, segment: Segment, p: SqlParams, c = 'c'): string {
+  // Parameters are added in the order they appear in the text: SQLite's placeholders are positional.
   const age = `${c}.started_at <= ${p.add(segment.cutoff)}`;
-  if (!segment.after) return `${age} AND ${empty}`;
-  return `${age} AND ${c}.started_at > ${p.add(segment.after)} AND ${familyOf(`${c}.child_id`, p, segment.retentionDays)} AND ${empty}`;
+  let family: string;
+  if (segment.after) {
+    family = ` AND ${familyOf(`${c}.child_id`, p, segment.retentionDays)}`;
+  } else {
+    const shorter = plan.segments.filter((s) => s.after).map((s) => s.retentionDays);
+    family =
+      shorter.length === 0
+        ? ''
+        : ` AND ${c}.child_id NOT IN (SELECT ch.id FROM child ch JOIN guardian g ON g.id = ch.guardian_id WHERE g.retention_days IN (${shorter.map((d) => p.add(d)).join(', ')}))`;
+  }
+  const noYoungMessage = ` AND NOT EXISTS (SELECT 1 FROM message mx WHERE mx.conversation_id = ${c}.id AND mx.created_at > ${p.add(segment.cutoff)})`;
+  return `${age}${family}${noYoungMessage}`;
 }

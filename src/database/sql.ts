@@ -13,3 +13,10 @@ export function sqlTimestamp(kind: DatabaseKind, at: Date): Date | string {
 export function placeholder(kind: DatabaseKind, index: number): string {
   return kind === 'postgres' ? `$${index}` : '?';
 }
+
+/** A timestamp read by raw SQL: PostgreSQL answers a Date, SQLite the UTC text form above. */
+export function fromSqlTimestamp(value: unknown): Date | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (value instanceof Date) return value;
+  return new Date(`${String(value).replace(' ', 'T')}Z`);
+}

@@ -1,0 +1,37 @@
+import { Module } from '@nestjs/common';
+import { makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus';
+import { Clock } from '../common/clock';
+import { Database } from '../database/database.service';
+import { fromSqlTimestamp } from '../database/sql';
+import { CleanupController } from './cleanup.controller';
+import { CLEANUP_DELETED, CleanupService } from './cleanup.service';
+import { PreviewService } from './preview.service';
+import { ReportsService } from './reports.service';
+
+@Module({
+  controllers: [CleanupController],
+  providers: [
+    CleanupService,
+    PreviewService,
+    ReportsService,
+    makeCounterProvider({ name: CLEANUP_DELETED, help: 'Rows deleted by cleanup runs, by table', labelNames: ['table'] }),
+    makeGaugeProvider({
+      name: 'teddy_oldest_message_age_seconds',
+      help: 'Age of the oldest stored message (0 when there is none); above RETENTION_DAYS means a cleanup is overdue',
+      inject: [Database, Clock],
+      // Read at scrape time: one index lookup on message(created_at). With the database down the
+      // last value stays, so /metrics still answers (and the readiness probe reports the outage).
+      async collect(this: { set(v: number): void }, db: Database, clock: Clock) {
+        try {
+          const [row] = await db.dataSource.query('SELECT MIN(created_at) AS oldest FROM message');
+          const oldest = fromSqlTimestamp(row?.oldest);
+          this.set(oldest ? Math.max(0, (clock.now().getTime() - oldest.getTime()) / 1000) : 0);
+        } catch {
+          // keep the previous value
+        }
+      },
+    }),
+  ],
+  exports: [CleanupService, PreviewService],
+})
+export class CleanupModule {}

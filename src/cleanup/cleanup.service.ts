@@ -1,0 +1,256 @@
+import { ConflictException, Injectable, Logger } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { Counter } from 'prom-client';
+import { EntityManager } from 'typeorm';
+import { Clock } from '../common/clock';
+import { Env } from '../config/env.validation';
+import { Database } from '../database/database.service';
+import { AppErrors } from '../metrics/app-errors.service';
+import { CleanupReport, CleanupTrigger } from './cleanup-report.entity';
+import { conversationDue, messageDue, RetentionPlan, retentionPlan, Segment, SqlParams } from './retention';
+
+export const CLEANUP_DELETED = 'teddy_cleanup_deleted_total';
+
+export interface RunOptions {
+  /** The run's scheduled time; the cutoffs are computed from it. Defaults to now. */
+  at?: Date;
+  trigger: CleanupTrigger;
+  triggeredBy: string;
+  dryRun?: boolean;
+  /** Test hook: called after each committed batch (e.g. to simulate a crash after batch k). */
+  afterBatch?: (batch: number) => void | Promise<void>;
+}
+
+const PROGRESS_EVERY_MS = 5000;
+/** A running report whose heartbeat is older than this belongs to a process that died. */
+const ABANDONED_AFTER_MS = 10 * 60_000;
+
+@Injectable()
+export class CleanupService {
+  private readonly logger = new Logger(CleanupService.name);
+  private current?: CleanupReport;
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly env: Env,
+    private readonly appErrors: AppErrors,
+    @InjectMetric(CLEANUP_DELETED) private readonly deletedTotal: Counter<'table'>,
+  ) {
+    for (const table of ['message', 'conversation']) deletedTotal.inc({ table }, 0);
+  }
+
+  /** The plan for a run at `at`: the service retention plus every shorter one guardians chose. */
+  async plan(at: Date): Promise<RetentionPlan> {
+    const p = new SqlParams(this.db.kind);
+    const rows: { d: number | string }[] = await this.db.dataSource.query(
+      `SELECT DISTINCT retention_days AS d FROM guardian WHERE retention_days IS NOT NULL AND retention_days < ${p.add(this.env.RETENTION_DAYS)}`,
+      p.values,
+    );
+    return retentionPlan(at, this.env.RETENTION_DAYS, rows.map((r) => Number(r.d)));
+  }
+
+  /**
+   * Runs a cleanup: messages due under the plan, then conversations left empty, in batches of
+   * CLEANUP_BATCH_SIZE, each batch its own short transaction. A crash between batches leaves a
+   * consistent database (every batch is whole or absent); the next run finishes the work, since it
+   * deletes by the same predicate.
+   */
+  async run(options: RunOptions): Promise<CleanupReport> {
+    if (this.current) {
+      throw new ConflictException(`a cleanup is already running in this process (report ${this.current.id}, started ${this.current.startedAt.toISOString()})`);
+    }
+    const at = options.at ?? this.clock.now();
+    const plan = await this.plan(at);
+    const report = await this.open(plan, options);
+    this.current = report;
+    try {
+      return await this.execute(plan, report, options);
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  private async execute(plan: RetentionPlan, report: CleanupReport, options: RunOptions): Promise<CleanupReport> {
+    const started = Date.now();
+    let lastProgress = started;
+    const progress = async (force = false) => {
+      if (!force && Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+      lastProgress = Date.now();
+      this.logger.log(
+        { reportId: report.id, messages: report.messagesDeleted, conversations: report.conversationsDeleted, batches: report.batches },
+        `cleanup in progress: ${report.messagesDeleted} messages, ${report.conversationsDeleted} conversations deleted in ${report.batches} batches`,
+      );
+      report.heartbeatAt = this.clock.now();
+      await this.save(report);
+    };
+
+    try {
+      if (options.dryRun) {
+        const counts = await this.count(plan);
+        report.messagesDeleted = counts.messages;
+        report.conversationsDeleted = counts.conversations;
+      } else {
+        for (const table of ['message', 'conversation'] as const) {
+          for (const segment of plan.segments) {
+            for (;;) {
+              const batchStarted = Date.now();
+              const deleted = await this.db.transaction((m) =>
+                table === 'message' ? this.deleteMessageBatch(m, segment) : this.deleteConversationBatch(m, plan, segment),
+              );
+              report.maxBatchMs = Math.max(report.maxBatchMs, Date.now() - batchStarted);
+              if (deleted === 0) break;
+              report.batches += 1;
+              if (table === 'message') report.messagesDeleted += deleted;
+              else report.conversationsDeleted += deleted;
+              this.deletedTotal.inc({ table }, deleted);
+              await options.afterBatch?.(report.batches);
+              await progress();
+              // better-sqlite3 is synchronous: give HTTP requests and other writers a turn between batches.
+              await yieldToEventLoop();
+              if (deleted < this.env.CLEANUP_BATCH_SIZE) break;
+            }
+          }
+        }
+      }
+      report.status = 'succeeded';
+    } catch (error) {
+      report.status = 'failed';
+      report.error = error instanceof Error ? error.message : String(error);
+      this.appErrors.count('scheduled_cleanup');
+      this.logger.error({ reportId: report.id, err: error }, `cleanup failed: ${report.error}`);
+    }
+    report.finishedAt = this.clock.now();
+    report.heartbeatAt = report.finishedAt;
+    report.durationMs = Date.now() - started;
+    await this.save(report);
+    await this.purgeOldReports();
+    this.logger.log(
+      {
+        reportId: report.id,
+        status: report.status,
+        dryRun: report.dryRun,
+        cutoff: plan.cutoff.toISOString(),
+        messages: report.messagesDeleted,
+        conversations: report.conversationsDeleted,
+        batches: report.batches,
+        durationMs: report.durationMs,
+      },
+      `cleanup ${report.status}${report.dryRun ? ' (dry run)' : ''}: ${report.messagesDeleted} messages, ${report.conversationsDeleted} conversations (cutoff ${plan.cutoff.toISOString()}, ${report.durationMs} ms)`,
+    );
+    return report;
+  }
+
+  /** Exactly what a run under this plan deletes, counted, not deleted. */
+  async count(plan: RetentionPlan): Promise<{ messages: number; conversations: number }> {
+    let messages = 0;
+    let conversations = 0;
+    for (const segment of plan.segments) {
+      const p = new SqlParams(this.db.kind);
+      const [row] = await this.db.dataSource.query(`SELECT COUNT(*) AS n FROM message m WHERE ${messageDue(segment, p)}`, p.values);
+      messages += Number(row.n);
+      const q = new SqlParams(this.db.kind);
+      const [crow] = await this.db.dataSource.query(
+        `SELECT COUNT(*) AS n FROM conversation c WHERE ${conversationDue(plan, segment, q)}`,
+        q.values,
+      );
+      conversations += Number(crow.n);
+    }
+    return { messages, conversations };
+  }
+
+  // Batched deletes address rows by their physical id (ctid / rowid) picked through the created_at
+  // index, so a batch is one index range scan plus direct row hits, and no row is read into JS.
+  private async deleteMessageBatch(m: EntityManager, segment: Segment): Promise<number> {
+    const p = new SqlParams(this.db.kind);
+    const due = messageDue(segment, p);
+    const limit = p.add(this.env.CLEANUP_BATCH_SIZE);
+    const sql =
+      this.db.kind === 'postgres'
+        ? `DELETE FROM message WHERE ctid = ANY(ARRAY(SELECT m.ctid FROM message m WHERE ${due} LIMIT ${limit}))`
+        : `DELETE FROM message WHERE rowid IN (SELECT m.rowid FROM message m WHERE ${due} LIMIT ${limit})`;
+    return this.affected(m, sql, p.values);
+  }
+
+  private async deleteConversationBatch(m: EntityManager, plan: RetentionPlan, segment: Segment): Promise<number> {
+    const p = new SqlParams(this.db.kind);
+    const due = conversationDue(plan, segment, p);
+    const limit = p.add(this.env.CLEANUP_BATCH_SIZE);
+    if (this.db.kind === 'sqlite') {
+      // The write queue makes this transaction the only writer: nothing can add a message between the check and the delete.
+      return this.affected(m, `DELETE FROM conversation WHERE rowid IN (SELECT c.rowid FROM conversation c WHERE ${due} LIMIT ${limit})`, p.values);
+    }
+    // PostgreSQL: lock the candidates first. A message insert needs a key-share lock on its
+    // conversation, so it either committed before the lock (and the re-check below, a new statement
+    // with a new snapshot, sees it and keeps the conversation) or waits and then finds it gone (404).
+    // Deleting in a single statement would test emptiness against a snapshot older than the lock,
+    // and the cascade could take a message committed in between.
+    const ids: { id: string }[] = await m.query(`SELECT c.id FROM conversation c WHERE ${due} LIMIT ${limit} FOR UPDATE SKIP LOCKED`, p.values);
+    if (ids.length === 0) return 0;
+    const q = new SqlParams(this.db.kind);
+    const recheck = conversationDue(plan, segment, q, 'conversation');
+    return this.affected(m, `DELETE FROM conversation WHERE id = ANY(${q.add(ids.map((r) => r.id))}::uuid[]) AND ${recheck}`, q.values);
+  }
+
+  private async affected(m: EntityManager, sql: string, params: unknown[]): Promise<number> {
+    const result = await m.queryRunner!.query(sql, params, true);
+    return result.affected ?? 0;
+  }
+
+  private async open(plan: RetentionPlan, options: RunOptions): Promise<CleanupReport> {
+    const now = this.clock.now();
+    await this.markAbandoned(now);
+    const report: CleanupReport = {
+      id: randomUUID(),
+      scheduledFor: plan.at,
+      trigger: options.trigger,
+      triggeredBy: options.triggeredBy,
+      dryRun: options.dryRun ?? false,
+      status: 'running',
+      policy: {
+        retentionDays: plan.retentionDays,
+        shorter: plan.segments.filter((s) => s.after).map((s) => ({ retentionDays: s.retentionDays, cutoff: s.cutoff.toISOString() })),
+      },
+      cutoff: plan.cutoff,
+      messagesDeleted: 0,
+      conversationsDeleted: 0,
+      batches: 0,
+      batchSize: this.env.CLEANUP_BATCH_SIZE,
+      maxBatchMs: 0,
+      startedAt: now,
+      heartbeatAt: now,
+      finishedAt: null,
+      durationMs: null,
+      error: null,
+    };
+    await this.db.transaction((m) => m.insert(CleanupReport, report));
+    this.logger.log(
+      { reportId: report.id, trigger: report.trigger, triggeredBy: report.triggeredBy, at: plan.at.toISOString(), cutoff: plan.cutoff.toISOString() },
+      `cleanup started (${report.trigger}${report.dryRun ? ', dry run' : ''}) for ${plan.at.toISOString()}: deleting records at or before ${plan.cutoff.toISOString()}`,
+    );
+    return report;
+  }
+
+  private save(report: CleanupReport): Promise<unknown> {
+    const { id, ...fields } = report;
+    return this.db.transaction((m) => m.update(CleanupReport, { id }, fields));
+  }
+
+  /** Reports left "running" by a process that died mid-run say so, instead of running forever. */
+  private async markAbandoned(now: Date): Promise<void> {
+    const p = new SqlParams(this.db.kind);
+    const sql = `UPDATE cleanup_report SET status = 'abandoned', error = 'the process running it stopped before it finished', finished_at = ${p.add(now)}
+      WHERE status = 'running' AND heartbeat_at < ${p.add(new Date(now.getTime() - ABANDONED_AFTER_MS))}`;
+    const n = await this.db.transaction((m) => this.affected(m, sql, p.values));
+    if (n > 0) this.logger.warn(`${n} cleanup report(s) marked abandoned: their process stopped mid-run; this run finishes the work`);
+  }
+
+  private async purgeOldReports(): Promise<void> {
+    const p = new SqlParams(this.db.kind);
+    const before = new Date(this.clock.now().getTime() - this.env.CLEANUP_REPORT_RETENTION_DAYS * 86_400_000);
+    const n = await this.db.transaction((m) => this.affected(m, `DELETE FROM cleanup_report WHERE started_at < ${p.add(before)}`, p.values));
+    if (n > 0) this.logger.log(`${n} cleanup report(s) older than ${this.env.CLEANUP_REPORT_RETENTION_DAYS} days purged`);
+  }
+}

@@ -1,0 +1,64 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsTimestamp } from '../../records/dto/timestamp';
+import { PolicyDto } from './preview.dto';
+
+export class TriggerCleanupDto {
+  @ApiPropertyOptional({ default: false, example: false, description: 'Count what would be deleted, delete nothing' })
+  @IsOptional()
+  @IsBoolean()
+  dryRun?: boolean;
+
+  @ApiPropertyOptional({ example: '2026-11-29T00:00:00Z', description: 'Run as the cleanup scheduled at this time (a catch-up); defaults to now. Never in the future.' })
+  @IsOptional()
+  @IsTimestamp()
+  at?: string;
+}
+
+export class CleanupReportDto {
+  @ApiProperty({ format: 'uuid', example: '5b0c2a8e-6d1b-4c57-9a8e-2b7d1e4f6a92' }) id: string;
+  @ApiProperty({ example: '2026-11-29T00:00:00.000Z' }) scheduledFor: Date;
+  @ApiProperty({ enum: ['scheduled', 'catch-up', 'manual', 'cli'], example: 'manual' }) trigger: string;
+  @ApiProperty({ example: 'operator' }) triggeredBy: string;
+  @ApiProperty({ example: false }) dryRun: boolean;
+  @ApiProperty({ enum: ['running', 'succeeded', 'failed', 'abandoned'], example: 'succeeded' }) status: string;
+  @ApiProperty({ type: PolicyDto }) policy: PolicyDto;
+  @ApiProperty({ example: '2026-10-30T00:00:00.000Z' }) cutoff: Date;
+  @ApiProperty({ example: 1204 }) messagesDeleted: number;
+  @ApiProperty({ example: 31 }) conversationsDeleted: number;
+  @ApiProperty({ example: 2 }) batches: number;
+  @ApiProperty({ example: 5000 }) batchSize: number;
+  @ApiProperty({ example: 18 }) maxBatchMs: number;
+  @ApiProperty({ example: '2026-11-29T00:00:00.120Z' }) startedAt: Date;
+  @ApiProperty({ example: '2026-11-29T00:00:00.410Z' }) heartbeatAt: Date;
+  @ApiProperty({ type: Date, nullable: true, example: '2026-11-29T00:00:00.410Z' }) finishedAt: Date | null;
+  @ApiProperty({ type: Number, nullable: true, example: 290 }) durationMs: number | null;
+  @ApiProperty({ type: String, nullable: true, example: null }) error: string | null;
+}
+
+export class ReportsQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'The nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+
+  @ApiPropertyOptional({ enum: ['running', 'succeeded', 'failed', 'abandoned'] })
+  @IsOptional()
+  @IsIn(['running', 'succeeded', 'failed', 'abandoned'])
+  status?: string;
+}
+
+export class CleanupReportPageDto {
+  @ApiProperty({ type: [CleanupReportDto], description: 'Newest first' }) items: CleanupReportDto[];
+  @ApiProperty({ type: String, nullable: true, example: null }) nextCursor: string | null;
+}
