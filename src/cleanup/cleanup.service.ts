@@ -20,7 +20,13 @@ export interface RunOptions {
   triggeredBy: string;
   dryRun?: boolean;
   /** Test hook: called after each committed batch (e.g. to simulate a crash after batch k). */
-  afterBatch?: (batch: number) => void | Promise<void>;
+  afterBatch?: (batch: number, report: CleanupReport) => void | Promise<void>;
+}
+
+/** Where a keyset walk through conversations stopped. */
+interface KeysetPosition {
+  startedAt?: unknown;
+  id?: string;
 }
 
 const PROGRESS_EVERY_MS = 5000;
@@ -93,26 +99,12 @@ export class CleanupService {
         report.messagesDeleted = counts.messages;
         report.conversationsDeleted = counts.conversations;
       } else {
-        for (const table of ['message', 'conversation'] as const) {
-          for (const segment of plan.segments) {
-            for (;;) {
-              const batchStarted = Date.now();
-              const deleted = await this.db.transaction((m) =>
-                table === 'message' ? this.deleteMessageBatch(m, segment) : this.deleteConversationBatch(m, plan, segment),
-              );
-              report.maxBatchMs = Math.max(report.maxBatchMs, Date.now() - batchStarted);
-              if (deleted === 0) break;
-              report.batches += 1;
-              if (table === 'message') report.messagesDeleted += deleted;
-              else report.conversationsDeleted += deleted;
-              this.deletedTotal.inc({ table }, deleted);
-              await options.afterBatch?.(report.batches);
-              await progress();
-              // better-sqlite3 is synchronous: give HTTP requests and other writers a turn between batches.
-              await yieldToEventLoop();
-              if (deleted < this.env.CLEANUP_BATCH_SIZE) break;
-            }
-          }
+        for (const segment of plan.segments) {
+          await this.drain(report, options, 'message', progress, (m) => this.deleteMessageBatch(m, segment));
+        }
+        for (const segment of plan.segments) {
+          const after: KeysetPosition = {};
+          await this.drain(report, options, 'conversation', progress, (m) => this.deleteConversationBatch(m, plan, segment, after));
         }
       }
       report.status = 'succeeded';
@@ -143,6 +135,32 @@ export class CleanupService {
     return report;
   }
 
+  /** Runs batches, each in its own transaction, until one says there is no more. */
+  private async drain(
+    report: CleanupReport,
+    options: RunOptions,
+    table: 'message' | 'conversation',
+    progress: () => Promise<void>,
+    batch: (m: EntityManager) => Promise<{ deleted: number; more: boolean }>,
+  ): Promise<void> {
+    for (;;) {
+      const batchStarted = Date.now();
+      const { deleted, more } = await this.db.transaction(batch);
+      report.maxBatchMs = Math.max(report.maxBatchMs, Date.now() - batchStarted);
+      if (deleted > 0) {
+        report.batches += 1;
+        if (table === 'message') report.messagesDeleted += deleted;
+        else report.conversationsDeleted += deleted;
+        this.deletedTotal.inc({ table }, deleted);
+        await options.afterBatch?.(report.batches, report);
+        await progress();
+      }
+      if (!more) return;
+      // better-sqlite3 is synchronous: give HTTP requests and other writers a turn between batches.
+      await yieldToEventLoop();
+    }
+  }
+
   /** Exactly what a run under this plan deletes, counted, not deleted. */
   async count(plan: RetentionPlan): Promise<{ messages: number; conversations: number }> {
     let messages = 0;
@@ -163,7 +181,7 @@ export class CleanupService {
 
   // Batched deletes address rows by their physical id (ctid / rowid) picked through the created_at
   // index, so a batch is one index range scan plus direct row hits, and no row is read into JS.
-  private async deleteMessageBatch(m: EntityManager, segment: Segment): Promise<number> {
+  private async deleteMessageBatch(m: EntityManager, segment: Segment): Promise<{ deleted: number; more: boolean }> {
     const p = new SqlParams(this.db.kind);
     const due = messageDue(segment, p);
     const limit = p.add(this.env.CLEANUP_BATCH_SIZE);
@@ -171,27 +189,54 @@ export class CleanupService {
       this.db.kind === 'postgres'
         ? `DELETE FROM message WHERE ctid = ANY(ARRAY(SELECT m.ctid FROM message m WHERE ${due} LIMIT ${limit}))`
         : `DELETE FROM message WHERE rowid IN (SELECT m.rowid FROM message m WHERE ${due} LIMIT ${limit})`;
-    return this.affected(m, sql, p.values);
+    const deleted = await this.affected(m, sql, p.values);
+    return { deleted, more: deleted === this.env.CLEANUP_BATCH_SIZE };
   }
 
-  private async deleteConversationBatch(m: EntityManager, plan: RetentionPlan, segment: Segment): Promise<number> {
+  /**
+   * Conversations are walked once, in (started_at, id) order from where the last batch stopped:
+   * most old conversations are not due (they still hold young messages), and starting over each
+   * batch would test them again and again.
+   */
+  private async deleteConversationBatch(
+    m: EntityManager,
+    plan: RetentionPlan,
+    segment: Segment,
+    after: KeysetPosition,
+  ): Promise<{ deleted: number; more: boolean }> {
     const p = new SqlParams(this.db.kind);
     const due = conversationDue(plan, segment, p);
+    const keyset = after.startedAt === undefined ? '' : ` AND (c.started_at, c.id) > (${p.add(after.startedAt)}, ${p.add(after.id)})`;
     const limit = p.add(this.env.CLEANUP_BATCH_SIZE);
-    if (this.db.kind === 'sqlite') {
-      // The write queue makes this transaction the only writer: nothing can add a message between the check and the delete.
-      return this.affected(m, `DELETE FROM conversation WHERE rowid IN (SELECT c.rowid FROM conversation c WHERE ${due} LIMIT ${limit})`, p.values);
-    }
     // PostgreSQL: lock the candidates first. A message insert needs a key-share lock on its
-    // conversation, so it either committed before the lock (and the re-check below, a new statement
-    // with a new snapshot, sees it and keeps the conversation) or waits and then finds it gone (404).
-    // Deleting in a single statement would test emptiness against a snapshot older than the lock,
-    // and the cascade could take a message committed in between.
-    const ids: { id: string }[] = await m.query(`SELECT c.id FROM conversation c WHERE ${due} LIMIT ${limit} FOR UPDATE SKIP LOCKED`, p.values);
-    if (ids.length === 0) return 0;
+    // conversation, so it either committed before the lock (and the re-check in the DELETE, a new
+    // statement with a new snapshot, sees it and keeps the conversation) or waits and then finds it
+    // gone (404). A single DELETE would test emptiness against a snapshot older than its locks, and
+    // the cascade could take a message committed in between. On SQLite the write queue makes this
+    // transaction the only writer, so nothing can land between the two statements.
+    const lock = this.db.kind === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+    const candidates: { id: string; started_at: unknown }[] = await m.query(
+      `SELECT c.id, c.started_at FROM conversation c WHERE ${due}${keyset} ORDER BY c.started_at, c.id LIMIT ${limit}${lock}`,
+      p.values,
+    );
+    if (candidates.length === 0) return { deleted: 0, more: false };
+    const last = candidates[candidates.length - 1];
     const q = new SqlParams(this.db.kind);
-    const recheck = conversationDue(plan, segment, q, 'conversation');
-    return this.affected(m, `DELETE FROM conversation WHERE id = ANY(${q.add(ids.map((r) => r.id))}::uuid[]) AND ${recheck}`, q.values);
+    let deleted: number;
+    if (this.db.kind === 'postgres') {
+      const recheck = conversationDue(plan, segment, q, 'conversation');
+      deleted = await this.affected(m, `DELETE FROM conversation WHERE id = ANY(${q.add(candidates.map((r) => r.id))}::uuid[]) AND ${recheck}`, q.values);
+    } else {
+      // The same rows by their key range: an id list could exceed SQLite's parameter limit.
+      const recheck = conversationDue(plan, segment, q, 'conversation');
+      const from = after.startedAt === undefined ? '' : ` AND (started_at, id) > (${q.add(after.startedAt)}, ${q.add(after.id)})`;
+      const to = ` AND (started_at, id) <= (${q.add(last.started_at)}, ${q.add(last.id)})`;
+      deleted = await this.affected(m, `DELETE FROM conversation WHERE ${recheck}${from}${to}`, q.values);
+    }
+    // Passed back as read: a Date from PostgreSQL, SQLite's own text form from SQLite.
+    after.startedAt = last.started_at;
+    after.id = last.id;
+    return { deleted, more: candidates.length === this.env.CLEANUP_BATCH_SIZE };
   }
 
   private async affected(m: EntityManager, sql: string, params: unknown[]): Promise<number> {

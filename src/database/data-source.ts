@@ -42,6 +42,12 @@ export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions
       timeout: 5000,
       prepareDatabase: (db: { pragma(sql: string): unknown }) => {
         db.pragma('synchronous = NORMAL');
+        // A 64 MB page cache, and a checkpoint every ~40 MB of WAL rather than every 4 MB: a cleanup
+        // commits a batch every few milliseconds and rewrites the same index pages each time, and
+        // with the default the repeated checkpoints cost more than the deletes (bench/cleanup.js:
+        // about 2.5x the deletion time).
+        db.pragma('cache_size = -65536');
+        db.pragma('wal_autocheckpoint = 10000');
       },
     };
   }

@@ -39,9 +39,12 @@ export class CleanupReports1764374400000 implements MigrationInterface {
         ],
       }),
     );
+    // The cleanup walks conversations in (started_at, id) order; the (child_id, started_at) index cannot serve that.
+    await queryRunner.createIndex('conversation', new TableIndex({ name: 'IDX_conversation_started', columnNames: ['started_at', 'id'] }));
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.dropIndex('conversation', 'IDX_conversation_started');
     await queryRunner.dropTable('cleanup_report');
   }
 }
