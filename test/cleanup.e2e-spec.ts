@@ -110,6 +110,9 @@ describe('cleanup', () => {
     const expired = (n: number) => Array.from({ length: n }, (_, i) => iso(CUTOFF - 1000 - i));
 
     it('a crash after batch k leaves whole batches only, and the next run finishes the work', async () => {
+      const errors = async () =>
+        Number(/^teddy_application_errors_total\{type="scheduled_cleanup"\} (\d+)$/m.exec((await t.http.get('/metrics').expect(200)).text)?.[1]);
+      const errorsBefore = await errors();
       const fam = await newFamily(t, { startedAt: iso(CUTOFF - DAY) });
       await addMessages(t, fam.conversationId, expired(1000));
       const crashed = await cleanup.run({
@@ -122,6 +125,7 @@ describe('cleanup', () => {
       });
       expect(crashed).toMatchObject({ status: 'failed', messagesDeleted: 300, batches: 3, error: 'simulated crash after batch 3' });
       expect(await messageTexts(t.dataSource, fam.conversationId)).toBe(700);
+      expect((await errors()) - errorsBefore).toBe(1);
       const finished = await cleanup.run({ at: new Date(RUN_AT), trigger: 'manual', triggeredBy: 'test' });
       expect(finished).toMatchObject({ status: 'succeeded', messagesDeleted: 700, conversationsDeleted: 1, batches: 8 });
       expect(await messageTexts(t.dataSource, fam.conversationId)).toBe(0);
