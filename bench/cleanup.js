@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Cleanup throughput on PostgreSQL and SQLite, against a raw DELETE on identical data in the same run.
-//   npm run build && node bench/cleanup.js [--messages 2000000] [--batch 5000] [--sweep 1000,2000,5000,10000,20000] [--only pg|sqlite]
+//   npm run build && node --expose-gc bench/cleanup.js [--messages 2000000] [--batch 5000] [--sweep 1000,2000,5000]
+//                                   [--only pg|sqlite] [--layout chronological|shuffled]
 // Data: 10,000 guardians, 20,000 children, 5 conversations each, `messages` messages spread evenly
 // over the 60 days before the run, so about half are past the 30-day retention.
 require('reflect-metadata');
@@ -21,6 +22,17 @@ const SWEEP = arg('sweep', '')
   .filter(Boolean)
   .map(Number);
 const ONLY = arg('only', '');
+// chronological: rows stored in the order they were said, as live ingestion writes them (the
+// usual case). shuffled: created_at unrelated to storage order, as after a large backdated import
+// (the worst case for a delete that walks the created_at index).
+const LAYOUT = arg('layout', 'chronological');
+if (!['chronological', 'shuffled'].includes(LAYOUT)) throw new Error('--layout chronological|shuffled');
+// Age in seconds (before the run) of message number i, as SQL.
+const agePg = (i, n) => (LAYOUT === 'shuffled' ? `((${i}::bigint * 7919) % ${SPAN_S})` : `((${SPAN_S}::bigint * (${n} - ${i})) / ${n})`);
+const ageSqlite = (i, n) => (LAYOUT === 'shuffled' ? `((${i} * 7919) % ${SPAN_S})` : `((${SPAN_S} * (${n} - ${i})) / ${n})`);
+const perConversation = (n) => Math.max(1, Math.floor(n / CONVERSATIONS));
+// Which conversation message i belongs to: consecutive runs (chronological) or spread round-robin (shuffled).
+const conversationOf = (n) => (LAYOUT === 'shuffled' ? `((i - 1) % ${CONVERSATIONS} + 1)` : `(((i - 1) / ${perConversation(n)}) % ${CONVERSATIONS} + 1)`);
 const GUARDIANS = 10_000;
 const CHILDREN = 20_000;
 const CONVERSATIONS = CHILDREN * 5;
@@ -52,16 +64,20 @@ async function seedPg(client, messages) {
   await client.query(`INSERT INTO child (id, guardian_id, display_name, created_at)
     SELECT md5('c' || i)::uuid, md5('g' || ((i - 1) % ${GUARDIANS} + 1))::uuid, 'C' || i, '${at}'::timestamptz - interval '90 days'
     FROM generate_series(1, ${CHILDREN}) i`);
+  // Chronological: each conversation holds consecutive messages and starts with its first one.
+  const convStart = LAYOUT === 'shuffled' ? `interval '61 days'` : `${agePg('((j - 1) * ' + perConversation(messages) + ' + 1)', messages)} * interval '1 second'`;
   await client.query(`INSERT INTO conversation (id, child_id, started_at, created_at)
-    SELECT md5('v' || i)::uuid, md5('c' || ((i - 1) % ${CHILDREN} + 1))::uuid, '${at}'::timestamptz - interval '61 days', '${at}'::timestamptz - interval '61 days'
-    FROM generate_series(1, ${CONVERSATIONS}) i`);
+    SELECT md5('v' || j)::uuid, md5('c' || ((j - 1) % ${CHILDREN} + 1))::uuid, '${at}'::timestamptz - ${convStart}, '${at}'::timestamptz - ${convStart}
+    FROM generate_series(1, ${CONVERSATIONS}) j`);
   await client.query(`INSERT INTO message (id, conversation_id, role, text, created_at)
-    SELECT md5('m' || i)::uuid, md5('v' || ((i - 1) % ${CONVERSATIONS} + 1))::uuid,
+    SELECT md5('m' || i)::uuid, md5('v' || ${conversationOf(messages)})::uuid,
            CASE WHEN i % 2 = 0 THEN 'child' ELSE 'teddy' END,
            'Teddy, tell me a story about a dragon who is afraid of the dark, number ' || i,
-           '${at}'::timestamptz - ((i::bigint * 7919) % ${SPAN_S}) * interval '1 second' - interval '1 millisecond'
+           '${at}'::timestamptz - ${agePg('i', messages)} * interval '1 second' - interval '1 millisecond'
     FROM generate_series(1, ${messages}) i`);
   await client.query('VACUUM ANALYZE');
+  // Start every measured run from a quiet server: no checkpoint of the seed's writes in the middle of it.
+  await client.query('CHECKPOINT');
   const [{ expired }] = (await client.query(`SELECT COUNT(*)::int AS expired FROM message WHERE created_at <= $1`, [CUTOFF])).rows;
   return expired;
 }
@@ -80,14 +96,15 @@ function seedSqlite(file, messages) {
   db.exec(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${CHILDREN})
     INSERT INTO child (id, guardian_id, display_name, created_at)
     SELECT ${uuid(2, 'i')}, ${uuid(1, `(i - 1) % ${GUARDIANS} + 1`)}, 'C' || i, ${ts(at - 90 * 86400)} FROM s`);
+  const convTs = LAYOUT === 'shuffled' ? ts(at - 61 * 86400) : ts(`${at} - ${ageSqlite(`((i - 1) * ${perConversation(messages)} + 1)`, messages)}`);
   db.exec(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${CONVERSATIONS})
     INSERT INTO conversation (id, child_id, started_at, created_at)
-    SELECT ${uuid(3, 'i')}, ${uuid(2, `(i - 1) % ${CHILDREN} + 1`)}, ${ts(at - 61 * 86400)}, ${ts(at - 61 * 86400)} FROM s`);
+    SELECT ${uuid(3, 'i')}, ${uuid(2, `(i - 1) % ${CHILDREN} + 1`)}, ${convTs}, ${convTs} FROM s`);
   db.exec(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${messages})
     INSERT INTO message (id, conversation_id, role, text, created_at)
-    SELECT ${uuid(4, 'i')}, ${uuid(3, `(i - 1) % ${CONVERSATIONS} + 1`)}, CASE WHEN i % 2 = 0 THEN 'child' ELSE 'teddy' END,
+    SELECT ${uuid(4, 'i')}, ${uuid(3, conversationOf(messages))}, CASE WHEN i % 2 = 0 THEN 'child' ELSE 'teddy' END,
            'Teddy, tell me a story about a dragon who is afraid of the dark, number ' || i,
-           ${ts(`${at} - ((i * 7919) % ${SPAN_S}) - 0.001`)} FROM s`);
+           ${ts(`${at} - ${ageSqlite('i', messages)} - 0.001`)} FROM s`);
   db.exec('ANALYZE');
   const cutoff = CUTOFF.toISOString().replace('T', ' ').replace('Z', '');
   const { expired } = db.prepare('SELECT COUNT(*) AS expired FROM message WHERE created_at <= ?').get(cutoff);
@@ -250,7 +267,7 @@ async function benchSqlite() {
 }
 
 (async () => {
-  console.log(`node ${process.version}; run at ${RUN_AT.toISOString()}, cutoff ${CUTOFF.toISOString()}`);
+  console.log(`node ${process.version}; run at ${RUN_AT.toISOString()}, cutoff ${CUTOFF.toISOString()}; layout ${LAYOUT}`);
   if (ONLY !== 'sqlite') await benchPg();
   if (ONLY !== 'pg') await benchSqlite();
 })().catch((error) => {

@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { CleanupService } from '../src/cleanup/cleanup.service';
 import { FixedClock } from '../src/common/clock';
 import { startApp, TestApp } from './support/app';
+import { TEST_DB } from './support/databases';
 import { addMessages, countRows, iso, newConversation, newFamily } from './support/factories';
 
 const DAY = 86_400_000;
@@ -155,6 +158,35 @@ describe('cleanup', () => {
       expect(await countRows(t, 'conversation')).toBeGreaterThanOrEqual(1);
       const again = await cleanup.run({ at: new Date(RUN_AT), trigger: 'manual', triggeredBy: 'test' });
       expect(again.messagesDeleted).toBe(0);
+    });
+
+    // On PostgreSQL a message can be committed by another connection between the cleanup's snapshot
+    // and its delete of the (then empty) conversation. SQLite has one writer at a time, so there the
+    // race cannot happen.
+    (TEST_DB === 'postgres' ? it : it.skip)('keeps a conversation, and the message, when a message lands in it during its delete', async () => {
+      const fam = await newFamily(t, { startedAt: iso(CUTOFF - DAY) });
+      await addMessages(t, fam.conversationId, expired(3));
+      const other = new Client({ connectionString: t.database.url });
+      await other.connect();
+      try {
+        // An insert in flight: it holds a key-share lock on the conversation until it commits.
+        await other.query('BEGIN');
+        await other.query(`INSERT INTO message (id, conversation_id, role, text, created_at) VALUES ($1, $2, 'child', 'still here', $3)`, [
+          randomUUID(),
+          fam.conversationId,
+          new Date(RUN_AT - 1000),
+        ]);
+        const run = cleanup.run({ at: new Date(RUN_AT), trigger: 'manual', triggeredBy: 'test' });
+        await new Promise((r) => setTimeout(r, 500));
+        await other.query('COMMIT');
+        const report = await run;
+        expect(report.status).toBe('succeeded');
+        expect(report.messagesDeleted).toBe(3);
+        const rows = await t.dataSource.query(`SELECT text FROM message WHERE conversation_id = '${fam.conversationId}'`);
+        expect(rows).toEqual([{ text: 'still here' }]);
+      } finally {
+        await other.end();
+      }
     });
 
     it('lets erasure (DELETE /v1/guardians/:id) through while a cleanup runs', async () => {

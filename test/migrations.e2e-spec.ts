@@ -57,7 +57,7 @@ describe(`migrations on an empty ${TEST_DB} database`, () => {
     expect(await ds.runMigrations()).toEqual([]);
   });
 
-  it('makes foreign keys cascade and enforces the check constraints', async () => {
+  it('cascades guardian to children to conversations, never a conversation to its messages, and enforces the checks', async () => {
     const ds = await connect();
     await runMigrations(ds);
     const g = '00000000-0000-4000-8000-000000000001';
@@ -76,6 +76,10 @@ describe(`migrations on an empty ${TEST_DB} database`, () => {
       ds.query(`INSERT INTO child (id, guardian_id, display_name, created_at) VALUES (${p(1)}, ${p(2)}, 'C', ${p(3)})`, ['00000000-0000-4000-8000-000000000006', '00000000-0000-4000-8000-0000000000ff', now]),
     ).rejects.toThrow(/foreign key/i);
 
+    // A conversation that still holds messages cannot be deleted, directly or through its family.
+    await expect(ds.query(`DELETE FROM conversation WHERE id = ${p(1)}`, [v])).rejects.toThrow(/foreign key/i);
+    await expect(ds.query(`DELETE FROM guardian WHERE id = ${p(1)}`, [g])).rejects.toThrow(/foreign key/i);
+    await ds.query(`DELETE FROM message WHERE conversation_id = ${p(1)}`, [v]);
     await ds.query(`DELETE FROM guardian WHERE id = ${p(1)}`, [g]);
     const [{ n }] = await ds.query('SELECT (SELECT COUNT(*) FROM child) + (SELECT COUNT(*) FROM conversation) + (SELECT COUNT(*) FROM message) AS n');
     expect(Number(n)).toBe(0);

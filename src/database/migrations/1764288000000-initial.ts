@@ -85,12 +85,16 @@ export class Initial1764288000000 implements MigrationInterface {
         ],
         checks: [{ name: 'CHK_message_role', expression: `"role" IN ('child', 'teddy')` }],
         foreignKeys: [
+          // NO ACTION, not CASCADE: deleting a conversation must never take a message with it. The
+          // cleanup deletes only empty conversations, and if a message lands in one meanwhile this
+          // check fails the delete instead (see CleanupService.deleteConversationBatch). Erasure
+          // deletes messages first.
           new TableForeignKey({
             name: 'FK_message_conversation',
             columnNames: ['conversation_id'],
             referencedTableName: 'conversation',
             referencedColumnNames: ['id'],
-            onDelete: 'CASCADE',
+            onDelete: 'NO ACTION',
           }),
         ],
         indices: [
