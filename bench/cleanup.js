@@ -33,6 +33,10 @@ const ageSqlite = (i, n) => (LAYOUT === 'shuffled' ? `((${i} * 7919) % ${SPAN_S}
 const perConversation = (n) => Math.max(1, Math.floor(n / CONVERSATIONS));
 // Which conversation message i belongs to: consecutive runs (chronological) or spread round-robin (shuffled).
 const conversationOf = (n) => (LAYOUT === 'shuffled' ? `((i - 1) % ${CONVERSATIONS} + 1)` : `(((i - 1) / ${perConversation(n)}) % ${CONVERSATIONS} + 1)`);
+// --autovacuum off: keep autovacuum off the message table during measurements, to tell its share
+// of a long batched run apart (a single DELETE transaction ends before autovacuum can start).
+const AUTOVACUUM = arg('autovacuum', 'on');
+const NAIVE = arg('naive', 'on');
 const GUARDIANS = 10_000;
 const CHILDREN = 20_000;
 const CONVERSATIONS = CHILDREN * 5;
@@ -75,6 +79,7 @@ async function seedPg(client, messages) {
            'Teddy, tell me a story about a dragon who is afraid of the dark, number ' || i,
            '${at}'::timestamptz - ${agePg('i', messages)} * interval '1 second' - interval '1 millisecond'
     FROM generate_series(1, ${messages}) i`);
+  await client.query(`ALTER TABLE message SET (autovacuum_enabled = ${AUTOVACUUM === 'off' ? 'false' : 'true'})`);
   await client.query('VACUUM ANALYZE');
   // Start every measured run from a quiet server: no checkpoint of the seed's writes in the middle of it.
   await client.query('CHECKPOINT');
@@ -216,6 +221,7 @@ async function benchPg() {
     console.log(`  of which the message deletes: ${secs(r.messagesMs)}; the empty-conversation deletes and the report: ${secs(r.ms - r.messagesMs)}`);
     console.log(`ratio teddy (whole run) / raw DELETE: ${(r.ms / rawMs).toFixed(2)}x; message deletes / raw DELETE: ${(r.messagesMs / rawMs).toFixed(2)}x (target <= 1.5x; max batch target <= 250 ms; RSS target < 64 MB)`);
 
+    if (NAIVE === 'off') return;
     await seedPg(db.client, MESSAGES);
     const n = await naive(db.url, 50_000);
     const ours = (r.ms / r.report.messagesDeleted) * n.removed;
@@ -257,6 +263,7 @@ async function benchSqlite() {
     );
     console.log(`  of which the message deletes: ${secs(r.messagesMs)} (${fmt(Math.round(r.report.messagesDeleted / (r.messagesMs / 1000)))} messages/s)`);
     console.log(`ratio teddy (whole run) / raw DELETE: ${(r.ms / rawMs).toFixed(2)}x; message deletes / raw DELETE: ${(r.messagesMs / rawMs).toFixed(2)}x`);
+    if (NAIVE === 'off') return;
     seedSqlite(file, MESSAGES);
     const n = await naive(url, 50_000);
     const ours = (r.ms / r.report.messagesDeleted) * n.removed;
@@ -267,7 +274,7 @@ async function benchSqlite() {
 }
 
 (async () => {
-  console.log(`node ${process.version}; run at ${RUN_AT.toISOString()}, cutoff ${CUTOFF.toISOString()}; layout ${LAYOUT}`);
+  console.log(`node ${process.version}; run at ${RUN_AT.toISOString()}, cutoff ${CUTOFF.toISOString()}; layout ${LAYOUT}; autovacuum ${AUTOVACUUM}`);
   if (ONLY !== 'sqlite') await benchPg();
   if (ONLY !== 'pg') await benchSqlite();
 })().catch((error) => {

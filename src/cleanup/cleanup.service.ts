@@ -3,7 +3,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Counter } from 'prom-client';
-import { EntityManager } from 'typeorm';
+import { EntityManager, QueryRunner } from 'typeorm';
 import { Clock } from '../common/clock';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
@@ -23,6 +23,13 @@ export interface RunOptions {
   /** Test hook: called after each committed batch (e.g. to simulate a crash after batch k). */
   afterBatch?: (batch: number, report: CleanupReport) => void | Promise<void>;
 }
+
+/** Runs one batch's statements (see CleanupService.withBatchRunner). */
+interface Querier {
+  query(sql: string, params: unknown[]): Promise<any[]>;
+  affected(sql: string, params: unknown[]): Promise<number>;
+}
+type BatchRunner = <T>(batch: (q: Querier) => Promise<T>) => Promise<T>;
 
 /** Where a keyset walk through conversations stopped. */
 interface KeysetPosition {
@@ -100,13 +107,18 @@ export class CleanupService {
         report.messagesDeleted = counts.messages;
         report.conversationsDeleted = counts.conversations;
       } else {
-        for (const segment of plan.segments) {
-          await this.drain(report, options, 'message', progress, (m) => this.deleteMessageBatch(m, segment));
-        }
-        for (const segment of plan.segments) {
-          const after: KeysetPosition = {};
-          await this.drain(report, options, 'conversation', progress, (m) => this.deleteConversationBatch(m, plan, segment, after));
-        }
+        await this.withBatchRunner(async (runBatch) => {
+          for (const segment of plan.segments) {
+            const from: { createdAt?: Date } = {};
+            await this.drain(report, options, 'message', progress, () => runBatch((q) => this.deleteMessageBatch(q, segment, from)));
+          }
+          for (const segment of plan.segments) {
+            const after: KeysetPosition = {};
+            await this.drain(report, options, 'conversation', progress, () =>
+              runBatch((q) => this.deleteConversationBatch(q, plan, segment, after)),
+            );
+          }
+        });
       }
       report.status = 'succeeded';
     } catch (error) {
@@ -136,25 +148,43 @@ export class CleanupService {
     return report;
   }
 
-  /** Runs batches, each in its own transaction, until one says there is no more. */
+  /**
+   * How batches reach the database. PostgreSQL: one connection for the whole run, each batch a
+   * single statement that commits on its own, without waiting for the WAL flush (if the server
+   * crashes, a batch whose commit had not reached disk is undone whole and the next run deletes
+   * those rows again; the flush and the BEGIN/COMMIT round trips were most of a batch's time,
+   * bench/cleanup.js). SQLite: each batch one transaction in the write queue.
+   */
+  private async withBatchRunner(work: (runBatch: BatchRunner) => Promise<void>): Promise<void> {
+    const querier = (runner: QueryRunner): Querier => ({
+      query: (sql, params) => runner.query(sql, params),
+      affected: async (sql, params) => (await runner.query(sql, params, true)).affected ?? 0,
+    });
+    if (this.db.kind === 'sqlite') {
+      return work((batch) => this.db.transaction((m) => batch(querier(m.queryRunner!))));
+    }
+    const runner = this.db.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query('SET synchronous_commit = off');
+      await work((batch) => batch(querier(runner)));
+    } finally {
+      await runner.query('RESET synchronous_commit').catch(() => undefined);
+      await runner.release();
+    }
+  }
+
+  /** Runs batches until one says there is no more, yielding to the event loop between them. */
   private async drain(
     report: CleanupReport,
     options: RunOptions,
     table: 'message' | 'conversation',
     progress: () => Promise<void>,
-    batch: (m: EntityManager) => Promise<{ deleted: number; more: boolean }>,
+    batch: () => Promise<{ deleted: number; more: boolean }>,
   ): Promise<void> {
     for (;;) {
       const batchStarted = Date.now();
-      const { deleted, more } = await this.withRetry(() =>
-        this.db.transaction(async (m) => {
-          // Deletes need not wait for the WAL flush: if the server crashes, a batch whose commit had
-          // not reached disk is simply undone, whole, and the next run deletes those rows again. The
-          // flush was two thirds of a batch's time (bench/cleanup.js).
-          if (this.db.kind === 'postgres') await m.query('SET LOCAL synchronous_commit = off');
-          return batch(m);
-        }),
-      );
+      const { deleted, more } = await this.withRetry(batch);
       report.maxBatchMs = Math.max(report.maxBatchMs, Date.now() - batchStarted);
       if (deleted > 0) {
         report.batches += 1;
@@ -202,16 +232,29 @@ export class CleanupService {
 
   // Batched deletes address rows by their physical id (ctid / rowid) picked through the created_at
   // index, so a batch is one index range scan plus direct row hits, and no row is read into JS.
-  private async deleteMessageBatch(m: EntityManager, segment: Segment): Promise<{ deleted: number; more: boolean }> {
+  //
+  // On PostgreSQL a deleted row's index entry stays until vacuum, so a scan from the start of the
+  // range would step over every earlier batch's entries again: the run would grow with the square
+  // of its size. Each batch therefore starts at the newest created_at the previous one deleted
+  // (>=, since a batch can stop inside a run of equal times); the ORDER BY keeps that exact.
+  // SQLite removes index entries at once and needs none of this.
+  private async deleteMessageBatch(q: Querier, segment: Segment, from: { createdAt?: Date }): Promise<{ deleted: number; more: boolean }> {
     const p = new SqlParams(this.db.kind);
     const due = messageDue(segment, p);
+    if (this.db.kind === 'sqlite') {
+      const limit = p.add(this.env.CLEANUP_BATCH_SIZE);
+      const deleted = await q.affected(`DELETE FROM message WHERE rowid IN (SELECT m.rowid FROM message m WHERE ${due} LIMIT ${limit})`, p.values);
+      return { deleted, more: deleted === this.env.CLEANUP_BATCH_SIZE };
+    }
+    const resume = from.createdAt ? ` AND m.created_at >= ${p.add(from.createdAt)}` : '';
     const limit = p.add(this.env.CLEANUP_BATCH_SIZE);
-    const sql =
-      this.db.kind === 'postgres'
-        ? `DELETE FROM message WHERE ctid = ANY(ARRAY(SELECT m.ctid FROM message m WHERE ${due} LIMIT ${limit}))`
-        : `DELETE FROM message WHERE rowid IN (SELECT m.rowid FROM message m WHERE ${due} LIMIT ${limit})`;
-    const deleted = await this.affected(m, sql, p.values);
-    return { deleted, more: deleted === this.env.CLEANUP_BATCH_SIZE };
+    const [row]: { n: number; last: Date | null }[] = await q.query(
+      `WITH d AS (DELETE FROM message WHERE ctid = ANY(ARRAY(SELECT m.ctid FROM message m WHERE ${due}${resume} ORDER BY m.created_at LIMIT ${limit})) RETURNING created_at)
+       SELECT COUNT(*)::int AS n, MAX(created_at) AS last FROM d`,
+      p.values,
+    );
+    if (row.last) from.createdAt = row.last;
+    return { deleted: row.n, more: row.n === this.env.CLEANUP_BATCH_SIZE };
   }
 
   /**
@@ -229,7 +272,7 @@ export class CleanupService {
    * gone and gets a 404. On SQLite the write queue makes each batch the only writer.
    */
   private async deleteConversationBatch(
-    m: EntityManager,
+    q: Querier,
     plan: RetentionPlan,
     segment: Segment,
     after: KeysetPosition,
@@ -247,16 +290,16 @@ export class CleanupService {
     const p = new SqlParams(this.db.kind);
     const old = `c.started_at <= ${p.add(segment.cutoff)}`;
     const keyset = from(p, 'c.');
-    const [end]: { started_at: unknown; id: string }[] = await m.query(
+    const [end]: { started_at: unknown; id: string }[] = await q.query(
       `SELECT c.started_at, c.id FROM conversation c WHERE ${old}${keyset} ORDER BY c.started_at, c.id LIMIT 1 OFFSET ${p.add(size - 1)}`,
       p.values,
     );
 
-    const q = new SqlParams(this.db.kind);
-    const recheck = conversationDue(plan, segment, q, 'conversation');
-    const lower = from(q, '');
-    const upper = end ? ` AND (started_at, id) <= (${q.add(end.started_at)}, ${q.add(end.id)})` : '';
-    const deleted = await this.affected(m, `DELETE FROM conversation WHERE ${recheck}${lower}${upper}`, q.values);
+    const r = new SqlParams(this.db.kind);
+    const recheck = conversationDue(plan, segment, r, 'conversation');
+    const lower = from(r, '');
+    const upper = end ? ` AND (started_at, id) <= (${r.add(end.started_at)}, ${r.add(end.id)})` : '';
+    const deleted = await q.affected(`DELETE FROM conversation WHERE ${recheck}${lower}${upper}`, r.values);
     if (!end) return { deleted, more: false };
     // Passed back as read: a Date from PostgreSQL, SQLite's own text form from SQLite.
     after.startedAt = end.started_at;
