@@ -10,6 +10,7 @@ import { Env } from './config/env.validation';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { NotificationsModule } from './notifications/notifications.module';
 import { RecordsModule } from './records/records.module';
 
 export interface AppOptions {
@@ -33,6 +34,7 @@ export class AppModule {
         HealthModule,
         RecordsModule,
         CleanupModule,
+        NotificationsModule,
       ],
     };
   }

@@ -216,6 +216,68 @@ export class Env {
   CLEANUP_REPORT_RETENTION_DAYS = 400;
 
   // --- notifications ---
+
+  /** Delivery attempts per notice before it is marked dead. */
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(1, { message: 'must be between 1 and 100' })
+  @Max(100, { message: 'must be between 1 and 100' })
+  NOTICE_MAX_ATTEMPTS = 8;
+
+  /** First retry delay; each further failure doubles it (with jitter), up to NOTICE_RETRY_MAX_SECONDS. */
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer number of seconds' })
+  @Min(1, { message: 'must be between 1 and 86400 seconds' })
+  @Max(86400, { message: 'must be between 1 and 86400 seconds' })
+  NOTICE_RETRY_BASE_SECONDS = 60;
+
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer number of seconds' })
+  @Min(1, { message: 'must be between 1 and 86400 seconds' })
+  @Max(86400, { message: 'must be between 1 and 86400 seconds' })
+  NOTICE_RETRY_MAX_SECONDS = 3600;
+
+  /** Notices claimed and sent per delivery batch. */
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(1, { message: 'must be between 1 and 5000' })
+  @Max(5000, { message: 'must be between 1 and 5000' })
+  NOTICE_BATCH_SIZE = 200;
+
+  /** How long a claimed batch belongs to the replica that claimed it; sends still running then are aborted. */
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer number of seconds' })
+  @Min(10, { message: 'must be between 10 and 3600 seconds' })
+  @Max(3600, { message: 'must be between 10 and 3600 seconds' })
+  NOTICE_LEASE_SECONDS = 300;
+
+  /** How often each replica looks for notices due for delivery (or a retry); 0 turns the poller off. */
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer number of seconds' })
+  @Min(0, { message: 'must be between 0 (off) and 3600 seconds' })
+  @Max(3600, { message: 'must be between 0 (off) and 3600 seconds' })
+  NOTICE_POLL_SECONDS = 30;
+
+  /** Pooled SMTP connections per replica. */
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(1, { message: 'must be between 1 and 100' })
+  @Max(100, { message: 'must be between 1 and 100' })
+  SMTP_MAX_CONNECTIONS = 5;
+
+  /** Connect, greeting and socket-idle timeout of SMTP connections. */
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(100, { message: 'must be between 100 and 120000 ms' })
+  @Max(120_000, { message: 'must be between 100 and 120000 ms' })
+  SMTP_TIMEOUT_MS = 15_000;
+
+  /** The whole webhook request (connect, send, answer) must finish within this. */
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(100, { message: 'must be between 100 and 120000 ms' })
+  @Max(120_000, { message: 'must be between 100 and 120000 ms' })
+  NOTIFY_WEBHOOK_TIMEOUT_MS = 10_000;
 }
 
 export class EnvValidationError extends Error {
@@ -261,6 +323,20 @@ export function validateEnv(source: Record<string, string | undefined>): Env {
     }
     if (env.NOTIFY_WEBHOOK_URL && !env.NOTIFY_WEBHOOK_SECRET) {
       problems.push('NOTIFY_WEBHOOK_SECRET: is required when NOTIFY_WEBHOOK_URL is set');
+    }
+    if (env.SMTP_URL && !env.MAIL_FROM) {
+      problems.push('MAIL_FROM: is required when SMTP_URL is set');
+    }
+    if (env.NOTICE_RETRY_MAX_SECONDS < env.NOTICE_RETRY_BASE_SECONDS) {
+      problems.push(
+        `NOTICE_RETRY_MAX_SECONDS: "${env.NOTICE_RETRY_MAX_SECONDS}" must not be less than NOTICE_RETRY_BASE_SECONDS (${env.NOTICE_RETRY_BASE_SECONDS})`,
+      );
+    }
+    const slowestSendMs = Math.max(env.SMTP_TIMEOUT_MS, env.NOTIFY_WEBHOOK_TIMEOUT_MS);
+    if (env.NOTICE_LEASE_SECONDS * 1000 < 2 * slowestSendMs) {
+      problems.push(
+        `NOTICE_LEASE_SECONDS: "${env.NOTICE_LEASE_SECONDS}" must be at least twice the longest send timeout (SMTP_TIMEOUT_MS / NOTIFY_WEBHOOK_TIMEOUT_MS: ${slowestSendMs} ms)`,
+      );
     }
     const keys = [env.ADMIN_API_KEY, env.VIEWER_API_KEY, env.INGEST_API_KEY].filter(Boolean);
     if (new Set(keys).size !== keys.length) {

@@ -6,13 +6,15 @@ import { Conversation } from '../records/conversation.entity';
 import { Guardian } from '../records/guardian.entity';
 import { Message } from '../records/message.entity';
 import { CleanupReport } from '../cleanup/cleanup-report.entity';
+import { Notice } from '../notifications/notice.entity';
 import { Initial1764288000000 } from './migrations/1764288000000-initial';
 import { CleanupReports1764374400000 } from './migrations/1764374400000-cleanup-reports';
+import { Notices1764460800000 } from './migrations/1764460800000-notices';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
-export const ENTITIES = [Guardian, Child, Conversation, Message, CleanupReport];
-export const MIGRATIONS = [Initial1764288000000, CleanupReports1764374400000];
+export const ENTITIES = [Guardian, Child, Conversation, Message, CleanupReport, Notice];
+export const MIGRATIONS = [Initial1764288000000, CleanupReports1764374400000, Notices1764460800000];
 
 export function databaseKind(url: string): DatabaseKind {
   return url.startsWith('sqlite:') ? 'sqlite' : 'postgres';

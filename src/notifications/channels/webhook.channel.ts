@@ -1,0 +1,77 @@
+import { createHmac } from 'node:crypto';
+import { Clock } from '../../common/clock';
+import { Env } from '../../config/env.validation';
+import { NoticeChannel, OutgoingNotice } from './channel';
+
+/**
+ * The signing key per Standard Webhooks: a `whsec_<base64>` secret is the base64 of the key bytes;
+ * any other secret is used as its UTF-8 bytes.
+ */
+export function webhookKey(secret: string): Buffer {
+  return secret.startsWith('whsec_') ? Buffer.from(secret.slice('whsec_'.length), 'base64') : Buffer.from(secret, 'utf8');
+}
+
+/** `v1,` + base64(HMAC-SHA256(key, `${id}.${timestamp}.${body}`)), the Standard Webhooks signature. */
+export function signWebhook(secret: string, id: string, timestamp: number, body: string): string {
+  return `v1,${createHmac('sha256', webhookKey(secret)).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
+}
+
+/**
+ * POSTs the notice as JSON to NOTIFY_WEBHOOK_URL, signed as Standard Webhooks says. webhook-id is
+ * the notice id on every retry, so the receiver can drop a duplicate.
+ */
+export class WebhookChannel implements NoticeChannel {
+  readonly name = 'webhook' as const;
+
+  constructor(
+    private readonly env: Env,
+    private readonly clock: Clock,
+  ) {}
+
+  async send(notice: OutgoingNotice, signal: AbortSignal): Promise<void> {
+    const now = this.clock.now();
+    const timestamp = Math.floor(now.getTime() / 1000);
+    const body = JSON.stringify({
+      type: 'retention.deletion_notice',
+      timestamp: now.toISOString(),
+      data: {
+        noticeId: notice.id,
+        guardianId: notice.guardianId,
+        locale: notice.locale,
+        cleanupAt: notice.cleanupAt.toISOString(),
+        messages: notice.messages,
+        conversations: notice.conversations,
+        children: notice.children,
+        subject: notice.rendered.subject,
+        text: notice.rendered.text,
+        html: notice.rendered.html,
+      },
+    });
+    const timeout = this.env.NOTIFY_WEBHOOK_TIMEOUT_MS;
+    let response: Response;
+    try {
+      response = await fetch(this.env.NOTIFY_WEBHOOK_URL!, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'teddy-scheduler',
+          'webhook-id': notice.id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signWebhook(this.env.NOTIFY_WEBHOOK_SECRET!, notice.id, timestamp, body),
+        },
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.any([signal, AbortSignal.timeout(timeout)]),
+      });
+    } catch (error) {
+      const name = (error as Error)?.name;
+      if (name === 'TimeoutError') throw new Error(`webhook did not answer within ${timeout} ms`);
+      if (name === 'AbortError') throw new Error('webhook send aborted: the delivery lease ran out');
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`webhook request failed: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+    }
+    // Read nothing of the answer but its status; release the connection.
+    await response.body?.cancel().catch(() => undefined);
+    if (response.status < 200 || response.status >= 300) throw new Error(`webhook answered HTTP ${response.status}`);
+  }
+}

@@ -1,0 +1,60 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { LOCALES, Locale } from '../../records/guardian.entity';
+import { NOTICE_STATUSES, NoticeStatus } from '../notice.entity';
+
+const UUID = '3f0c2a8e-6d1b-4c57-9a8e-2b7d1e4f6a90';
+
+export class ChildCountsDto {
+  @ApiProperty({ format: 'uuid', example: UUID }) childId: string;
+  @ApiProperty({ example: 'Omar' }) displayName: string;
+  @ApiProperty({ example: 42 }) messages: number;
+  @ApiProperty({ example: 3 }) conversations: number;
+}
+
+export class NoticeDto {
+  @ApiProperty({ format: 'uuid', example: UUID }) id: string;
+  @ApiProperty({ format: 'uuid', example: UUID }) guardianId: string;
+  @ApiProperty({ example: '2026-12-02T00:00:00.000Z', description: 'The cleanup run this notice warns about' }) cleanupAt: Date;
+  @ApiProperty({ enum: LOCALES, example: 'ar' }) locale: Locale;
+  @ApiProperty({ example: 'smtp', description: 'Channels it goes out on: log, smtp, webhook (comma-separated)' }) channel: string;
+  @ApiProperty({ example: 'smtp', description: 'Channels that took it (a retry repeats only the others)' }) deliveredChannels: string;
+  @ApiProperty({ enum: NOTICE_STATUSES, example: 'sent' }) status: NoticeStatus;
+  @ApiProperty({ example: 1 }) attempts: number;
+  @ApiProperty({ example: '2026-12-01T23:00:00.000Z' }) nextAttemptAt: Date;
+  @ApiProperty({ type: String, nullable: true, example: null }) lastError: string | null;
+  @ApiProperty({ type: Date, nullable: true, example: '2026-12-01T23:00:01.000Z' }) sentAt: Date | null;
+  @ApiProperty({ example: '2026-12-01T23:00:00.000Z' }) createdAt: Date;
+  @ApiProperty({ example: 42 }) messages: number;
+  @ApiProperty({ example: 3 }) conversations: number;
+  @ApiProperty({ type: [ChildCountsDto] }) children: ChildCountsDto[];
+}
+
+export class NoticePageDto {
+  @ApiProperty({ type: [NoticeDto], description: 'Newest first' }) items: NoticeDto[];
+  @ApiProperty({ type: String, nullable: true, example: null, description: 'Pass as ?cursor= for the next page; null on the last' })
+  nextCursor: string | null;
+}
+
+export class DeliverySummaryDto {
+  @ApiProperty({ example: 120, description: 'Notices taken for delivery' }) claimed: number;
+  @ApiProperty({ example: 118 }) sent: number;
+  @ApiProperty({ example: 2, description: 'Failed this time; retried later' }) failed: number;
+  @ApiProperty({ example: 0, description: 'Out of attempts, or out of time before the deletion' }) dead: number;
+  @ApiProperty({ example: 0, description: 'Undelivered when their deletion came: marked dead' }) expired: number;
+  @ApiProperty({ example: false, description: 'The pass stopped at its time budget; the poller sends the rest' }) more: boolean;
+  @ApiProperty({ example: 840 }) durationMs: number;
+}
+
+export class NoticeJobDto {
+  @ApiProperty({ example: '2026-12-01T23:00:00.000Z', description: 'The time the notice run stood at' }) at: string;
+  @ApiProperty({ example: '2026-12-03T23:00:00.000Z', description: 'End of the notice window (at + NOTICE_DAYS_BEFORE)' })
+  windowUntil: string;
+  @ApiProperty({ type: [String], example: ['2026-12-02T00:00:00.000Z', '2026-12-03T00:00:00.000Z'], description: 'Cleanup runs in the window' })
+  cleanupRuns: string[];
+  @ApiProperty({ example: 120, description: 'Notices owed to guardians with notices on' }) noticesDue: number;
+  @ApiProperty({ example: 120 }) noticesCreated: number;
+  @ApiProperty({ example: 0, description: 'Already created by an earlier run or another replica' }) noticesExisting: number;
+  @ApiProperty({ example: 4, description: 'Guardians with expiring data who turned notices off' }) skippedGuardians: number;
+  @ApiProperty({ example: 310 }) durationMs: number;
+  @ApiProperty({ type: DeliverySummaryDto }) delivery: DeliverySummaryDto;
+}

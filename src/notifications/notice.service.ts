@@ -1,0 +1,315 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { Counter } from 'prom-client';
+import { RetentionPlan, retentionPlan, SqlParams } from '../cleanup/retention';
+import { Clock } from '../common/clock';
+import { decodeCursor, Page, toPage } from '../common/cursor';
+import { fireTimesBetween } from '../config/cron';
+import { Env } from '../config/env.validation';
+import { Database } from '../database/database.service';
+import { isForeignKeyViolation } from '../database/errors';
+import { AppErrors } from '../metrics/app-errors.service';
+import type { Locale } from '../records/guardian.entity';
+import { configuredChannels } from './channels/channel';
+import { DeliveryService, DeliverySummary, NOTICES_TOTAL } from './delivery.service';
+import { ExpiringRow, expiringConversations, expiringMessages, Query } from './expiring';
+import { ChildCounts, Notice, NoticeStatus } from './notice.entity';
+
+const DAY_MS = 86_400_000;
+/** Rows per INSERT on SQLite: 10 parameters each stays below its 32,766. */
+const SQLITE_CHUNK = 2000;
+/** Rows per INSERT on PostgreSQL, where the rows travel as 7 array parameters (no parameter limit). */
+const POSTGRES_CHUNK = 5000;
+/** Chunks inserted at once on PostgreSQL (each on its own pooled connection). */
+const POSTGRES_PARALLEL = 4;
+/** How long the manual trigger keeps delivering before it answers; the poller sends the rest. */
+const TRIGGER_DELIVERY_BUDGET_MS = 20_000;
+
+export interface EnqueueSummary {
+  at: string;
+  windowUntil: string;
+  /** The cleanup runs inside the notice window. */
+  cleanupRuns: string[];
+  /** Notices due to guardians with notices on (created now or already there). */
+  noticesDue: number;
+  noticesCreated: number;
+  noticesExisting: number;
+  /** Guardians with data expiring in the window who turned notices off. */
+  skippedGuardians: number;
+  durationMs: number;
+}
+
+export interface JobSummary extends EnqueueSummary {
+  delivery: DeliverySummary;
+}
+
+interface Draft {
+  guardianId: string;
+  cleanupAt: Date;
+  locale: Locale;
+  children: ChildCounts[];
+  messages: number;
+  conversations: number;
+}
+
+export interface ListNoticesQuery {
+  status?: NoticeStatus;
+  guardianId?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+type Reader = <T>(q: Query) => Promise<T[]>;
+
+const enabled = (value: unknown) => value === true || value === 1 || value === '1' || value === 't';
+
+/** Decides who is told what (one notice per guardian per upcoming cleanup run) and puts it in the outbox. */
+@Injectable()
+export class NoticeService {
+  private readonly logger = new Logger(NoticeService.name);
+  private readonly channel: string;
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly env: Env,
+    private readonly appErrors: AppErrors,
+    private readonly delivery: DeliveryService,
+    @InjectMetric(NOTICES_TOTAL) private readonly noticesTotal: Counter<'channel' | 'status'>,
+  ) {
+    this.channel = configuredChannels(env).join(',');
+  }
+
+  /** The notice job: enqueue what is due, then a delivery pass. Counted as scheduled_notifications when it fails. */
+  async runJob(now: Date = this.clock.now()): Promise<JobSummary> {
+    try {
+      const enqueued = await this.enqueue(now);
+      const delivery = await this.delivery.deliverDue({ budgetMs: TRIGGER_DELIVERY_BUDGET_MS });
+      return { ...enqueued, delivery };
+    } catch (error) {
+      this.appErrors.count('scheduled_notifications');
+      this.logger.error({ err: error }, 'notice job failed');
+      throw error;
+    }
+  }
+
+  /**
+   * A notice run at `now`: for every cleanup run T in (now, now + NOTICE_DAYS_BEFORE days] and every
+   * guardian, what T deletes of their children's data, each record told with the first run that
+   * deletes it. Set-based: two grouped queries per run, then multi-row inserts that skip
+   * (guardian, T) pairs already notified, so reruns and replicas racing each other add nothing.
+   */
+  async enqueue(now: Date = this.clock.now()): Promise<EnqueueSummary> {
+    const started = performance.now();
+    const until = new Date(now.getTime() + this.env.NOTICE_DAYS_BEFORE * DAY_MS);
+    const runs = fireTimesBetween(this.env.CLEANUP_CRON, this.env.SCHEDULER_TIMEZONE, now, until);
+
+    const drafts: Draft[] = [];
+    const skipped = new Set<string>();
+    await this.read(async (query) => {
+      if (runs.length === 0) return;
+      const shorter = await this.shorterRetentions(query);
+      const plans = runs.map((at) => retentionPlan(at, this.env.RETENTION_DAYS, shorter));
+      for (const [i, plan] of plans.entries()) {
+        for (const draft of await this.draftsFor(query, plan, plans[i - 1])) {
+          if (draft.enabled) drafts.push(draft.notice);
+          else skipped.add(draft.notice.guardianId);
+        }
+      }
+    });
+    const created = await this.insert(drafts, now);
+    if (created > 0) for (const name of this.channel.split(',')) this.noticesTotal.inc({ channel: name, status: 'pending' }, created);
+
+    const summary: EnqueueSummary = {
+      at: now.toISOString(),
+      windowUntil: until.toISOString(),
+      cleanupRuns: runs.map((r) => r.toISOString()),
+      noticesDue: drafts.length,
+      noticesCreated: created,
+      noticesExisting: drafts.length - created,
+      skippedGuardians: skipped.size,
+      durationMs: Math.round(performance.now() - started),
+    };
+    this.logger.log(summary, `notices enqueued: ${created} new, ${summary.noticesExisting} already there, ${skipped.size} guardians with notices off`);
+    return summary;
+  }
+
+  /** Notices newest first, without the delivery worker's lease fields. */
+  async list(query: ListNoticesQuery): Promise<Page<Omit<Notice, 'claimToken' | 'claimedUntil'>>> {
+    const limit = query.limit ?? 50;
+    const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const qb = this.db.dataSource
+      .getRepository(Notice)
+      .createQueryBuilder('n')
+      .orderBy('n.created_at', 'DESC')
+      .addOrderBy('n.id', 'DESC')
+      .limit(limit + 1);
+    if (query.status) qb.andWhere('n.status = :status', { status: query.status });
+    if (query.guardianId) qb.andWhere('n.guardian_id = :guardianId', { guardianId: query.guardianId });
+    if (after) qb.andWhere('(n.created_at < :at OR (n.created_at = :at AND n.id < :id))', after);
+    const page = toPage(await qb.getMany(), limit, (n) => ({ at: n.createdAt, id: n.id }));
+    return { ...page, items: page.items.map(({ claimToken: _token, claimedUntil: _until, ...notice }) => notice) };
+  }
+
+  /** The shorter retentions guardians chose: the plan of each run has a segment for each. */
+  private async shorterRetentions(query: Reader): Promise<number[]> {
+    const p = new SqlParams(this.db.kind);
+    const rows = await query<{ d: number | string }>({
+      sql: `SELECT DISTINCT retention_days AS d FROM guardian WHERE retention_days IS NOT NULL AND retention_days < ${p.add(this.env.RETENTION_DAYS)}`,
+      params: p.values,
+    });
+    return rows.map((r) => Number(r.d));
+  }
+
+  /**
+   * The counting queries. On PostgreSQL they share one REPEATABLE READ snapshot, so the runs of a
+   * window see the same data, and run without JIT: compiling these one-off scans cost more than
+   * running them (0.75 s of 1.3 s at 100,000 guardians). On SQLite, reads take no lock worth sharing.
+   */
+  private async read(work: (query: Reader) => Promise<void>): Promise<void> {
+    if (this.db.kind !== 'postgres') return work((q) => this.db.dataSource.query(q.sql, q.params));
+    await this.db.dataSource.transaction('REPEATABLE READ', async (m) => {
+      await m.query('SET LOCAL jit = off');
+      await work((q) => m.query(q.sql, q.params));
+    });
+  }
+
+  /** One draft notice per guardian with something deleted by `plan`'s run and not by `previous`'s. */
+  private async draftsFor(
+    run: Reader,
+    plan: RetentionPlan,
+    previous?: RetentionPlan,
+  ): Promise<{ enabled: boolean; notice: Draft }[]> {
+    const messages = await run<ExpiringRow>(expiringMessages(this.db.kind, plan, previous));
+    const conversations = await run<ExpiringRow>(expiringConversations(this.db.kind, plan, previous));
+
+    const guardians = new Map<string, { enabled: boolean; locale: Locale; children: Map<string, ChildCounts> }>();
+    const add = (rows: ExpiringRow[], field: 'messages' | 'conversations') => {
+      for (const row of rows) {
+        let guardian = guardians.get(row.guardianId);
+        if (!guardian) {
+          guardian = { enabled: enabled(row.notificationsEnabled), locale: row.locale as Locale, children: new Map() };
+          guardians.set(row.guardianId, guardian);
+        }
+        let child = guardian.children.get(row.childId);
+        if (!child) {
+          child = { childId: row.childId, displayName: row.childName, messages: 0, conversations: 0 };
+          guardian.children.set(row.childId, child);
+        }
+        child[field] += Number(row.n);
+      }
+    };
+    add(messages, 'messages');
+    add(conversations, 'conversations');
+
+    return [...guardians].map(([guardianId, g]) => {
+      const children = [...g.children.values()].sort((a, b) => a.displayName.localeCompare(b.displayName) || a.childId.localeCompare(b.childId));
+      return {
+        enabled: g.enabled,
+        notice: {
+          guardianId,
+          cleanupAt: plan.at,
+          locale: g.locale,
+          children,
+          messages: children.reduce((n, c) => n + c.messages, 0),
+          conversations: children.reduce((n, c) => n + c.conversations, 0),
+        },
+      };
+    });
+  }
+
+  /**
+   * Inserts the drafts, skipping any (guardian, cleanup run) that already has a notice. Returns how
+   * many were new. Each chunk is its own short transaction, which is safe because a chunk that
+   * never happened is simply inserted by the next run. Every chunk, and every row within it, goes
+   * in one global order (run, guardian): a replica inserting the same keys then waits on the other
+   * (always for a key above all it holds) and never deadlocks, even with chunks in parallel.
+   */
+  private async insert(drafts: Draft[], now: Date): Promise<number> {
+    drafts.sort((a, b) => a.cleanupAt.getTime() - b.cleanupAt.getTime() || (a.guardianId < b.guardianId ? -1 : a.guardianId > b.guardianId ? 1 : 0));
+    const postgres = this.db.kind === 'postgres';
+    const size = postgres ? POSTGRES_CHUNK : SQLITE_CHUNK;
+    const chunks: Draft[][] = [];
+    for (let start = 0; start < drafts.length; start += size) chunks.push(drafts.slice(start, start + size));
+
+    let created = 0;
+    const insertOne = async (chunk: Draft[]) => {
+      let n: number;
+      try {
+        n = await this.insertChunk(chunk, now);
+      } catch (error) {
+        if (!isForeignKeyViolation(error)) throw error;
+        // A guardian was erased since the counts were taken: their notice has no one left to tell.
+        n = await this.insertChunk(await this.stillThere(chunk), now);
+      }
+      // Not `created += await ...`: that reads `created` before the await and loses parallel chunks' counts.
+      created += n;
+    };
+    // SQLite has one writer: chunks go one by one, yielding in between (better-sqlite3 is synchronous).
+    const parallel = postgres ? Math.max(1, Math.min(POSTGRES_PARALLEL, this.env.DB_POOL_SIZE - 1)) : 1;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(parallel, chunks.length) }, async () => {
+        while (next < chunks.length) {
+          await insertOne(chunks[next++]);
+          if (!postgres) await yieldToEventLoop();
+        }
+      }),
+    );
+    return created;
+  }
+
+  private insertChunk(chunk: Draft[], now: Date): Promise<number> {
+    if (chunk.length === 0) return Promise.resolve(0);
+    return this.db.kind === 'postgres' ? this.insertChunkPostgres(chunk, now) : this.insertChunkSqlite(chunk, now);
+  }
+
+  private async insertChunkSqlite(chunk: Draft[], now: Date): Promise<number> {
+    const p = new SqlParams(this.db.kind);
+    const values = chunk
+      .map(
+        (d) =>
+          `(${p.add(randomUUID())}, ${p.add(d.guardianId)}, ${p.add(d.cleanupAt)}, ${p.add(d.locale)}, ${p.add(this.channel)}, '', 'pending', 0, ${p.add(now)}, ${p.add(JSON.stringify(d.children))}, ${p.add(d.messages)}, ${p.add(d.conversations)}, ${p.add(now)})`,
+      )
+      .join(',\n');
+    const sql = `INSERT INTO notice (id, guardian_id, cleanup_at, locale, channel, delivered_channels, status, attempts, next_attempt_at, children, messages, conversations, created_at)
+VALUES ${values}
+ON CONFLICT (guardian_id, cleanup_at) DO NOTHING
+RETURNING id`;
+    const result = await this.db.transaction((m) => m.queryRunner!.query(sql, p.values, true));
+    return result.records?.length ?? 0;
+  }
+
+  /** The rows as column arrays through unnest(): half the time of a VALUES list, with no parameter limit. */
+  private async insertChunkPostgres(chunk: Draft[], now: Date): Promise<number> {
+    const params = [
+      chunk.map(() => randomUUID()),
+      chunk.map((d) => d.guardianId),
+      chunk.map((d) => d.cleanupAt.toISOString()),
+      chunk.map((d) => d.locale),
+      chunk.map((d) => JSON.stringify(d.children)),
+      chunk.map((d) => d.messages),
+      chunk.map((d) => d.conversations),
+      this.channel,
+      now,
+    ];
+    const sql = `INSERT INTO notice (id, guardian_id, cleanup_at, locale, channel, delivered_channels, status, attempts, next_attempt_at, children, messages, conversations, created_at)
+SELECT r.id, r.guardian_id, r.cleanup_at, r.locale, $8, '', 'pending', 0, $9, r.children, r.messages, r.conversations, $9
+  FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::varchar[], $5::text[], $6::int[], $7::int[])
+       AS r(id, guardian_id, cleanup_at, locale, children, messages, conversations)
+ON CONFLICT (guardian_id, cleanup_at) DO NOTHING
+RETURNING id`;
+    const result = await this.db.transaction((m) => m.queryRunner!.query(sql, params, true));
+    return result.records?.length ?? 0;
+  }
+
+  private async stillThere(chunk: Draft[]): Promise<Draft[]> {
+    const p = new SqlParams(this.db.kind);
+    const ids = [...new Set(chunk.map((d) => d.guardianId))];
+    const rows: { id: string }[] = await this.db.dataSource.query(`SELECT id FROM guardian WHERE id IN (${ids.map((id) => p.add(id)).join(', ')})`, p.values);
+    const present = new Set(rows.map((r) => r.id));
+    return chunk.filter((d) => present.has(d.guardianId));
+  }
+}
