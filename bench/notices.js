@@ -19,7 +19,7 @@ const { mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 const { Worker } = require('node:worker_threads');
-const { Client } = require('pg');
+const { createDatabase, PG_ADMIN, pgAvailable } = require('./pg');
 
 const ROOT = resolve(__dirname, '..');
 const dist = (p) => require(join(ROOT, 'dist', p));
@@ -35,7 +35,7 @@ const nodemailer = require(require.resolve('nodemailer', { paths: [ROOT] }));
 
 const GUARDIANS = Number(process.argv[2] ?? 100_000);
 const MAILS = Number(process.argv[3] ?? 5000);
-const PG_ADMIN = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
 const NOW = new Date('2026-12-01T23:00:00.000Z');
 const DAY = 86_400_000;
 const CHUNK = 1000;
@@ -45,36 +45,12 @@ const fmt = (n) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 
 // ---------------------------------------------------------------------------------------- databases
 
-async function pgAvailable() {
-  const c = new Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function scratch(kind) {
   if (kind === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'teddy-bench-notices-'));
     return { url: `sqlite:${join(dir, 'teddy.sqlite')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
   }
-  const name = `teddy_bench_notices_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
-  const admin = async (sql) => {
-    const c = new Client({ connectionString: PG_ADMIN });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(PG_ADMIN);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  return createDatabase(`teddy_bench_notices_${process.pid}_${Math.floor(Math.random() * 1e6)}`);
 }
 
 async function boot(url, extraEnv = {}) {

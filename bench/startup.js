@@ -9,12 +9,11 @@ const { mkdtempSync, readFileSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 const http = require('node:http');
-const { Client } = require('pg');
+const { createDatabase, pgAvailable } = require('./pg');
 
 const RUNS = Number(process.argv[2] ?? 5);
 const IDLE_MS = 5000;
 const ROOT = resolve(__dirname, '..');
-const PG_ADMIN = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const status = (port) =>
@@ -73,34 +72,9 @@ async function measure(label, script, envFor) {
   return { label, median: times[Math.floor(times.length / 2)], min: times[0], max: times[times.length - 1], idle };
 }
 
-async function pgAvailable() {
-  const c = new Client({ connectionString: PG_ADMIN });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function freshPg(i) {
-  const name = `teddy_bench_${process.pid}_${i}`;
-  const admin = new Client({ connectionString: PG_ADMIN });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(PG_ADMIN);
-  url.pathname = `/${name}`;
-  return {
-    vars: { DATABASE_URL: url.toString() },
-    cleanup: async () => {
-      const c = new Client({ connectionString: PG_ADMIN });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
+  const db = await createDatabase(`teddy_bench_${process.pid}_${i}`);
+  return { vars: { DATABASE_URL: db.url }, cleanup: db.drop };
 }
 
 (async () => {

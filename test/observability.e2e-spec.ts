@@ -146,8 +146,8 @@ if (TEST_DB === 'postgres') {
     let t: TestApp;
 
     beforeAll(async () => {
-      // One pooled connection, so terminating the backends leaves the app without a live one.
-      t = await startApp({ env: { DB_POOL_SIZE: '1' } });
+      // The smallest pool, so terminating the backends leaves the app without a live connection.
+      t = await startApp({ env: { DB_POOL_SIZE: '2' } });
     });
     afterAll(() => t.close());
 

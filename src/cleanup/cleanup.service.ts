@@ -109,8 +109,8 @@ export class CleanupService {
       } else {
         await this.withBatchRunner(async (runBatch) => {
           for (const segment of plan.segments) {
-            const from: { createdAt?: Date } = {};
-            await this.drain(report, options, 'message', progress, () => runBatch((q) => this.deleteMessageBatch(q, segment, from)));
+            const window: { end?: unknown } = {};
+            await this.drain(report, options, 'message', progress, () => runBatch((q) => this.deleteMessageBatch(q, segment, window)));
           }
           for (const segment of plan.segments) {
             const after: KeysetPosition = {};
@@ -230,31 +230,39 @@ export class CleanupService {
     return { messages, conversations };
   }
 
-  // Batched deletes address rows by their physical id (ctid / rowid) picked through the created_at
-  // index, so a batch is one index range scan plus direct row hits, and no row is read into JS.
+  // SQLite: a batch deletes by rowid the first CLEANUP_BATCH_SIZE due rows found through the
+  // created_at index; SQLite drops index entries at once, so each batch starts right at the rows
+  // still due.
   //
-  // On PostgreSQL a deleted row's index entry stays until vacuum, so a scan from the start of the
-  // range would step over every earlier batch's entries again: the run would grow with the square
-  // of its size. Each batch therefore starts at the newest created_at the previous one deleted
-  // (>=, since a batch can stop inside a run of equal times); the ORDER BY keeps that exact.
-  // SQLite removes index entries at once and needs none of this.
-  private async deleteMessageBatch(q: Querier, segment: Segment, from: { createdAt?: Date }): Promise<{ deleted: number; more: boolean }> {
+  // PostgreSQL keeps a deleted row's index entry until vacuum, so a scan from the start of the
+  // range would step over every earlier batch's entries again (the run would grow with the square
+  // of its size). A batch is instead a window of the created_at index: from just after the last
+  // window's end up to the CLEANUP_BATCH_SIZE-th message, found by an index-only scan; then one
+  // range DELETE, a single index pass like a plain DELETE's. Ties at the window's end go with it,
+  // so the next window starts strictly after it. No row is read into JS either way.
+  private async deleteMessageBatch(q: Querier, segment: Segment, window: { end?: unknown }): Promise<{ deleted: number; more: boolean }> {
+    const size = this.env.CLEANUP_BATCH_SIZE;
     const p = new SqlParams(this.db.kind);
     const due = messageDue(segment, p);
     if (this.db.kind === 'sqlite') {
-      const limit = p.add(this.env.CLEANUP_BATCH_SIZE);
-      const deleted = await q.affected(`DELETE FROM message WHERE rowid IN (SELECT m.rowid FROM message m WHERE ${due} LIMIT ${limit})`, p.values);
-      return { deleted, more: deleted === this.env.CLEANUP_BATCH_SIZE };
+      const deleted = await q.affected(`DELETE FROM message WHERE rowid IN (SELECT m.rowid FROM message m WHERE ${due} LIMIT ${p.add(size)})`, p.values);
+      return { deleted, more: deleted === size };
     }
-    const resume = from.createdAt ? ` AND m.created_at >= ${p.add(from.createdAt)}` : '';
-    const limit = p.add(this.env.CLEANUP_BATCH_SIZE);
-    const [row]: { n: number; last: Date | null }[] = await q.query(
-      `WITH d AS (DELETE FROM message WHERE ctid = ANY(ARRAY(SELECT m.ctid FROM message m WHERE ${due}${resume} ORDER BY m.created_at LIMIT ${limit})) RETURNING created_at)
-       SELECT COUNT(*)::int AS n, MAX(created_at) AS last FROM d`,
-      p.values,
+    const w = new SqlParams(this.db.kind);
+    const range = (params: SqlParams, alias: string) =>
+      window.end === undefined ? '' : ` AND ${alias}created_at > ${params.add(window.end)}`;
+    // The window spans every message of the segment's age, whoever's; the DELETE applies the full test.
+    const age = `m.created_at <= ${w.add(segment.cutoff)}${segment.after ? ` AND m.created_at > ${w.add(segment.after)}` : ''}`;
+    const inRange = `${age}${range(w, 'm.')}`;
+    const [end]: { created_at: unknown }[] = await q.query(
+      `SELECT m.created_at FROM message m WHERE ${inRange} ORDER BY m.created_at LIMIT 1 OFFSET ${w.add(size - 1)}`,
+      w.values,
     );
-    if (row.last) from.createdAt = row.last;
-    return { deleted: row.n, more: row.n === this.env.CLEANUP_BATCH_SIZE };
+    const upper = end ? ` AND m.created_at <= ${p.add(end.created_at)}` : '';
+    const deleted = await q.affected(`DELETE FROM message m WHERE ${due}${range(p, 'm.')}${upper}`, p.values);
+    if (!end) return { deleted, more: false };
+    window.end = end.created_at;
+    return { deleted, more: true };
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { BadRequestException } from '@nestjs/common';
 
 /** A keyset position: the sort time and the id that breaks ties. Opaque to clients. */
@@ -33,4 +34,22 @@ export function toPage<T>(rows: T[], limit: number, position: (row: T) => Cursor
   const items = rows.slice(0, limit);
   const nextCursor = rows.length > limit ? encodeCursor(position(items[items.length - 1])) : null;
   return { items, nextCursor };
+}
+
+/**
+ * One keyset page of a query: ordered by (time column, id) in `order`, resuming after `cursor`,
+ * fetching one extra row to know whether another page exists.
+ */
+export async function keysetPage<T extends ObjectLiteral>(
+  qb: SelectQueryBuilder<T>,
+  keys: { at: string; id: string; order: 'ASC' | 'DESC' },
+  limit: number,
+  cursor: string | undefined,
+  position: (row: T) => CursorPosition,
+): Promise<Page<T>> {
+  const after = cursor ? decodeCursor(cursor) : undefined;
+  const cmp = keys.order === 'ASC' ? '>' : '<';
+  qb.orderBy(keys.at, keys.order).addOrderBy(keys.id, keys.order).limit(limit + 1);
+  if (after) qb.andWhere(`(${keys.at} ${cmp} :cursorAt OR (${keys.at} = :cursorAt AND ${keys.id} ${cmp} :cursorId))`, { cursorAt: after.at, cursorId: after.id });
+  return toPage(await qb.getMany(), limit, position);
 }

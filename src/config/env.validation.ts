@@ -103,10 +103,11 @@ export class Env {
   })
   DATABASE_URL = 'sqlite:./data/teddy.sqlite';
 
+  /** At least 2: a cleanup run holds one connection for its batches while reports and requests use others. */
   @Transform(toInt)
   @IsInt({ message: 'must be an integer' })
-  @Min(1, { message: 'must be between 1 and 100' })
-  @Max(100, { message: 'must be between 1 and 100' })
+  @Min(2, { message: 'must be between 2 and 100' })
+  @Max(100, { message: 'must be between 2 and 100' })
   DB_POOL_SIZE = 10;
 
   @Transform(toInt)

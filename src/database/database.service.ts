@@ -4,7 +4,8 @@ import { DataSource, EntityManager } from 'typeorm';
 import { DatabaseKind } from './data-source';
 
 /**
- * The one way to write. On PostgreSQL a transaction gets its own pooled connection. TypeORM's
+ * The way to write (the cleanup's batches on PostgreSQL, single statements on a connection of
+ * their own, are the one exception). On PostgreSQL a transaction gets its own pooled connection. TypeORM's
  * better-sqlite3 driver shares a single connection between all callers, so two overlapping
  * transactions would interleave on it (the second would become a savepoint of the first, and a
  * rollback of one would undo the other's writes). On SQLite writers therefore queue here and run

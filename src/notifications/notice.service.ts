@@ -5,7 +5,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Counter } from 'prom-client';
 import { RetentionPlan, retentionPlan, SqlParams } from '../cleanup/retention';
 import { Clock } from '../common/clock';
-import { decodeCursor, Page, toPage } from '../common/cursor';
+import { keysetPage, Page } from '../common/cursor';
 import { fireTimesBetween } from '../config/cron';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
@@ -139,17 +139,10 @@ export class NoticeService {
   /** Notices newest first, without the delivery worker's lease fields. */
   async list(query: ListNoticesQuery): Promise<Page<Omit<Notice, 'claimToken' | 'claimedUntil'>>> {
     const limit = query.limit ?? 50;
-    const after = query.cursor ? decodeCursor(query.cursor) : undefined;
-    const qb = this.db.dataSource
-      .getRepository(Notice)
-      .createQueryBuilder('n')
-      .orderBy('n.created_at', 'DESC')
-      .addOrderBy('n.id', 'DESC')
-      .limit(limit + 1);
+    const qb = this.db.dataSource.getRepository(Notice).createQueryBuilder('n');
     if (query.status) qb.andWhere('n.status = :status', { status: query.status });
     if (query.guardianId) qb.andWhere('n.guardian_id = :guardianId', { guardianId: query.guardianId });
-    if (after) qb.andWhere('(n.created_at < :at OR (n.created_at = :at AND n.id < :id))', after);
-    const page = toPage(await qb.getMany(), limit, (n) => ({ at: n.createdAt, id: n.id }));
+    const page = await keysetPage(qb, { at: 'n.created_at', id: 'n.id', order: 'DESC' }, limit, query.cursor, (n) => ({ at: n.createdAt, id: n.id }));
     return { ...page, items: page.items.map(({ claimToken: _token, claimedUntil: _until, ...notice }) => notice) };
   }
 

@@ -7,7 +7,7 @@ import { AppendMessagesDto, MessageInputDto } from './dto/append-messages.dto';
 import { CreateChildDto } from './dto/create-child.dto';
 import { CreateConversationDto } from './dto/create-conversation.dto';
 import { CreateGuardianDto } from './dto/create-guardian.dto';
-import { ListQueryDto } from './dto/list-query.dto';
+import { ListQueryDto } from '../common/list-query.dto';
 import {
   ChildDto,
   ConversationDto,

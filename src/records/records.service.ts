@@ -2,7 +2,7 @@ import { BadRequestException, ConflictException, Injectable, Logger, NotFoundExc
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
-import { decodeCursor, Page, toPage } from '../common/cursor';
+import { keysetPage, Page } from '../common/cursor';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { isForeignKeyViolation, isUniqueViolation } from '../database/errors';
@@ -91,31 +91,18 @@ export class RecordsService {
   }
 
   async listConversations(childId: string, limit = DEFAULT_PAGE, cursor?: string): Promise<Page<Conversation>> {
-    const after = cursor ? decodeCursor(cursor) : undefined;
     await this.mustExist(Child, childId, 'child');
-    const qb = this.db.dataSource
-      .getRepository(Conversation)
-      .createQueryBuilder('c')
-      .where('c.child_id = :childId', { childId })
-      .orderBy('c.started_at', 'DESC')
-      .addOrderBy('c.id', 'DESC')
-      .limit(limit + 1);
-    if (after) qb.andWhere('(c.started_at < :at OR (c.started_at = :at AND c.id < :id))', after);
-    return toPage(await qb.getMany(), limit, (c) => ({ at: c.startedAt, id: c.id }));
+    const qb = this.db.dataSource.getRepository(Conversation).createQueryBuilder('c').where('c.child_id = :childId', { childId });
+    return keysetPage(qb, { at: 'c.started_at', id: 'c.id', order: 'DESC' }, limit, cursor, (c) => ({ at: c.startedAt, id: c.id }));
   }
 
   async listMessages(conversationId: string, limit = DEFAULT_PAGE, cursor?: string): Promise<Page<Message>> {
-    const after = cursor ? decodeCursor(cursor) : undefined;
     await this.mustExist(Conversation, conversationId, 'conversation');
     const qb = this.db.dataSource
       .getRepository(Message)
       .createQueryBuilder('m')
-      .where('m.conversation_id = :conversationId', { conversationId })
-      .orderBy('m.created_at', 'ASC')
-      .addOrderBy('m.id', 'ASC')
-      .limit(limit + 1);
-    if (after) qb.andWhere('(m.created_at > :at OR (m.created_at = :at AND m.id > :id))', after);
-    return toPage(await qb.getMany(), limit, (m) => ({ at: m.createdAt, id: m.id }));
+      .where('m.conversation_id = :conversationId', { conversationId });
+    return keysetPage(qb, { at: 'm.created_at', id: 'm.id', order: 'ASC' }, limit, cursor, (m) => ({ at: m.createdAt, id: m.id }));
   }
 
   /**

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional } from 'class-validator';
+import { ListQueryDto } from '../../common/list-query.dto';
 import { IsTimestamp } from '../../records/dto/timestamp';
 import { PolicyDto } from './preview.dto';
 
@@ -37,21 +37,7 @@ export class CleanupReportDto {
   @ApiProperty({ type: String, nullable: true, example: null }) error: string | null;
 }
 
-export class ReportsQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'The nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  cursor?: string;
-
+export class ReportsQueryDto extends ListQueryDto {
   @ApiPropertyOptional({ enum: ['running', 'succeeded', 'failed', 'abandoned'] })
   @IsOptional()
   @IsIn(['running', 'succeeded', 'failed', 'abandoned'])

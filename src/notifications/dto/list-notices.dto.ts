@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
-import { ListQueryDto } from '../../records/dto/list-query.dto';
+import { ListQueryDto } from '../../common/list-query.dto';
 import { NOTICE_STATUSES, NoticeStatus } from '../notice.entity';
 
 export class ListNoticesQueryDto extends ListQueryDto {
