@@ -36,11 +36,13 @@ async function once(script, env, measureIdle) {
   const child = spawn(process.execPath, [script], {
     cwd,
     env: { PATH: process.env.PATH, PORT: String(port), LOG_LEVEL: 'warn', LOG_FILE: '', ADMIN_API_KEY: 'bench-operator-key-0000000001', ...env },
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
   try {
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);
+      if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}: ${stderr}`);
       if ((await status(port)) === 200) break;
       await sleep(5);
     }
