@@ -9,7 +9,6 @@ import { Logger } from 'nestjs-pino';
 import { AppModule, AppOptions } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { assignRequestId } from './common/logging';
-import { Env } from './config/env.validation';
 import { AppErrors } from './metrics/app-errors.service';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { HTTP_DURATION } from './metrics/metric-names';
@@ -71,5 +70,3 @@ export async function createApp(options: AppOptions): Promise<NestExpressApplica
   app.enableShutdownHooks();
   return app;
 }
-
-export type { Env };
