@@ -189,6 +189,53 @@ describe('cleanup', () => {
       }
     });
 
+    it('finishes a run over rows with microsecond timestamps (written by SQL or older systems)', async () => {
+      const fam = await newFamily(t, { startedAt: iso(CUTOFF - DAY) });
+      const kind = t.dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
+      // PostgreSQL keeps microseconds; SQLite stores what it is given as text.
+      for (let i = 0; i < 150; i++) {
+        const at = kind === 'postgres' ? `'${iso(CUTOFF - DAY).replace('Z', '')}${String(500 + i).padStart(3, '0')}Z'` : `'${iso(CUTOFF - DAY - i).replace('T', ' ').replace('Z', '')}'`;
+        await t.dataSource.query(
+          `INSERT INTO message (id, conversation_id, role, text, created_at) VALUES ('${randomUUID()}', '${fam.conversationId}', 'child', 'old', ${at})`,
+        );
+      }
+      for (let i = 0; i < 60; i++) {
+        const at = kind === 'postgres' ? `'${iso(CUTOFF - 2 * DAY).replace('Z', '')}${String(100 + i).padStart(3, '0')}Z'` : `'${iso(CUTOFF - 2 * DAY - i).replace('T', ' ').replace('Z', '')}'`;
+        await t.dataSource.query(`INSERT INTO conversation (id, child_id, started_at, created_at) VALUES ('${randomUUID()}', '${fam.childId}', ${at}, ${at})`);
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const report = await Promise.race([
+        cleanup.run({ at: new Date(RUN_AT), trigger: 'manual', triggeredBy: 'test' }),
+        new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error('the run did not finish in 15 s')), 15_000))),
+      ]).finally(() => clearTimeout(timer));
+      expect(report).toMatchObject({ status: 'succeeded', messagesDeleted: 150, conversationsDeleted: 61 });
+    });
+
+    it('keeps a conversation that a backdated import refills after the message phase, and deletes both next run', async () => {
+      const fam = await newFamily(t, { startedAt: iso(CUTOFF - 3 * DAY) });
+      const conversations = [fam.conversationId];
+      for (let i = 1; i < 120; i++) conversations.push(await newConversation(t, fam.childId, iso(CUTOFF - 3 * DAY + i)));
+      for (const id of conversations) await addMessages(t, id, [iso(CUTOFF - DAY)]);
+      const last = conversations[conversations.length - 1];
+      let refilled = false;
+      const report = await cleanup.run({
+        at: new Date(RUN_AT),
+        trigger: 'manual',
+        triggeredBy: 'test',
+        afterBatch: async (_k, r) => {
+          if (!refilled && r.conversationsDeleted > 0) {
+            refilled = true;
+            await addMessages(t, last, [iso(CUTOFF - 5 * DAY)]);
+          }
+        },
+      });
+      expect(refilled).toBe(true);
+      expect(report).toMatchObject({ status: 'succeeded', messagesDeleted: 120, conversationsDeleted: 119 });
+      expect(await messageTexts(t.dataSource, last)).toBe(1);
+      const next = await cleanup.run({ at: new Date(RUN_AT), trigger: 'manual', triggeredBy: 'test' });
+      expect(next).toMatchObject({ status: 'succeeded', messagesDeleted: 1, conversationsDeleted: 1 });
+    });
+
     it('lets erasure (DELETE /v1/guardians/:id) through while a cleanup runs', async () => {
       const a = await newFamily(t, { startedAt: iso(CUTOFF - DAY) });
       const b = await newFamily(t, { startedAt: iso(CUTOFF - DAY) });

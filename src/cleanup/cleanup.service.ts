@@ -250,15 +250,17 @@ export class CleanupService {
     }
     const w = new SqlParams(this.db.kind);
     const range = (params: SqlParams, alias: string) =>
-      window.end === undefined ? '' : ` AND ${alias}created_at > ${params.add(window.end)}`;
+      window.end === undefined ? '' : ` AND ${alias}created_at > ${params.add(window.end)}::timestamptz`;
     // The window spans every message of the segment's age, whoever's; the DELETE applies the full test.
     const age = `m.created_at <= ${w.add(segment.cutoff)}${segment.after ? ` AND m.created_at > ${w.add(segment.after)}` : ''}`;
     const inRange = `${age}${range(w, 'm.')}`;
     const [end]: { created_at: unknown }[] = await q.query(
-      `SELECT m.created_at FROM message m WHERE ${inRange} ORDER BY m.created_at LIMIT 1 OFFSET ${w.add(size - 1)}`,
+      `SELECT m.created_at::text AS created_at FROM message m WHERE ${inRange} ORDER BY m.created_at LIMIT 1 OFFSET ${w.add(size - 1)}`,
       w.values,
     );
-    const upper = end ? ` AND m.created_at <= ${p.add(end.created_at)}` : '';
+    // The window's end travels as text: a JS Date would drop PostgreSQL's microseconds, and a window
+    // ending at X.000500 would then be "<= X.000", delete nothing and never move on.
+    const upper = end ? ` AND m.created_at <= ${p.add(end.created_at)}::timestamptz` : '';
     const deleted = await q.affected(`DELETE FROM message m WHERE ${due}${range(p, 'm.')}${upper}`, p.values);
     if (!end) return { deleted, more: false };
     window.end = end.created_at;
@@ -289,8 +291,10 @@ export class CleanupService {
     // where a message delete costs 2 µs, so a conversation batch is half the size to keep its
     // transaction as short as a message batch (bench/cleanup.js).
     const size = Math.max(1, Math.floor(this.env.CLEANUP_BATCH_SIZE / 2));
+    // Window ends travel as text (PostgreSQL's microseconds survive it; see deleteMessageBatch).
+    const ts = this.db.kind === 'postgres' ? '::timestamptz' : '';
     const from = (p: SqlParams, c: string) =>
-      after.startedAt === undefined ? '' : ` AND (${c}started_at, ${c}id) > (${p.add(after.startedAt)}, ${p.add(after.id)})`;
+      after.startedAt === undefined ? '' : ` AND (${c}started_at, ${c}id) > (${p.add(after.startedAt)}${ts}, ${p.add(after.id)})`;
 
     // The window: the next `size` conversations old enough for this segment, due or not. Found by
     // the (started_at, id) index alone; testing emptiness here would let PostgreSQL hash every young
@@ -299,17 +303,19 @@ export class CleanupService {
     const old = `c.started_at <= ${p.add(segment.cutoff)}`;
     const keyset = from(p, 'c.');
     const [end]: { started_at: unknown; id: string }[] = await q.query(
-      `SELECT c.started_at, c.id FROM conversation c WHERE ${old}${keyset} ORDER BY c.started_at, c.id LIMIT 1 OFFSET ${p.add(size - 1)}`,
+      `SELECT c.started_at${ts ? '::text' : ''} AS started_at, c.id FROM conversation c WHERE ${old}${keyset} ORDER BY c.started_at, c.id LIMIT 1 OFFSET ${p.add(size - 1)}`,
       p.values,
     );
 
     const r = new SqlParams(this.db.kind);
     const recheck = conversationDue(plan, segment, r, 'conversation');
     const lower = from(r, '');
-    const upper = end ? ` AND (started_at, id) <= (${r.add(end.started_at)}, ${r.add(end.id)})` : '';
-    const deleted = await q.affected(`DELETE FROM conversation WHERE ${recheck}${lower}${upper}`, r.values);
+    const upper = end ? ` AND (started_at, id) <= (${r.add(end.started_at)}${ts}, ${r.add(end.id)})` : '';
+    // Empty now, not only free of young messages: a backdated message imported after the message
+    // phase passed its time keeps its conversation until the next run deletes both.
+    const emptyNow = ' AND NOT EXISTS (SELECT 1 FROM message my WHERE my.conversation_id = conversation.id)';
+    const deleted = await q.affected(`DELETE FROM conversation WHERE ${recheck}${emptyNow}${lower}${upper}`, r.values);
     if (!end) return { deleted, more: false };
-    // Passed back as read: a Date from PostgreSQL, SQLite's own text form from SQLite.
     after.startedAt = end.started_at;
     after.id = end.id;
     return { deleted, more: true };
