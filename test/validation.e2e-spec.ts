@@ -82,6 +82,18 @@ describe('validation and HTTP hygiene', () => {
   });
   afterAll(() => t.close());
 
+  describe('NUL characters, which PostgreSQL text cannot hold', () => {
+    it('refuses them in a message, a batch item and a child name with a 400 naming the field', async () => {
+      expectBadRequest(await post(`/v1/conversations/${family.conversationId}/messages`, { role: 'child', text: 'a\u0000b' }), 'text', 'NUL');
+      expectBadRequest(
+        await post(`/v1/conversations/${family.conversationId}/messages`, { messages: [{ role: 'child', text: 'ok' }, { role: 'teddy', text: '\u0000' }] }),
+        'messages.1.text',
+        'NUL',
+      );
+      expectBadRequest(await post(`/v1/guardians/${family.guardianId}/children`, { displayName: 'K\u0000' }), 'displayName', 'NUL');
+    });
+  });
+
   describe('POST /v1/guardians', () => {
     const valid = { email: 'new.parent@example.com', displayName: 'Parent' };
     const cases: Array<[string, Record<string, unknown>, string, (string | RegExp)?]> = [
@@ -101,6 +113,7 @@ describe('validation and HTTP hygiene', () => {
       ['retentionDays over RETENTION_DAYS', { ...valid, retentionDays: 31 }, 'retentionDays', '30'],
       ['notificationsEnabled "yes"', { ...valid, notificationsEnabled: 'yes' }, 'notificationsEnabled', 'boolean'],
       ['an unknown property', { ...valid, isAdmin: true }, 'isAdmin', 'should not exist'],
+      ['a NUL character in displayName', { ...valid, displayName: 'Pa\u0000rent' }, 'displayName', 'NUL'],
     ];
     it.each(cases)('%s → 400 naming the field, nothing written', async (...[_label, body, field, text]) => {
       expectBadRequest(await post('/v1/guardians', body), field, text);

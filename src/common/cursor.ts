@@ -15,7 +15,8 @@ export function decodeCursor(cursor: string, field = 'cursor'): CursorPosition {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
     const date = new Date(String(at));
-    if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(date.getTime()) || !/^[0-9a-f-]{36}$/i.test(id)) {
+    const year = date.getUTCFullYear();
+    if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(year) || year < 1970 || year > 9999 || !/^[0-9a-f-]{36}$/i.test(id)) {
       throw new Error('shape');
     }
     return { at: date, id };

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, MaxLength, MinLength, ValidateIf, ValidateNested } from 'class-validator';
+import { NoNul } from './no-nul';
 import { MESSAGE_ROLES, MessageRole } from '../message.entity';
 import { IsTimestamp } from './timestamp';
 
@@ -15,6 +16,7 @@ export class MessageInputDto {
   @ApiProperty({ example: 'Teddy, why is the sky blue?', maxLength: MAX_TEXT })
   @IsString()
   @MinLength(1, { message: 'text must not be empty' })
+  @NoNul()
   @MaxLength(MAX_TEXT)
   text: string;
 
@@ -38,6 +40,7 @@ export class AppendMessagesDto {
   @ValidateIf((o: AppendMessagesDto) => o.messages === undefined || o.text !== undefined)
   @IsString()
   @MinLength(1, { message: 'text must not be empty' })
+  @NoNul()
   @MaxLength(MAX_TEXT)
   text?: string;
 
