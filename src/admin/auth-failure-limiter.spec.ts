@@ -34,4 +34,14 @@ describe('AuthFailureLimiter', () => {
     l.recordFailure('a');
     expect(l.retryAfterSeconds('a')).toBe(0);
   });
+
+  it('stays bounded under failures from very many addresses', () => {
+    const l = new AuthFailureLimiter(3, 60_000, () => now);
+    for (let i = 0; i < 150_000; i++) l.recordFailure(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+    // 150,000 distinct failing clients inside one window: memory stays bounded.
+    expect((l as unknown as { failures: Map<string, unknown> }).failures.size).toBeLessThanOrEqual(100_000);
+    // The newest clients are still tracked.
+    for (let k = 0; k < 2; k++) l.recordFailure('10.2.73.239');
+    expect(l.retryAfterSeconds('10.2.73.239')).toBe(60);
+  });
 });

@@ -1,3 +1,6 @@
+const SWEEP_FROM = 10_000;
+const MAX_CLIENTS = 100_000;
+
 /**
  * Counts failed authentications per client in a fixed window. Once a client reaches the limit it is
  * refused (429) until its window ends, whatever key it presents, so guessing a key costs at most
@@ -5,6 +8,7 @@
  */
 export class AuthFailureLimiter {
   private readonly failures = new Map<string, { count: number; windowEnds: number }>();
+  private lastSweep = 0;
 
   constructor(
     private readonly limit: number,
@@ -35,9 +39,19 @@ export class AuthFailureLimiter {
     }
   }
 
-  /** Bounds memory under a flood from many addresses: expired entries go when new ones arrive. */
+  /**
+   * Bounds memory and work under a flood from many addresses: expired entries are swept at most
+   * once a window (a sweep on every new client would make each failure scan the whole map), and
+   * past MAX_CLIENTS the oldest entries go first (a Map iterates in insertion order).
+   */
   private sweep(now: number): void {
-    if (this.failures.size < 10_000) return;
-    for (const [client, entry] of this.failures) if (entry.windowEnds <= now) this.failures.delete(client);
+    if (this.failures.size >= SWEEP_FROM && now - this.lastSweep >= this.windowMs) {
+      this.lastSweep = now;
+      for (const [client, entry] of this.failures) if (entry.windowEnds <= now) this.failures.delete(client);
+    }
+    for (const client of this.failures.keys()) {
+      if (this.failures.size <= MAX_CLIENTS) break;
+      this.failures.delete(client);
+    }
   }
 }

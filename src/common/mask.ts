@@ -1,11 +1,19 @@
 import { EventEmitter } from 'node:events';
 
-// The @ may come URL-encoded (%40), as URLSearchParams sends it in a query string.
-const EMAIL = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(?:@|%40)([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
+// Wide on purpose: any run of non-space characters around an @ (which may come URL-encoded as
+// %40), so internationalised addresses (layla@bücher.de) are caught too. Angle brackets, quotes
+// and separators end an address, as in SMTP replies ("550 <jane@example.com>: rejected") and URLs.
+const EMAIL = /([^\s@<>"'(),;:[\]/?=&#])[^\s@<>"'(),;:[\]/?=&#]*(?:@|%40)([^\s@<>"'(),;:[\]/?=&#]+\.[^\s@<>"'(),;:[\]/?=&#]+)/gu;
 
 /** "jane.doe@example.com" -> "j***@example.com": enough to tell addresses apart in a log, not to use them. */
 export function maskEmails(text: string): string {
   return text.replace(EMAIL, '$1***@$2');
+}
+
+/** One address, masked whatever its form: the first character, then the part after the last @. */
+export function maskAddress(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at <= 0 ? '***' : `${[...address][0]}***@${address.slice(at + 1)}`;
 }
 
 /** Masks e-mail addresses in every string of a log record, without mutating it. */

@@ -28,6 +28,8 @@ const SECRET_VARIABLES = new Set([
   'NOTIFY_WEBHOOK_SECRET',
   'SMTP_URL',
   'DATABASE_URL',
+  // A webhook URL often carries a token in its path.
+  'NOTIFY_WEBHOOK_URL',
 ]);
 
 const toInt = ({ value }: { value: unknown }) =>
@@ -309,7 +311,7 @@ export function validateEnv(source: Record<string, string | undefined>): Env {
     if (value !== undefined && !(value === '' && key !== 'LOG_FILE')) raw[key] = value;
   }
   // Optional variables are not own properties of a fresh Env; pick them up too.
-  for (const key of [...SECRET_VARIABLES, 'MAIL_FROM', 'NOTIFY_WEBHOOK_URL']) {
+  for (const key of [...SECRET_VARIABLES, 'MAIL_FROM']) {
     const value = source[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
@@ -321,6 +323,10 @@ export function validateEnv(source: Record<string, string | undefined>): Env {
       problems.push(
         `NOTICE_DAYS_BEFORE: "${env.NOTICE_DAYS_BEFORE}" must be less than RETENTION_DAYS (${env.RETENTION_DAYS})`,
       );
+    }
+    if (env.NOTIFY_WEBHOOK_URL && /^https?:\/\/[^/?#]*@/.test(env.NOTIFY_WEBHOOK_URL)) {
+      // fetch() refuses such URLs, and its error would quote the password into every failed notice.
+      problems.push('NOTIFY_WEBHOOK_URL: must not contain user:password@ (the webhook is authenticated by its signature)');
     }
     if (env.NOTIFY_WEBHOOK_URL && !env.NOTIFY_WEBHOOK_SECRET) {
       problems.push('NOTIFY_WEBHOOK_SECRET: is required when NOTIFY_WEBHOOK_URL is set');

@@ -5,6 +5,7 @@ import { setMaxListeners } from 'node:events';
 import { Counter } from 'prom-client';
 import { SqlParams } from '../cleanup/retention';
 import { Clock } from '../common/clock';
+import { maskEmails } from '../common/mask';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { fromSqlTimestamp } from '../database/sql';
@@ -54,7 +55,11 @@ type Outcome =
   | { id: string; delivered: ChannelName[]; status: 'failed'; nextAttemptAt: Date; error: string }
   | { id: string; delivered: ChannelName[]; status: 'dead'; error: string };
 
-const truncate = (text: string) => (text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text);
+/** An error as stored on the notice and shown by GET /admin/notifications: bounded, addresses masked (SMTP replies quote them). */
+const truncate = (raw: string) => {
+  const text = maskEmails(raw);
+  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
+};
 const channelList = (value: unknown) => String(value ?? '').split(',').filter(Boolean) as ChannelName[];
 
 async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {

@@ -1,9 +1,10 @@
 import { Logger } from '@nestjs/common';
+import { maskAddress } from '../../common/mask';
 import { NoticeChannel, OutgoingNotice } from './channel';
 
 /**
  * The default channel: the notice becomes a log line, so the embedded setup works without SMTP.
- * Counts and the subject only; the logger masks the address.
+ * Counts and the subject only, and the address masked.
  */
 export class LogChannel implements NoticeChannel {
   readonly name = 'log' as const;
@@ -14,7 +15,7 @@ export class LogChannel implements NoticeChannel {
       {
         noticeId: notice.id,
         guardianId: notice.guardianId,
-        to: notice.to,
+        to: maskAddress(notice.to),
         locale: notice.locale,
         cleanupAt: notice.cleanupAt.toISOString(),
         children: notice.children.length,
