@@ -90,6 +90,15 @@ describe('validateEnv', () => {
     expect(problems({ ADMIN_API_KEY: 'same-key-0123456789', VIEWER_API_KEY: 'same-key-0123456789' })[0]).toMatch(/each role needs its own key/);
   });
 
+  it('refuses a notice schedule that would let a cleanup go unannounced', () => {
+    expect(problems({ NOTICE_DAYS_BEFORE: '0' })[0]).toMatch(/^NOTICE_DAYS_BEFORE: "0" must be 1 or more days/);
+    expect(problems({ NOTIFY_CRON: '0 9 * * 1' })).toEqual([
+      'NOTIFY_CRON: "0 9 * * 1" leaves up to 168 h between notice runs, more than NOTICE_DAYS_BEFORE (2 days): some cleanups would go unannounced',
+    ]);
+    expect(problems({ NOTIFY_CRON: '0 9 * * 1', NOTICE_DAYS_BEFORE: '7' })).toEqual([]);
+    expect(problems({ NOTIFY_CRON: '0 9,18 * * *' })).toEqual([]);
+  });
+
   it('requires ADMIN_API_KEY in production only', () => {
     expect(problems({ NODE_ENV: 'production' })).toEqual(['ADMIN_API_KEY: is required when NODE_ENV=production']);
     expect(validateEnv({ NODE_ENV: 'production', ADMIN_API_KEY: 'x'.repeat(32) }).NODE_ENV).toBe('production');

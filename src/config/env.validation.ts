@@ -14,7 +14,7 @@ import {
   ValidationArguments,
   ValidationError,
 } from 'class-validator';
-import { cronProblem, isValidTimeZone } from './cron';
+import { cronProblem, fireTimesBetween, isValidTimeZone } from './cron';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -120,7 +120,7 @@ export class Env {
 
   @Transform(toInt)
   @IsInt({ message: 'must be an integer number of days' })
-  @Min(0, { message: 'must be 0 or more days' })
+  @Min(1, { message: 'must be 1 or more days (0 would warn no one)' })
   NOTICE_DAYS_BEFORE = 2;
 
   @IsCron()
@@ -283,6 +283,18 @@ export class Env {
   NOTIFY_WEBHOOK_TIMEOUT_MS = 10_000;
 }
 
+/** The longest pause between fires of a cron expression over the coming 62 days, in hours. */
+function longestGapHours(expr: string, timeZone: string): number {
+  const from = new Date();
+  // Two months show any weekly or monthly pattern; 500 fires are enough, since a cron that fires
+  // that often has short gaps anyway.
+  const fires = fireTimesBetween(expr, timeZone, from, new Date(from.getTime() + 62 * 86_400_000), 500);
+  if (fires.length < 2) return Infinity;
+  let longest = 0;
+  for (let i = 1; i < fires.length; i++) longest = Math.max(longest, fires[i].getTime() - fires[i - 1].getTime());
+  return longest / 3_600_000;
+}
+
 export class EnvValidationError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid environment variables: ${problems.join('; ')}`);
@@ -322,6 +334,14 @@ export function validateEnv(source: Record<string, string | undefined>): Env {
     if (env.NOTICE_DAYS_BEFORE >= env.RETENTION_DAYS) {
       problems.push(
         `NOTICE_DAYS_BEFORE: "${env.NOTICE_DAYS_BEFORE}" must be less than RETENTION_DAYS (${env.RETENTION_DAYS})`,
+      );
+    }
+    const gap = longestGapHours(env.NOTIFY_CRON, env.SCHEDULER_TIMEZONE);
+    if (gap > env.NOTICE_DAYS_BEFORE * 24) {
+      // A notice run covers the cleanups of the next NOTICE_DAYS_BEFORE days; a longer pause between
+      // notice runs would let a cleanup through that no notice announced.
+      problems.push(
+        `NOTIFY_CRON: "${env.NOTIFY_CRON}" leaves up to ${Math.round(gap)} h between notice runs, more than NOTICE_DAYS_BEFORE (${env.NOTICE_DAYS_BEFORE} days): some cleanups would go unannounced`,
       );
     }
     if (env.NOTIFY_WEBHOOK_URL && /^https?:\/\/[^/?#]*@/.test(env.NOTIFY_WEBHOOK_URL)) {
