@@ -10,7 +10,7 @@ import { Database } from '../database/database.service';
 import { isForeignKeyViolation } from '../database/errors';
 import { AppErrors } from '../metrics/app-errors.service';
 import { CleanupReport, CleanupTrigger } from './cleanup-report.entity';
-import { conversationDue, messageDue, RetentionPlan, retentionPlan, Segment, SqlParams } from './retention';
+import { conversationDue, DAY_MS, messageDue, RetentionPlan, retentionPlan, Segment, shorterRetentionsQuery, SqlParams } from './retention';
 
 export const CLEANUP_DELETED = 'teddy_cleanup_deleted_total';
 
@@ -58,11 +58,8 @@ export class CleanupService {
 
   /** The plan for a run at `at`: the service retention plus every shorter one guardians chose. */
   async plan(at: Date): Promise<RetentionPlan> {
-    const p = new SqlParams(this.db.kind);
-    const rows: { d: number | string }[] = await this.db.dataSource.query(
-      `SELECT DISTINCT retention_days AS d FROM guardian WHERE retention_days IS NOT NULL AND retention_days < ${p.add(this.env.RETENTION_DAYS)}`,
-      p.values,
-    );
+    const { sql, params } = shorterRetentionsQuery(this.db.kind, this.env.RETENTION_DAYS);
+    const rows: { d: number | string }[] = await this.db.dataSource.query(sql, params);
     return retentionPlan(at, this.env.RETENTION_DAYS, rows.map((r) => Number(r.d)));
   }
 
@@ -376,7 +373,7 @@ export class CleanupService {
 
   private async purgeOldReports(): Promise<void> {
     const p = new SqlParams(this.db.kind);
-    const before = new Date(this.clock.now().getTime() - this.env.CLEANUP_REPORT_RETENTION_DAYS * 86_400_000);
+    const before = new Date(this.clock.now().getTime() - this.env.CLEANUP_REPORT_RETENTION_DAYS * DAY_MS);
     const n = await this.db.transaction((m) => this.affected(m, `DELETE FROM cleanup_report WHERE started_at < ${p.add(before)}`, p.values));
     if (n > 0) this.logger.log(`${n} cleanup report(s) older than ${this.env.CLEANUP_REPORT_RETENTION_DAYS} days purged`);
   }

@@ -6,7 +6,7 @@ import { Database } from '../database/database.service';
 import { fromSqlTimestamp } from '../database/sql';
 import { CleanupService } from './cleanup.service';
 import { PreviewDto } from './dto/preview.dto';
-import { messageDue, SqlParams } from './retention';
+import { planMessageDue, SqlParams } from './retention';
 
 /** What the next scheduled cleanup (or one at a given time) would delete, computed with the run's own predicates. */
 @Injectable()
@@ -29,7 +29,7 @@ export class PreviewService {
     const counts = await this.cleanup.count(plan);
 
     const p = new SqlParams(this.db.kind);
-    const due = plan.segments.map((s) => `(${messageDue(s, p)})`).join(' OR ');
+    const due = planMessageDue(plan, p);
     const rows: { guardianId: string; childId: string; retentionDays: number | null; messages: string | number; conversations: string | number; oldest: string | Date }[] =
       await this.db.dataSource.query(
         `SELECT ch.guardian_id AS "guardianId", ch.id AS "childId", g.retention_days AS "retentionDays",

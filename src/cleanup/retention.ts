@@ -1,7 +1,7 @@
 import { DatabaseKind } from '../database/data-source';
 import { placeholder, sqlTimestamp } from '../database/sql';
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 /**
  * Cutoff arithmetic. A record created at t is deleted by the first cleanup run at or after
@@ -94,4 +94,21 @@ export function conversationDue(plan: RetentionPlan, segment: Segment, p: SqlPar
   }
   const noYoungMessage = ` AND NOT EXISTS (SELECT 1 FROM message mx WHERE mx.conversation_id = ${c}.id AND mx.created_at > ${p.add(segment.cutoff)})`;
   return `${age}${family}${noYoungMessage}`;
+}
+
+/** "Message m is deleted by this run": any of the plan's segments says so. */
+export function planMessageDue(plan: RetentionPlan, p: SqlParams, m = 'm'): string {
+  return plan.segments.map((s) => `(${messageDue(s, p, m)})`).join(' OR ');
+}
+
+/** "Conversation c is deleted by this run": any of the plan's segments says so. */
+export function planConversationDue(plan: RetentionPlan, p: SqlParams, c = 'c'): string {
+  return plan.segments.map((s) => `(${conversationDue(plan, s, p, c)})`).join(' OR ');
+}
+
+/** The shorter retentions guardians chose, each of which gives a run's plan a segment. */
+export function shorterRetentionsQuery(kind: DatabaseKind, retentionDays: number): { sql: string; params: unknown[] } {
+  const p = new SqlParams(kind);
+  const sql = `SELECT DISTINCT retention_days AS d FROM guardian WHERE retention_days IS NOT NULL AND retention_days < ${p.add(retentionDays)}`;
+  return { sql, params: p.values };
 }

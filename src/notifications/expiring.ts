@@ -1,4 +1,4 @@
-import { conversationDue, messageDue, RetentionPlan, SqlParams } from '../cleanup/retention';
+import { planConversationDue, planMessageDue, RetentionPlan, SqlParams } from '../cleanup/retention';
 import { DatabaseKind } from '../database/data-source';
 
 /** One child's share of one cleanup run, with what the notice needs to know about its guardian. */
@@ -27,11 +27,7 @@ const perChild = (counted: string) => `SELECT ch.id AS "childId", ch.display_nam
   JOIN child ch ON ch.id = x.child_id
   JOIN guardian g ON g.id = ch.guardian_id`;
 
-// The segments' predicates are the cleanup's own (src/cleanup/retention.ts): a run deletes a record
-// iff one of its plan's segments says so. Nothing here restates the rules.
-const messageDueIn = (plan: RetentionPlan, p: SqlParams, m: string) => plan.segments.map((s) => `(${messageDue(s, p, m)})`).join(' OR ');
-const conversationDueIn = (plan: RetentionPlan, p: SqlParams, c: string) =>
-  plan.segments.map((s) => `(${conversationDue(plan, s, p, c)})`).join(' OR ');
+// The predicates are the cleanup's own (src/cleanup/retention.ts): nothing here restates the rules.
 
 const latestCutoff = (plan: RetentionPlan) => new Date(Math.max(...plan.segments.map((s) => s.cutoff.getTime())));
 const earliestCutoff = (plan: RetentionPlan) => new Date(Math.min(...plan.segments.map((s) => s.cutoff.getTime())));
@@ -52,7 +48,7 @@ export function expiringMessages(kind: DatabaseKind, plan: RetentionPlan, previo
   FROM message m
   JOIN conversation c ON c.id = m.conversation_id
  WHERE m.created_at <= ${p.add(latestCutoff(plan))}${previous ? ` AND m.created_at > ${p.add(earliestCutoff(previous))}` : ''}
-   AND (${messageDueIn(plan, p, 'm')})${previous ? ` AND NOT (${messageDueIn(previous, p, 'm')})` : ''}
+   AND (${planMessageDue(plan, p, 'm')})${previous ? ` AND NOT (${planMessageDue(previous, p, 'm')})` : ''}
  GROUP BY c.child_id`);
   return { sql, params: p.values };
 }
@@ -63,7 +59,7 @@ export function expiringConversations(kind: DatabaseKind, plan: RetentionPlan, p
   const sql = perChild(`SELECT c.child_id, COUNT(*) AS n
   FROM conversation c
  WHERE c.started_at <= ${p.add(latestCutoff(plan))}
-   AND (${conversationDueIn(plan, p, 'c')})${previous ? ` AND NOT (${conversationDueIn(previous, p, 'c')})` : ''}
+   AND (${planConversationDue(plan, p, 'c')})${previous ? ` AND NOT (${planConversationDue(previous, p, 'c')})` : ''}
  GROUP BY c.child_id`);
   return { sql, params: p.values };
 }

@@ -3,7 +3,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Counter } from 'prom-client';
-import { RetentionPlan, retentionPlan, SqlParams } from '../cleanup/retention';
+import { DAY_MS, RetentionPlan, retentionPlan, shorterRetentionsQuery, SqlParams } from '../cleanup/retention';
 import { Clock } from '../common/clock';
 import { keysetPage, Page } from '../common/cursor';
 import { fireTimesBetween } from '../config/cron';
@@ -17,7 +17,6 @@ import { DeliveryService, DeliverySummary, NOTICES_TOTAL } from './delivery.serv
 import { ExpiringRow, expiringConversations, expiringMessages, Query } from './expiring';
 import { ChildCounts, Notice, NoticeStatus } from './notice.entity';
 
-const DAY_MS = 86_400_000;
 /** Rows per INSERT on SQLite: 10 parameters each stays below its 32,766. */
 const SQLITE_CHUNK = 2000;
 /** Rows per INSERT on PostgreSQL, where the rows travel as 7 array parameters (no parameter limit). */
@@ -148,11 +147,7 @@ export class NoticeService {
 
   /** The shorter retentions guardians chose: the plan of each run has a segment for each. */
   private async shorterRetentions(query: Reader): Promise<number[]> {
-    const p = new SqlParams(this.db.kind);
-    const rows = await query<{ d: number | string }>({
-      sql: `SELECT DISTINCT retention_days AS d FROM guardian WHERE retention_days IS NOT NULL AND retention_days < ${p.add(this.env.RETENTION_DAYS)}`,
-      params: p.values,
-    });
+    const rows = await query<{ d: number | string }>(shorterRetentionsQuery(this.db.kind, this.env.RETENTION_DAYS));
     return rows.map((r) => Number(r.d));
   }
 
