@@ -12,22 +12,27 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { RecordsModule } from './records/records.module';
+import { SchedulerModule } from './scheduler/scheduler.module';
 
 export interface AppOptions {
   env: Env;
   /** Defaults to the system clock; tests pass a FixedClock. */
   clock?: Clock;
+  /** false: the scheduler arms no timers (tests drive it with a fake clock; the command line runs one job). */
+  schedulerTimers?: boolean;
+  /** Where log lines go besides LOG_FILE; the command line sends them to stderr. */
+  logStream?: NodeJS.WritableStream;
 }
 
 @Module({})
 export class AppModule {
-  static forRoot({ env, clock }: AppOptions): DynamicModule {
+  static forRoot({ env, clock, schedulerTimers, logStream }: AppOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(env),
         CommonModule.forRoot(clock),
-        LoggerModule.forRoot(loggerParams(env)),
+        LoggerModule.forRoot(loggerParams(env, logStream)),
         DatabaseModule,
         MetricsModule,
         AdminModule,
@@ -35,6 +40,7 @@ export class AppModule {
         RecordsModule,
         CleanupModule,
         NotificationsModule,
+        SchedulerModule.forRoot({ timers: schedulerTimers }),
       ],
     };
   }

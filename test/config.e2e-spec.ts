@@ -48,7 +48,7 @@ describe('configuration at boot (the built service)', () => {
     const { code, stderr, stdout } = await runService({ CLEANUP_CRON: '61 * * * *' });
     expect(code).toBe(1);
     expect(stderr.trim().split('\n')).toEqual([
-      'Invalid environment variables: CLEANUP_CRON: "61 * * * *" is not a valid cron expression (Field value (61) is out of range)',
+      'Invalid environment variables: CLEANUP_CRON: "61 * * * *" is not a valid cron expression (minute: value 61 is out of range 0-59)',
     ]);
     expect(stdout).toBe('');
   });

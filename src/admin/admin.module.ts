@@ -2,13 +2,15 @@ import { Global, Logger, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Env } from '../config/env.validation';
 import { ApiKeyGuard } from './api-key.guard';
+import { AuditController } from './audit.controller';
+import { AuditService } from './audit.service';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import { KeyRing } from './key-ring';
 import { WhoAmIController } from './whoami.controller';
 
 @Global()
 @Module({
-  controllers: [WhoAmIController],
+  controllers: [WhoAmIController, AuditController],
   providers: [
     {
       provide: KeyRing,
@@ -33,7 +35,8 @@ import { WhoAmIController } from './whoami.controller';
       useFactory: (env: Env) => new AuthFailureLimiter(env.AUTH_FAILURE_LIMIT, env.AUTH_FAILURE_WINDOW_SECONDS * 1000),
     },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
+    AuditService,
   ],
-  exports: [KeyRing],
+  exports: [KeyRing, AuditService],
 })
 export class AdminModule {}

@@ -1,12 +1,8 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, HttpStatus, Post, Query, Req } from '@nestjs/common';
-import { ApiConflictResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { AuthedRequest } from '../admin/api-key.guard';
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../admin/roles.decorator';
 import { ApiErrors } from '../common/api-errors.decorator';
-import { Clock } from '../common/clock';
-import { ErrorResponseDto } from '../common/error-response.dto';
-import { CleanupService } from './cleanup.service';
-import { CleanupReportDto, CleanupReportPageDto, ReportsQueryDto, TriggerCleanupDto } from './dto/cleanup-report.dto';
+import { CleanupReportPageDto, ReportsQueryDto } from './dto/cleanup-report.dto';
 import { PreviewDto, PreviewQueryDto } from './dto/preview.dto';
 import { PreviewService } from './preview.service';
 import { ReportsService } from './reports.service';
@@ -16,10 +12,8 @@ import { ReportsService } from './reports.service';
 @Controller('admin')
 export class CleanupController {
   constructor(
-    private readonly cleanup: CleanupService,
     private readonly previews: PreviewService,
     private readonly reports: ReportsService,
-    private readonly clock: Clock,
   ) {}
 
   @Get('data/preview')
@@ -28,19 +22,6 @@ export class CleanupController {
   @ApiErrors(400)
   preview(@Query() query: PreviewQueryDto): Promise<PreviewDto> {
     return this.previews.preview(query.at ? new Date(query.at) : undefined, query.limit ?? 50, query.offset ?? 0);
-  }
-
-  @Post('scheduler/cleanup/trigger')
-  @Roles('operator')
-  @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Run a cleanup now (optionally a dry run, or as of a past scheduled time); answers with its report' })
-  @ApiOkResponse({ type: CleanupReportDto })
-  @ApiConflictResponse({ description: 'A cleanup is already running', type: ErrorResponseDto })
-  @ApiErrors(400)
-  trigger(@Body() dto: TriggerCleanupDto, @Req() req: AuthedRequest): Promise<CleanupReportDto> {
-    const at = dto.at ? new Date(dto.at) : undefined;
-    if (at && at.getTime() > this.clock.now().getTime()) throw new BadRequestException('at must not be in the future');
-    return this.cleanup.run({ at, trigger: 'manual', triggeredBy: req.principal!.role, dryRun: dto.dryRun });
   }
 
   @Get('cleanup/reports')

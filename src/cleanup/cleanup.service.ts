@@ -1,4 +1,4 @@
-import { ConflictException, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -44,7 +44,6 @@ const ABANDONED_AFTER_MS = 10 * 60_000;
 @Injectable()
 export class CleanupService {
   private readonly logger = new Logger(CleanupService.name);
-  private current?: CleanupReport;
 
   constructor(
     private readonly db: Database,
@@ -70,18 +69,10 @@ export class CleanupService {
    * deletes by the same predicate.
    */
   async run(options: RunOptions): Promise<CleanupReport> {
-    if (this.current) {
-      throw new ConflictException(`a cleanup is already running in this process (report ${this.current.id}, started ${this.current.startedAt.toISOString()})`);
-    }
     const at = options.at ?? this.clock.now();
     const plan = await this.plan(at);
     const report = await this.open(plan, options);
-    this.current = report;
-    try {
-      return await this.execute(plan, report, options);
-    } finally {
-      this.current = undefined;
-    }
+    return this.execute(plan, report, options);
   }
 
   private async execute(plan: RetentionPlan, report: CleanupReport, options: RunOptions): Promise<CleanupReport> {

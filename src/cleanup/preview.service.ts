@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { CronTime } from 'cron';
 import { Clock } from '../common/clock';
-import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { fromSqlTimestamp } from '../database/sql';
+import { CleanupSchedule } from './cleanup-schedule';
 import { CleanupService } from './cleanup.service';
 import { PreviewDto } from './dto/preview.dto';
 import { planMessageDue, SqlParams } from './retention';
@@ -14,12 +13,13 @@ export class PreviewService {
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
-    private readonly env: Env,
     private readonly cleanup: CleanupService,
+    private readonly schedule: CleanupSchedule,
   ) {}
 
+  /** The next scheduled cleanup; with every cleanup job paused, a run now. */
   nextScheduledRun(from: Date): Date {
-    return new CronTime(this.env.CLEANUP_CRON, this.env.SCHEDULER_TIMEZONE).getNextDateFrom(from, this.env.SCHEDULER_TIMEZONE).toJSDate();
+    return this.schedule.next(from) ?? from;
   }
 
   async preview(at: Date | undefined, limit: number, offset: number): Promise<PreviewDto> {

@@ -24,11 +24,11 @@ export function assignRequestId(req: IncomingMessage & { id?: unknown }, res: Se
 }
 
 /**
- * pino JSON to stdout and to LOG_FILE. Keys never reach a log: request headers are not serialized at
+ * pino JSON to stdout (stderr for the command line, whose stdout is its answer) and to LOG_FILE. Keys never reach a log: request headers are not serialized at
  * all, and any field that looks like a credential is redacted. E-mail addresses are masked everywhere.
  */
-export function loggerParams(env: Env): Params {
-  const streams: pino.StreamEntry[] = [{ stream: process.stdout }];
+export function loggerParams(env: Env, console: NodeJS.WritableStream = process.stdout): Params {
+  const streams: pino.StreamEntry[] = [{ stream: console }];
   if (env.LOG_FILE) streams.push({ stream: pino.destination({ dest: env.LOG_FILE, mkdir: true, sync: false }) });
   return {
     pinoHttp: {

@@ -1,43 +1,39 @@
 import { CronTime } from 'cron';
+import { CronSchedule, isValidTimeZone } from '../common/cron';
+
+export { isValidTimeZone };
 
 /**
- * Cron expressions here have 5 fields, or 6 with a leading seconds field.
- * The cron library accepts more than that (nicknames like @daily, a 7th field in some versions),
- * so the field count is checked before the library validates the ranges.
+ * Cron expressions here have 5 fields, or 6 with a leading seconds field. Our own parser
+ * (src/common/cron.ts, which computes the fire times) decides; the cron package, which
+ * @nestjs/schedule brings, must accept the expression too, so nothing valid here is refused there.
  */
 export function cronProblem(expr: string): string | undefined {
   const fields = expr.trim().split(/\s+/);
   if (fields.length !== 5 && fields.length !== 6) {
     return `must have 5 fields (or 6 with seconds), got ${fields.length}`;
   }
+  try {
+    CronSchedule.parse(expr, 'UTC');
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
   const result = CronTime.validateCronExpression(expr.trim());
   return result.valid ? undefined : (result.error?.message ?? 'invalid');
 }
 
-export function isValidTimeZone(zone: string): boolean {
-  if (!zone) return false;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
+/** The fire times of a cron expression in a zone, strictly after `from` and at or before `until` (DST-correct). */
+export function fireTimesBetween(expr: string, timeZone: string, from: Date, until: Date, max = 10_000): Date[] {
+  return CronSchedule.parse(expr, timeZone).between(from, until, max);
 }
 
-/**
- * The fire times of a cron expression in a zone, strictly after `from` and at or before `until`.
- * (The scheduler's own next-run computation, hardened for DST, arrives with the scheduler module.)
- */
-export function fireTimesBetween(expr: string, timeZone: string, from: Date, until: Date, max = 10_000): Date[] {
-  const time = new CronTime(expr.trim(), timeZone);
-  const out: Date[] = [];
-  let cursor = from;
-  while (out.length < max) {
-    const next = time.getNextDateFrom(cursor, timeZone).toJSDate();
-    if (next.getTime() > until.getTime()) break;
-    if (next.getTime() <= cursor.getTime()) break;
-    out.push(next);
-    cursor = next;
-  }
-  return out;
+/** The longest pause between fires of a cron expression over the 62 days from `from`, in hours (Infinity with fewer than two fires). */
+export function longestGapHours(expr: string, timeZone: string, from: Date = new Date()): number {
+  // Two months show any weekly or monthly pattern; 500 fires are enough, since a cron that fires
+  // that often has short gaps anyway.
+  const fires = fireTimesBetween(expr, timeZone, from, new Date(from.getTime() + 62 * 86_400_000), 500);
+  if (fires.length < 2) return Infinity;
+  let longest = 0;
+  for (let i = 1; i < fires.length; i++) longest = Math.max(longest, fires[i].getTime() - fires[i - 1].getTime());
+  return longest / 3_600_000;
 }

@@ -29,7 +29,7 @@ describe('validateEnv', () => {
 
   it('names the variable and the reason for a bad cron, in one line', () => {
     expect(problems({ CLEANUP_CRON: '61 * * * *' })).toEqual([
-      'CLEANUP_CRON: "61 * * * *" is not a valid cron expression (Field value (61) is out of range)',
+      'CLEANUP_CRON: "61 * * * *" is not a valid cron expression (minute: value 61 is out of range 0-59)',
     ]);
     expect(() => validateEnv({ CLEANUP_CRON: '61 * * * *' })).toThrow(
       /^Invalid environment variables: CLEANUP_CRON: "61 \* \* \* \*" is not a valid cron expression/,

@@ -14,7 +14,7 @@ import {
   ValidationArguments,
   ValidationError,
 } from 'class-validator';
-import { cronProblem, fireTimesBetween, isValidTimeZone } from './cron';
+import { cronProblem, isValidTimeZone, longestGapHours } from './cron';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -218,6 +218,45 @@ export class Env {
   @Max(3650, { message: 'must be between 1 and 3650 days' })
   CLEANUP_REPORT_RETENTION_DAYS = 400;
 
+  // --- scheduler ---
+
+  /** false: this replica serves the API but never claims or runs scheduled fires (e.g. an API-only replica). */
+  @Transform(toBool)
+  @IsBooleanValue()
+  SCHEDULER_ENABLED = true;
+
+  /**
+   * How long a replica holds a run it claimed without renewing it (the heartbeat renews it every
+   * third of this). A replica that dies loses its runs this long after its last heartbeat, and
+   * another replica runs them again.
+   */
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer number of seconds' })
+  @Min(3, { message: 'must be between 3 and 3600 seconds' })
+  @Max(3600, { message: 'must be between 3 and 3600 seconds' })
+  SCHEDULER_LEASE_SECONDS = 30;
+
+  /** How often each replica re-reads the jobs, so a change made on another replica applies here. */
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer number of seconds' })
+  @Min(1, { message: 'must be between 1 and 10 seconds' })
+  @Max(10, { message: 'must be between 1 and 10 seconds' })
+  SCHEDULER_SYNC_SECONDS = 5;
+
+  /** How long the run ledger keeps its rows. */
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer number of days' })
+  @Min(1, { message: 'must be between 1 and 3650 days' })
+  @Max(3650, { message: 'must be between 1 and 3650 days' })
+  JOB_RUN_RETENTION_DAYS = 400;
+
+  /** On SIGTERM, how long to wait for running jobs before giving them up to another replica (below Kubernetes' default 30 s grace). */
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(0, { message: 'must be between 0 and 3600000 ms' })
+  @Max(3_600_000, { message: 'must be between 0 and 3600000 ms' })
+  SHUTDOWN_TIMEOUT_MS = 25_000;
+
   // --- notifications ---
 
   /** Delivery attempts per notice before it is marked dead. */
@@ -281,18 +320,6 @@ export class Env {
   @Min(100, { message: 'must be between 100 and 120000 ms' })
   @Max(120_000, { message: 'must be between 100 and 120000 ms' })
   NOTIFY_WEBHOOK_TIMEOUT_MS = 10_000;
-}
-
-/** The longest pause between fires of a cron expression over the coming 62 days, in hours. */
-function longestGapHours(expr: string, timeZone: string): number {
-  const from = new Date();
-  // Two months show any weekly or monthly pattern; 500 fires are enough, since a cron that fires
-  // that often has short gaps anyway.
-  const fires = fireTimesBetween(expr, timeZone, from, new Date(from.getTime() + 62 * 86_400_000), 500);
-  if (fires.length < 2) return Infinity;
-  let longest = 0;
-  for (let i = 1; i < fires.length; i++) longest = Math.max(longest, fires[i].getTime() - fires[i - 1].getTime());
-  return longest / 3_600_000;
 }
 
 export class EnvValidationError extends Error {

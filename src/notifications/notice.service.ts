@@ -3,10 +3,10 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Counter } from 'prom-client';
+import { CleanupSchedule } from '../cleanup/cleanup-schedule';
 import { DAY_MS, RetentionPlan, retentionPlan, shorterRetentionsQuery, SqlParams } from '../cleanup/retention';
 import { Clock } from '../common/clock';
 import { keysetPage, Page } from '../common/cursor';
-import { fireTimesBetween } from '../config/cron';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { isForeignKeyViolation } from '../database/errors';
@@ -76,6 +76,7 @@ export class NoticeService {
     private readonly env: Env,
     private readonly appErrors: AppErrors,
     private readonly delivery: DeliveryService,
+    private readonly cleanupSchedule: CleanupSchedule,
     @InjectMetric(NOTICES_TOTAL) private readonly noticesTotal: Counter<'channel' | 'status'>,
   ) {
     this.channel = configuredChannels(env).join(',');
@@ -103,7 +104,7 @@ export class NoticeService {
   async enqueue(now: Date = this.clock.now()): Promise<EnqueueSummary> {
     const started = performance.now();
     const until = new Date(now.getTime() + this.env.NOTICE_DAYS_BEFORE * DAY_MS);
-    const runs = fireTimesBetween(this.env.CLEANUP_CRON, this.env.SCHEDULER_TIMEZONE, now, until);
+    const runs = this.cleanupSchedule.between(now, until);
 
     const drafts: Draft[] = [];
     const skipped = new Set<string>();

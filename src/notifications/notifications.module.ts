@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { makeCounterProvider } from '@willsoto/nestjs-prometheus';
+import { CleanupModule } from '../cleanup/cleanup.module';
 import { Clock } from '../common/clock';
 import { Env } from '../config/env.validation';
 import { configuredChannels, NOTICE_CHANNELS, NoticeChannel } from './channels/channel';
@@ -11,6 +12,7 @@ import { NoticeService } from './notice.service';
 import { NotificationsController } from './notifications.controller';
 
 @Module({
+  imports: [CleanupModule],
   controllers: [NotificationsController],
   providers: [
     NoticeService,

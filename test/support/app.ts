@@ -26,7 +26,9 @@ export interface TestApp {
  * Starts the real application (same factory as main.ts) on a fresh, migrated database of the
  * suite's kind. `env` overrides individual variables.
  */
-export async function startApp(options: { env?: Record<string, string>; clock?: Clock; database?: ScratchDatabase } = {}): Promise<TestApp> {
+export async function startApp(
+  options: { env?: Record<string, string>; clock?: Clock; database?: ScratchDatabase; timers?: boolean } = {},
+): Promise<TestApp> {
   const database = options.database ?? (await scratchDatabase());
   const env = validateEnv({
     NODE_ENV: 'test',
@@ -39,7 +41,9 @@ export async function startApp(options: { env?: Record<string, string>; clock?: 
     LOG_HTTP_REQUESTS: 'false',
     ...options.env,
   });
-  const app = await createApp({ env, clock: options.clock });
+  // Scheduler timers are off unless a test asks for them: tests drive the scheduler's tick() with a
+  // fake clock, and a real timer firing a cleanup in the middle of another test's assertions would be noise.
+  const app = await createApp({ env, clock: options.clock, schedulerTimers: options.timers ?? false });
   await app.init();
   // Nest buffers its own log lines until listen(); tests never listen, so flush them here.
   app.flushLogs();

@@ -1,0 +1,212 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, registerDecorator, ValidationArguments } from 'class-validator';
+import { ListQueryDto } from '../../common/list-query.dto';
+import { cronProblem, isValidTimeZone } from '../../config/cron';
+import { RUN_STATUSES, RUN_TRIGGERS } from '../job-run.entity';
+
+export const JOB_ID_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+export const TASK_NAMES = ['cleanup', 'notices'] as const;
+
+const IsCronExpression = () => (object: object, propertyName: string) =>
+  registerDecorator({
+    name: 'isCronExpression',
+    target: object.constructor,
+    propertyName,
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && cronProblem(value) === undefined,
+      defaultMessage: (args?: ValidationArguments) =>
+        `${args?.property} is not a valid cron expression (${typeof args?.value === 'string' ? cronProblem(args.value) : 'not a string'}); use 5 fields, or 6 with seconds first, e.g. "0 0 * * *"`,
+    },
+  });
+
+const IsTimeZoneName = () => (object: object, propertyName: string) =>
+  registerDecorator({
+    name: 'isTimeZoneName',
+    target: object.constructor,
+    propertyName,
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && isValidTimeZone(value),
+      defaultMessage: (args?: ValidationArguments) => `${args?.property} must be an IANA time zone, e.g. UTC or Europe/Berlin`,
+    },
+  });
+
+class JobOptionsDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, example: 1, description: 'Runs of this job allowed at once, across all replicas' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  maxInstances?: number;
+
+  @ApiPropertyOptional({ example: true, description: 'Fires missed together (downtime) run once, as the latest of them' })
+  @IsOptional()
+  @IsBoolean()
+  coalesce?: boolean;
+
+  @ApiPropertyOptional({
+    type: Number,
+    nullable: true,
+    minimum: 1,
+    maximum: 31_536_000,
+    example: null,
+    description: 'How late (seconds) a fire may still run; null: no limit (the default)',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(31_536_000)
+  misfireGraceSeconds?: number | null;
+}
+
+export class UpdateJobDto extends JobOptionsDto {
+  @ApiPropertyOptional({ example: '0 2 * * *', description: 'Cron expression: 5 fields, or 6 with seconds first' })
+  @IsOptional()
+  @IsCronExpression()
+  cron?: string;
+
+  @ApiPropertyOptional({ example: 'Europe/Berlin', description: 'IANA time zone the cron expression is read in' })
+  @IsOptional()
+  @IsTimeZoneName()
+  timezone?: string;
+
+  @ApiPropertyOptional({ example: true, description: 'A paused job does not fire; its missed fires are not caught up on resume' })
+  @IsOptional()
+  @IsBoolean()
+  paused?: boolean;
+
+  @ApiPropertyOptional({ example: 'Daily Data Cleanup' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string;
+}
+
+export class CreateJobDto extends JobOptionsDto {
+  @ApiProperty({ example: 'evening_notices', pattern: JOB_ID_PATTERN.source, description: 'Lower-case letters, digits, _ . -' })
+  @IsString()
+  @Matches(JOB_ID_PATTERN, { message: 'id must be 1-64 characters: lower-case letters, digits, _ . - (starting with a letter or digit)' })
+  id: string;
+
+  @ApiProperty({ example: 'Evening notices' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name: string;
+
+  @ApiProperty({ enum: TASK_NAMES, example: 'notices', description: 'The registered task it runs (GET /admin/scheduler/tasks)' })
+  @IsIn(TASK_NAMES, { message: `task must be one of the registered tasks: ${TASK_NAMES.join(', ')}` })
+  task: string;
+
+  @ApiProperty({ example: '0 9,18 * * *' })
+  @IsCronExpression()
+  cron: string;
+
+  @ApiPropertyOptional({ example: 'UTC', description: 'Defaults to SCHEDULER_TIMEZONE' })
+  @IsOptional()
+  @IsTimeZoneName()
+  timezone?: string;
+
+  @ApiPropertyOptional({ example: false, default: false })
+  @IsOptional()
+  @IsBoolean()
+  paused?: boolean;
+}
+
+export class TriggerJobDto {
+  @ApiPropertyOptional({ example: false, default: false, description: 'Cleanup only: count, delete nothing' })
+  @IsOptional()
+  @IsBoolean()
+  dryRun?: boolean;
+}
+
+export class JobDto {
+  @ApiProperty({ example: 'daily_data_cleanup' }) id: string;
+  @ApiProperty({ example: 'Daily Data Cleanup' }) name: string;
+  @ApiProperty({ enum: TASK_NAMES, example: 'cleanup' }) task: string;
+  @ApiProperty({ example: '0 0 * * *' }) cron: string;
+  @ApiProperty({ example: 'UTC' }) timezone: string;
+  @ApiProperty({ example: "cron[hour='0', minute='0']" }) trigger: string;
+  @ApiProperty({ example: false }) paused: boolean;
+  @ApiProperty({ example: 1 }) maxInstances: number;
+  @ApiProperty({ example: true }) coalesce: boolean;
+  @ApiProperty({ type: Number, nullable: true, example: null }) misfireGraceSeconds: number | null;
+  @ApiProperty({ example: true, description: 'Built-in jobs can be paused, not deleted' }) builtin: boolean;
+  @ApiProperty({ type: String, nullable: true, example: '2026-11-29T00:00:00+00:00', description: 'ISO-8601 in the job time zone; null when paused' })
+  nextRunTime: string | null;
+  @ApiProperty({ example: 3 }) version: number;
+  @ApiProperty({ example: '2026-11-28T12:00:00.000Z' }) updatedAt: Date;
+}
+
+export class JobRunDto {
+  @ApiProperty({ format: 'uuid', example: '7d3e1f2a-9b8c-4d5e-8f6a-1b2c3d4e5f60' }) id: string;
+  @ApiProperty({ example: 'daily_data_cleanup' }) jobId: string;
+  @ApiProperty({ example: '2026-11-29T00:00:00.000Z' }) scheduledFor: Date;
+  @ApiProperty({ enum: RUN_TRIGGERS, example: 'scheduled' }) trigger: string;
+  @ApiProperty({ example: 'scheduler', description: '"scheduler", the API key role of a manual run, or "cli"' }) triggeredBy: string;
+  @ApiProperty({ enum: RUN_STATUSES, example: 'succeeded' }) status: string;
+  @ApiProperty({ example: 1, description: 'Above 1: a rerun of a fire whose earlier attempt was abandoned' }) attempt: number;
+  @ApiProperty({ type: String, nullable: true, example: 'teddy-1:42:a1b2c3', description: 'The replica that ran it' }) owner: string | null;
+  @ApiProperty({ example: '2026-11-29T00:00:00.004Z' }) startedAt: Date;
+  @ApiProperty({ type: Date, nullable: true, example: '2026-11-29T00:00:03.120Z' }) finishedAt: Date | null;
+  @ApiProperty({ type: Number, nullable: true, example: 3116 }) durationMs: number | null;
+  @ApiProperty({ type: Object, nullable: true, example: { reportId: '5b0c2a8e-6d1b-4c57-9a8e-2b7d1e4f6a92', messagesDeleted: 1204, conversationsDeleted: 31 } })
+  summary: Record<string, unknown> | null;
+  @ApiProperty({ type: String, nullable: true, example: null }) error: string | null;
+}
+
+export class JobRunPageDto {
+  @ApiProperty({ type: [JobRunDto], description: 'Newest first' }) items: JobRunDto[];
+  @ApiProperty({ type: String, nullable: true, example: null }) nextCursor: string | null;
+}
+
+export class RunsQueryDto extends ListQueryDto {
+  @ApiPropertyOptional({ enum: RUN_STATUSES })
+  @IsOptional()
+  @IsIn(RUN_STATUSES)
+  status?: (typeof RUN_STATUSES)[number];
+}
+
+export class TriggerResultDto {
+  @ApiProperty({ type: JobRunDto, description: 'The run, as recorded in the ledger' }) run: JobRunDto;
+  @ApiPropertyOptional({ type: Object, description: "The task's own record: the cleanup report, or the notice job summary" }) result?: unknown;
+}
+
+export class TaskDto {
+  @ApiProperty({ enum: TASK_NAMES, example: 'cleanup' }) name: string;
+  @ApiProperty({ example: 'Deletes the messages and conversations older than their retention' }) description: string;
+  @ApiProperty({ example: true }) supportsDryRun: boolean;
+}
+
+class LastRunDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ enum: RUN_STATUSES, example: 'succeeded' }) status: string;
+  @ApiProperty({ enum: RUN_TRIGGERS, example: 'scheduled' }) trigger: string;
+  @ApiProperty({ example: '2026-11-28T00:00:00.000Z' }) scheduled_for: string;
+  @ApiProperty({ example: '2026-11-28T00:00:00.004Z' }) started_at: string;
+  @ApiProperty({ type: String, nullable: true, example: '2026-11-28T00:00:03.120Z' }) finished_at: string | null;
+}
+
+export class StatusJobDto {
+  @ApiProperty({ example: 'daily_data_cleanup' }) id: string;
+  @ApiProperty({ example: 'Daily Data Cleanup' }) name: string;
+  @ApiProperty({ type: String, nullable: true, example: '2026-11-29T00:00:00+00:00', description: 'ISO-8601 with the offset of the job time zone; null when paused' })
+  next_run_time: string | null;
+  @ApiProperty({ example: "cron[hour='0', minute='0']" }) trigger: string;
+  @ApiProperty({ example: false }) paused: boolean;
+  @ApiProperty({ example: 'UTC' }) timezone: string;
+  @ApiProperty({ example: '0 0 * * *' }) cron: string;
+  @ApiProperty({ enum: TASK_NAMES, example: 'cleanup' }) task: string;
+  @ApiProperty({ example: 1 }) max_instances: number;
+  @ApiProperty({ example: true }) coalesce: boolean;
+  @ApiProperty({ type: Number, nullable: true, example: null }) misfire_grace_time: number | null;
+  @ApiProperty({ type: LastRunDto, nullable: true }) last_run: LastRunDto | null;
+}
+
+export class StatusDto {
+  @ApiProperty({ example: true, description: 'This replica claims and runs scheduled fires (false with SCHEDULER_ENABLED=false or while shutting down)' })
+  scheduler_running: boolean;
+  @ApiProperty({ example: 2 }) total_jobs: number;
+  @ApiProperty({ example: 'UTC', description: 'SCHEDULER_TIMEZONE, the default zone of the jobs' }) timezone: string;
+  @ApiProperty({ type: [StatusJobDto] }) jobs: StatusJobDto[];
+}

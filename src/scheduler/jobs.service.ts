@@ -1,0 +1,137 @@
+import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { AuditActor, AuditService } from '../admin/audit.service';
+import { Clock } from '../common/clock';
+import { CronSchedule } from '../common/cron';
+import { longestGapHours } from '../config/cron';
+import { Env } from '../config/env.validation';
+import { Database } from '../database/database.service';
+import { isUniqueViolation } from '../database/errors';
+import { CreateJobDto, UpdateJobDto } from './dto/job.dto';
+import { SchedulerJob } from './job.entity';
+import { DEFAULT_JOB_OPTIONS, SchedulerService } from './scheduler.service';
+import { TaskRegistry } from './tasks';
+
+const EDITABLE = ['name', 'cron', 'timezone', 'paused', 'maxInstances', 'coalesce', 'misfireGraceSeconds'] as const;
+
+/** What an audit entry shows of a job. */
+function snapshot(job: SchedulerJob): Record<string, unknown> {
+  return {
+    name: job.name,
+    task: job.task,
+    cron: job.cron,
+    timezone: job.timezone,
+    paused: job.paused,
+    maxInstances: job.maxInstances,
+    coalesce: job.coalesce,
+    misfireGraceSeconds: job.misfireGraceSeconds,
+  };
+}
+
+/** Steering: add, change and remove jobs. Each change is stored (every replica applies it at its next sync) and audited in the same transaction. */
+@Injectable()
+export class JobsService {
+  private readonly logger = new Logger('Jobs');
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly env: Env,
+    private readonly engine: SchedulerService,
+    private readonly tasks: TaskRegistry,
+    private readonly audit: AuditService,
+  ) {}
+
+  async create(dto: CreateJobDto, actor: AuditActor): Promise<SchedulerJob> {
+    this.tasks.get(dto.task);
+    const now = this.clock.now();
+    const job: SchedulerJob = {
+      id: dto.id,
+      name: dto.name,
+      task: dto.task,
+      cron: dto.cron.trim(),
+      timezone: dto.timezone ?? this.env.SCHEDULER_TIMEZONE,
+      paused: dto.paused ?? false,
+      maxInstances: dto.maxInstances ?? DEFAULT_JOB_OPTIONS.maxInstances,
+      coalesce: dto.coalesce ?? DEFAULT_JOB_OPTIONS.coalesce,
+      misfireGraceSeconds: dto.misfireGraceSeconds === undefined ? DEFAULT_JOB_OPTIONS.misfireGraceSeconds : dto.misfireGraceSeconds,
+      builtin: false,
+      scheduleOverridden: true,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.check(job);
+    try {
+      await this.db.transaction(async (m) => {
+        if (await m.existsBy(SchedulerJob, { id: job.id })) throw new ConflictException(`id: job "${job.id}" already exists`);
+        await m.insert(SchedulerJob, job);
+        await this.audit.record(m, actor, 'job.create', job.id, null, snapshot(job));
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new ConflictException(`id: job "${job.id}" already exists`);
+      throw error;
+    }
+    await this.engine.applyNow(job);
+    return job;
+  }
+
+  async update(id: string, dto: UpdateJobDto, actor: AuditActor): Promise<SchedulerJob> {
+    const given = EDITABLE.filter((k) => dto[k] !== undefined);
+    if (given.length === 0) throw new BadRequestException(`body: give at least one of ${EDITABLE.join(', ')}`);
+    const current = await this.find(id);
+    const next: SchedulerJob = { ...current };
+    for (const key of given) (next as unknown as Record<string, unknown>)[key] = dto[key];
+    if (dto.cron !== undefined) next.cron = dto.cron.trim();
+    const changed = given.filter((k) => next[k] !== current[k]);
+    if (changed.length === 0) return current;
+    this.check(next);
+    const scheduleChanged = next.cron !== current.cron || next.timezone !== current.timezone;
+    next.scheduleOverridden = current.scheduleOverridden || scheduleChanged;
+    next.version = current.version + 1;
+    next.updatedAt = this.clock.now();
+    await this.db.transaction(async (m) => {
+      const { id: _id, createdAt: _c, ...fields } = next;
+      // Optimistic: the version read above must still be the stored one, or two operators' changes would silently merge.
+      const result = await m.update(SchedulerJob, { id, version: current.version }, fields);
+      if (!result.affected) throw new ConflictException(`job "${id}" was changed meanwhile; read it again and retry`);
+      await this.audit.record(m, actor, 'job.update', id, snapshot(current), snapshot(next));
+    });
+    if (next.task === 'notices' && next.builtin && next.paused && !current.paused) {
+      this.logger.warn(`${id} paused by ${actor.role}: cleanups now run without the deletion notices promised to parents until it is resumed`);
+    }
+    await this.engine.applyNow(next);
+    return next;
+  }
+
+  async remove(id: string, actor: AuditActor): Promise<SchedulerJob> {
+    const job = await this.find(id);
+    if (job.builtin) throw new ConflictException(`job "${id}" is built in and cannot be deleted; pause it instead (PATCH {"paused": true})`);
+    await this.db.transaction(async (m) => {
+      await m.delete(SchedulerJob, { id });
+      await this.audit.record(m, actor, 'job.delete', id, snapshot(job), null);
+    });
+    this.engine.forget(id);
+    return job;
+  }
+
+  async find(id: string): Promise<SchedulerJob> {
+    const job = await this.db.dataSource.getRepository(SchedulerJob).findOneBy({ id });
+    if (!job) throw new NotFoundException(`job "${id}" does not exist`);
+    return job;
+  }
+
+  /** Checks that need the whole job, not one field. */
+  private check(job: SchedulerJob): void {
+    const schedule = CronSchedule.parse(job.cron, job.timezone);
+    if (!schedule.next(this.clock.now())) throw new BadRequestException(`cron: "${job.cron}" never fires in the next 10 years`);
+    if (job.builtin && job.task === 'notices') {
+      // Same rule as NOTIFY_CRON at boot: a notice run covers the next NOTICE_DAYS_BEFORE days of cleanups.
+      const gap = longestGapHours(job.cron, job.timezone, this.clock.now());
+      if (gap > this.env.NOTICE_DAYS_BEFORE * 24) {
+        throw new BadRequestException(
+          `cron: "${job.cron}" leaves up to ${Math.round(gap)} h between notice runs, more than NOTICE_DAYS_BEFORE (${this.env.NOTICE_DAYS_BEFORE} days): some cleanups would go unannounced`,
+        );
+      }
+    }
+  }
+}

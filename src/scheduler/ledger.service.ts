@@ -1,0 +1,361 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { EntityManager } from 'typeorm';
+import { SqlParams } from '../cleanup/retention';
+import { Clock } from '../common/clock';
+import { keysetPage, Page } from '../common/cursor';
+import { maskEmails } from '../common/mask';
+import { Env } from '../config/env.validation';
+import { Database } from '../database/database.service';
+import { fromSqlTimestamp } from '../database/sql';
+import { JobRun, RunStatus, RunTrigger } from './job-run.entity';
+import { SchedulerJob } from './job.entity';
+
+/** An abandoned attempt of a fire is run again at most this many times in all (a fire that kills its replica every time must not take the whole cluster down in turn). */
+export const MAX_ATTEMPTS = 3;
+
+export interface ClaimRequest {
+  job: Pick<SchedulerJob, 'id' | 'task' | 'maxInstances'>;
+  scheduledFor: Date;
+  trigger: RunTrigger;
+  triggeredBy: string;
+  owner: string;
+  /** Scheduled and catch-up runs: the fire, claimed under the unique key. Manual runs: none. */
+  fire: boolean;
+  attempt?: number;
+  /** Written as the summary of the row if it is recorded as skipped rather than run. */
+  skipSummary?: Record<string, unknown>;
+}
+
+export type ClaimResult =
+  | { outcome: 'claimed'; run: JobRun }
+  /** The job was at max_instances: recorded as skipped (if this replica recorded it). */
+  | { outcome: 'at-max-instances'; run: JobRun | undefined; running: RunningRun[] }
+  /** Another replica had already claimed (or skipped) this fire, or the job is gone. */
+  | { outcome: 'lost' };
+
+export interface RunningRun {
+  id: string;
+  startedAt: Date;
+  trigger: string;
+  owner: string | null;
+}
+
+export interface AbandonedRun {
+  id: string;
+  jobId: string;
+  fireKey: string | null;
+  attempt: number;
+  trigger: RunTrigger;
+  scheduledFor: Date;
+  owner: string | null;
+}
+
+const RUN_COLUMNS = [
+  'id',
+  'job_id',
+  'task',
+  'scheduled_for',
+  'fire_key',
+  'attempt',
+  'trigger',
+  'triggered_by',
+  'status',
+  'owner',
+  'started_at',
+  'heartbeat_at',
+  'lease_until',
+  'finished_at',
+  'duration_ms',
+  'summary',
+  'error',
+];
+
+/**
+ * The run ledger: every run of every job is a row. Claims, leases and heartbeats live here.
+ *
+ * Lease times come from the database's clock on PostgreSQL (clock_timestamp()), so replicas whose
+ * clocks disagree still agree on whose lease has run out. On SQLite (one host) the app clock is the
+ * database's clock.
+ */
+@Injectable()
+export class JobLedger {
+  private readonly logger = new Logger('RunLedger');
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly env: Env,
+  ) {}
+
+  private dbNow(p: SqlParams): string {
+    return this.db.kind === 'postgres' ? 'clock_timestamp()' : p.add(this.clock.now());
+  }
+
+  private leaseEnd(p: SqlParams): string {
+    const seconds = this.env.SCHEDULER_LEASE_SECONDS;
+    return this.db.kind === 'postgres'
+      ? `clock_timestamp() + ${p.add(seconds)}::int * interval '1 second'`
+      : p.add(new Date(this.clock.now().getTime() + seconds * 1000));
+  }
+
+  /** Text key of a fire: the scheduled instant in UTC to the millisecond. */
+  static fireKey(at: Date): string {
+    return at.toISOString();
+  }
+
+  /**
+   * The claim. In one transaction, serialised per job (a row lock on PostgreSQL, the write queue on
+   * SQLite): count the job's live runs (running with a lease not yet expired); below max_instances
+   * insert the run as running, else as skipped. The insert is ON CONFLICT DO NOTHING against
+   * (job_id, fire_key, attempt), so of all the replicas that try the same fire exactly one row goes
+   * in, and only the replica whose row went in acts on it (runs it, or reports the skip).
+   */
+  claim(request: ClaimRequest): Promise<ClaimResult> {
+    return this.db.transaction(async (m) => {
+      const lock = new SqlParams(this.db.kind);
+      const forUpdate = this.db.kind === 'postgres' ? ' FOR UPDATE' : '';
+      const jobRows = await m.query(`SELECT id FROM scheduler_job WHERE id = ${lock.add(request.job.id)}${forUpdate}`, lock.values);
+      if (jobRows.length === 0) return { outcome: 'lost' } as const;
+
+      const q = new SqlParams(this.db.kind);
+      const liveRows: { id: string; started_at: unknown; trigger: string; owner: string | null }[] = await m.query(
+        `SELECT id, started_at, "trigger", owner FROM job_run
+          WHERE job_id = ${q.add(request.job.id)} AND status = 'running' AND lease_until > ${this.dbNow(q)}
+          ORDER BY started_at`,
+        q.values,
+      );
+      const running: RunningRun[] = liveRows.map((r) => ({ id: r.id, startedAt: fromSqlTimestamp(r.started_at)!, trigger: r.trigger, owner: r.owner }));
+      const full = running.length >= request.job.maxInstances;
+
+      const now = this.clock.now();
+      const run: JobRun = {
+        id: randomUUID(),
+        jobId: request.job.id,
+        task: request.job.task,
+        scheduledFor: request.scheduledFor,
+        fireKey: request.fire ? JobLedger.fireKey(request.scheduledFor) : null,
+        attempt: request.attempt ?? 1,
+        trigger: request.trigger,
+        triggeredBy: request.triggeredBy,
+        status: full ? 'skipped' : 'running',
+        owner: request.owner,
+        startedAt: now,
+        heartbeatAt: now,
+        leaseUntil: null,
+        finishedAt: full ? now : null,
+        durationMs: full ? 0 : null,
+        summary: full
+          ? { ...request.skipSummary, reason: 'max_instances', maxInstances: request.job.maxInstances, running: running.map((r) => r.id) }
+          : null,
+        error: null,
+      };
+      const inserted = await this.insert(m, run, !full);
+      if (!inserted) return { outcome: 'lost' } as const;
+      if (full) return { outcome: 'at-max-instances', run, running } as const;
+      return { outcome: 'claimed', run } as const;
+    });
+  }
+
+  /** Records a fire that will not run (missed beyond its grace) under the fire's key; false if another replica already did. */
+  recordSkipped(job: Pick<SchedulerJob, 'id' | 'task'>, scheduledFor: Date, trigger: RunTrigger, owner: string, summary: Record<string, unknown>): Promise<JobRun | undefined> {
+    const now = this.clock.now();
+    const run: JobRun = {
+      id: randomUUID(),
+      jobId: job.id,
+      task: job.task,
+      scheduledFor,
+      fireKey: JobLedger.fireKey(scheduledFor),
+      attempt: 1,
+      trigger,
+      triggeredBy: 'scheduler',
+      status: 'skipped',
+      owner,
+      startedAt: now,
+      heartbeatAt: now,
+      leaseUntil: null,
+      finishedAt: now,
+      durationMs: 0,
+      summary,
+      error: null,
+    };
+    return this.db.transaction(async (m) => ((await this.insert(m, run, false)) ? run : undefined));
+  }
+
+  private async insert(m: EntityManager, run: JobRun, withLease: boolean): Promise<boolean> {
+    const p = new SqlParams(this.db.kind);
+    const values = [
+      p.add(run.id),
+      p.add(run.jobId),
+      p.add(run.task),
+      p.add(run.scheduledFor),
+      p.add(run.fireKey),
+      p.add(run.attempt),
+      p.add(run.trigger),
+      p.add(run.triggeredBy),
+      p.add(run.status),
+      p.add(run.owner),
+      p.add(run.startedAt),
+      withLease ? this.dbNow(p) : p.add(run.heartbeatAt),
+      withLease ? this.leaseEnd(p) : 'NULL',
+      p.add(run.finishedAt),
+      p.add(run.durationMs),
+      p.add(run.summary ? JSON.stringify(run.summary) : null),
+      p.add(run.error),
+    ];
+    const result = await m.queryRunner!.query(
+      `INSERT INTO job_run (${RUN_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES (${values.join(', ')}) ON CONFLICT DO NOTHING`,
+      p.values,
+      true,
+    );
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** How a run ended. Written whatever the row says meanwhile: if its lease was lost, the truth still belongs in the ledger. */
+  async finish(run: JobRun, status: RunStatus, summary: Record<string, unknown> | null, error: string | null): Promise<JobRun> {
+    const finishedAt = this.clock.now();
+    const done: JobRun = {
+      ...run,
+      status,
+      summary,
+      error: error === null ? null : maskEmails(error).slice(0, 4000),
+      finishedAt,
+      durationMs: Math.max(0, finishedAt.getTime() - run.startedAt.getTime()),
+      leaseUntil: null,
+    };
+    const p = new SqlParams(this.db.kind);
+    const lost = await this.db.transaction(async (m) => {
+      const [row] = await m.query(`SELECT status FROM job_run WHERE id = ${p.add(run.id)}`, p.values);
+      const u = new SqlParams(this.db.kind);
+      await m.query(
+        `UPDATE job_run SET status = ${u.add(status)}, summary = ${u.add(summary ? JSON.stringify(summary) : null)}, error = ${u.add(done.error)},
+           finished_at = ${u.add(finishedAt)}, duration_ms = ${u.add(done.durationMs)}, lease_until = NULL, heartbeat_at = ${this.dbNow(u)}
+         WHERE id = ${u.add(run.id)}`,
+        u.values,
+      );
+      return row?.status !== 'running';
+    });
+    if (lost) {
+      this.logger.warn(
+        { runId: run.id, jobId: run.jobId },
+        `run ${run.id} of ${run.jobId} finished (${status}) after its lease had been taken away: another replica may have run the fire again (harmless: the tasks are idempotent)`,
+      );
+    }
+    return done;
+  }
+
+  /** Renews the lease of every run this replica holds. */
+  async heartbeat(owner: string, runIds: string[]): Promise<number> {
+    if (runIds.length === 0) return 0;
+    const p = new SqlParams(this.db.kind);
+    const sql = `UPDATE job_run SET heartbeat_at = ${this.dbNow(p)}, lease_until = ${this.leaseEnd(p)}
+      WHERE owner = ${p.add(owner)} AND status = 'running' AND id IN (${runIds.map((id) => p.add(id)).join(', ')})`;
+    return this.db.transaction(async (m) => (await m.queryRunner!.query(sql, p.values, true)).affected ?? 0);
+  }
+
+  /**
+   * Marks abandoned the runs whose lease has run out (their replica died or hung) and answers the
+   * ones this call marked. Each row is marked by exactly one replica: the UPDATE re-tests the status
+   * of a row another replica is marking at the same moment.
+   */
+  async reapExpired(owner: string): Promise<AbandonedRun[]> {
+    const p = new SqlParams(this.db.kind);
+    const now = this.clock.now();
+    const sql = `UPDATE job_run SET status = 'abandoned', finished_at = ${p.add(now)}, lease_until = NULL,
+        error = 'its replica stopped renewing the lease (it died or hung); the run is given up'
+      WHERE status = 'running' AND lease_until < ${this.dbNow(p)} AND (owner IS NULL OR owner <> ${p.add(owner)})
+      RETURNING id, job_id, fire_key, attempt, "trigger", scheduled_for, owner`;
+    const rows = await this.db.transaction(async (m) => (await m.queryRunner!.query(sql, p.values, true)).records ?? []);
+    return rows.map(toAbandoned);
+  }
+
+  /** Gives up runs this replica could not finish before shutting down; another replica reruns them. */
+  async release(runIds: string[], reason: string): Promise<number> {
+    if (runIds.length === 0) return 0;
+    const p = new SqlParams(this.db.kind);
+    const sql = `UPDATE job_run SET status = 'abandoned', finished_at = ${p.add(this.clock.now())}, lease_until = NULL, error = ${p.add(reason)}
+      WHERE status = 'running' AND id IN (${runIds.map((id) => p.add(id)).join(', ')})`;
+    return this.db.transaction(async (m) => (await m.queryRunner!.query(sql, p.values, true)).affected ?? 0);
+  }
+
+  /**
+   * Abandoned fires worth running again: the latest attempt of a fire, abandoned, with attempts
+   * left, not older than `since`, and not overtaken by a later fire of the same job that ran or is
+   * running (a later cleanup deletes everything an earlier one would have; a later notice run
+   * covers the same cleanups).
+   */
+  async abandonedFires(since: Date): Promise<AbandonedRun[]> {
+    const p = new SqlParams(this.db.kind);
+    const rows = await this.db.dataSource.query(
+      `SELECT r.id, r.job_id, r.fire_key, r.attempt, r."trigger", r.scheduled_for, r.owner FROM job_run r
+        WHERE r.status = 'abandoned' AND r.fire_key IS NOT NULL AND r.attempt < ${p.add(MAX_ATTEMPTS)} AND r.started_at >= ${p.add(since)}
+          AND NOT EXISTS (SELECT 1 FROM job_run s WHERE s.job_id = r.job_id AND s.fire_key = r.fire_key AND s.attempt > r.attempt)
+          AND NOT EXISTS (SELECT 1 FROM job_run l WHERE l.job_id = r.job_id AND l.fire_key IS NOT NULL AND l.scheduled_for > r.scheduled_for
+                            AND l.status IN ('running', 'succeeded'))
+        ORDER BY r.scheduled_for`,
+      p.values,
+    );
+    return rows.map(toAbandoned);
+  }
+
+  /** The latest fire of a job the ledger knows of (run, skipped or abandoned): catch-up starts after it. */
+  async lastFire(jobId: string): Promise<Date | undefined> {
+    const p = new SqlParams(this.db.kind);
+    const [row] = await this.db.dataSource.query(
+      `SELECT MAX(scheduled_for) AS last FROM job_run WHERE job_id = ${p.add(jobId)} AND fire_key IS NOT NULL`,
+      p.values,
+    );
+    return fromSqlTimestamp(row?.last);
+  }
+
+  async latest(jobId: string, status?: RunStatus): Promise<JobRun | undefined> {
+    const qb = this.db.dataSource.getRepository(JobRun).createQueryBuilder('r').where('r.job_id = :jobId', { jobId });
+    if (status) qb.andWhere('r.status = :status', { status });
+    return (await qb.orderBy('r.started_at', 'DESC').addOrderBy('r.id', 'DESC').limit(1).getOne()) ?? undefined;
+  }
+
+  async lastSuccess(jobId: string): Promise<Date | undefined> {
+    const p = new SqlParams(this.db.kind);
+    const [row] = await this.db.dataSource.query(
+      `SELECT MAX(finished_at) AS last FROM job_run WHERE job_id = ${p.add(jobId)} AND status = 'succeeded'`,
+      p.values,
+    );
+    return fromSqlTimestamp(row?.last);
+  }
+
+  get(id: string): Promise<JobRun | null> {
+    return this.db.dataSource.getRepository(JobRun).findOneBy({ id });
+  }
+
+  list(jobId: string, limit: number, cursor?: string, status?: RunStatus): Promise<Page<JobRun>> {
+    const qb = this.db.dataSource.getRepository(JobRun).createQueryBuilder('r').where('r.job_id = :jobId', { jobId });
+    if (status) qb.andWhere('r.status = :status', { status });
+    return keysetPage(qb, { at: 'r.started_at', id: 'r.id', order: 'DESC' }, limit, cursor, (r) => ({ at: r.startedAt, id: r.id }));
+  }
+
+  async exists(jobId: string): Promise<boolean> {
+    return (await this.db.dataSource.getRepository(JobRun).countBy({ jobId })) > 0;
+  }
+
+  /** Drops ledger rows older than JOB_RUN_RETENTION_DAYS (never a running one). */
+  async purge(): Promise<number> {
+    const p = new SqlParams(this.db.kind);
+    const before = new Date(this.clock.now().getTime() - this.env.JOB_RUN_RETENTION_DAYS * 86_400_000);
+    const sql = `DELETE FROM job_run WHERE started_at < ${p.add(before)} AND status <> 'running'`;
+    const n = await this.db.transaction(async (m) => (await m.queryRunner!.query(sql, p.values, true)).affected ?? 0);
+    if (n > 0) this.logger.log(`${n} run ledger row(s) older than ${this.env.JOB_RUN_RETENTION_DAYS} days purged`);
+    return n;
+  }
+}
+
+function toAbandoned(r: Record<string, unknown>): AbandonedRun {
+  return {
+    id: String(r.id),
+    jobId: String(r.job_id),
+    fireKey: (r.fire_key as string | null) ?? null,
+    attempt: Number(r.attempt),
+    trigger: r.trigger as RunTrigger,
+    scheduledFor: fromSqlTimestamp(r.scheduled_for)!,
+    owner: (r.owner as string | null) ?? null,
+  };
+}

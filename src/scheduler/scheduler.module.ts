@@ -1,0 +1,46 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import { CleanupModule } from '../cleanup/cleanup.module';
+import { NotificationsModule } from '../notifications/notifications.module';
+import { JOB_DURATION, JOB_LAST_SUCCESS, JOB_NEXT_RUN, JOB_RUNS_TOTAL, JobEvents, JobEventsListener, SCHEDULER_MISSED } from './job-events';
+import { JobsService } from './jobs.service';
+import { JobLedger } from './ledger.service';
+import { NoticeTriggerController, SchedulerController } from './scheduler.controller';
+import { SchedulerService } from './scheduler.service';
+import { SCHEDULER_TIMERS, SchedulerTimers } from './scheduler.timers';
+import { TaskRegistry } from './tasks';
+
+/** Job registry, run ledger, cluster-safe claiming, catch-up, steering and status. Runs the cleanup and notice tasks. */
+@Module({})
+export class SchedulerModule {
+  /** `timers: false` starts the engine without arming timers (tests with a fake clock, the command line). */
+  static forRoot(options: { timers?: boolean } = {}): DynamicModule {
+    return {
+      module: SchedulerModule,
+      imports: [ScheduleModule.forRoot(), CleanupModule, NotificationsModule],
+      controllers: [SchedulerController, NoticeTriggerController],
+      providers: [
+        { provide: SCHEDULER_TIMERS, useValue: options.timers ?? true },
+        TaskRegistry,
+        JobLedger,
+        JobEvents,
+        JobEventsListener,
+        SchedulerService,
+        SchedulerTimers,
+        JobsService,
+        makeCounterProvider({ name: JOB_RUNS_TOTAL, help: 'Job runs by job and final status (succeeded, failed, skipped, abandoned)', labelNames: ['job_id', 'status'] }),
+        makeHistogramProvider({
+          name: JOB_DURATION,
+          help: 'Duration of finished job runs, by job',
+          labelNames: ['job_id'],
+          buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+        }),
+        makeGaugeProvider({ name: JOB_LAST_SUCCESS, help: 'When a run of the job last succeeded (Unix seconds, any replica, read from the run ledger)', labelNames: ['job_id'] }),
+        makeGaugeProvider({ name: JOB_NEXT_RUN, help: 'When the job fires next (Unix seconds); absent while paused', labelNames: ['job_id'] }),
+        makeCounterProvider({ name: SCHEDULER_MISSED, help: 'Fires that did not run because they were later than the misfire grace', labelNames: ['job_id'] }),
+      ],
+      exports: [SchedulerService],
+    };
+  }
+}
