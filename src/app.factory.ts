@@ -26,7 +26,7 @@ function setupSwagger(app: NestExpressApplication): void {
     )
     .setVersion(process.env.npm_package_version ?? '0.1.0')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The API key of your role' }, 'api-key')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'API key', description: 'The same key, as Authorization: Bearer <key>' }, 'bearer')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'API key', description: 'The same key, as `Authorization: Bearer <key>`' }, 'bearer')
     .build();
   const document = SwaggerModule.createDocument(app, config);
   SwaggerModule.setup('docs', app, document, {
@@ -67,6 +67,7 @@ export async function createApp(options: AppOptions): Promise<NestExpressApplica
   app.useGlobalFilters(filter);
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   setupSwagger(app);
-  app.enableShutdownHooks();
+  // On SIGTERM: the modules' shutdown (the scheduler waits for its running jobs), then exit 0.
+  app.enableShutdownHooks(undefined, { useProcessExit: true });
   return app;
 }

@@ -11,14 +11,16 @@ import { Initial1764288000000 } from './migrations/1764288000000-initial';
 import { CleanupReports1764374400000 } from './migrations/1764374400000-cleanup-reports';
 import { Notices1764460800000 } from './migrations/1764460800000-notices';
 import { Scheduler1764547200000 } from './migrations/1764547200000-scheduler';
+import { Erasures1764633600000 } from './migrations/1764633600000-erasures';
+import { ErasureRecord } from '../records/erasure-record.entity';
 import { AuditEntry } from '../admin/audit.entity';
 import { JobRun } from '../scheduler/job-run.entity';
 import { SchedulerJob } from '../scheduler/job.entity';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
-export const ENTITIES = [Guardian, Child, Conversation, Message, CleanupReport, Notice, SchedulerJob, JobRun, AuditEntry];
-export const MIGRATIONS = [Initial1764288000000, CleanupReports1764374400000, Notices1764460800000, Scheduler1764547200000];
+export const ENTITIES = [Guardian, Child, Conversation, Message, CleanupReport, Notice, SchedulerJob, JobRun, AuditEntry, ErasureRecord];
+export const MIGRATIONS = [Initial1764288000000, CleanupReports1764374400000, Notices1764460800000, Scheduler1764547200000, Erasures1764633600000];
 
 export function databaseKind(url: string): DatabaseKind {
   return url.startsWith('sqlite:') ? 'sqlite' : 'postgres';

@@ -1,5 +1,6 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Module, OnModuleInit } from '@nestjs/common';
 import { makeCounterProvider, makeHistogramProvider, PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { register } from 'prom-client';
 import { APPLICATION_ERRORS, HTTP_DURATION } from './metric-names';
 import { MetricsController } from './metrics.controller';
 import { AppErrors } from './app-errors.service';
@@ -23,4 +24,15 @@ import { AppErrors } from './app-errors.service';
   ],
   exports: [AppErrors, PrometheusModule],
 })
-export class MetricsModule {}
+export class MetricsModule implements OnModuleInit {
+  /**
+   * prom-client's defaults include three gauges named like counters (nodejs_active_*_total), which
+   * `promtool check metrics` rejects. The same counts stay exported by type in nodejs_active_handles,
+   * nodejs_active_requests and nodejs_active_resources.
+   */
+  onModuleInit(): void {
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      register.removeSingleMetric(name);
+    }
+  }
+}

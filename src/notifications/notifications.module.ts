@@ -9,14 +9,16 @@ import { SmtpChannel } from './channels/smtp.channel';
 import { WebhookChannel } from './channels/webhook.channel';
 import { DeliveryService, NOTICES_TOTAL } from './delivery.service';
 import { NoticeService } from './notice.service';
+import { FamilyHistoryController, FamilyHistoryService } from './family-history';
 import { NotificationsController } from './notifications.controller';
 
 @Module({
   imports: [CleanupModule],
-  controllers: [NotificationsController],
+  controllers: [NotificationsController, FamilyHistoryController],
   providers: [
     NoticeService,
     DeliveryService,
+    FamilyHistoryService,
     {
       provide: NOTICE_CHANNELS,
       inject: [Env, Clock],

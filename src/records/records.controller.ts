@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, Query, Req } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import type { AuthedRequest } from '../admin/api-key.guard';
 import { Roles } from '../admin/roles.decorator';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { UuidParam } from '../common/uuid-param';
@@ -104,7 +105,7 @@ export class RecordsController {
   @ApiOperation({ summary: "Erase a guardian and all their children's data now (right to erasure)" })
   @ApiOkResponse({ type: ErasureDto })
   @ApiErrors(400, 404)
-  eraseGuardian(@UuidParam('guardianId') guardianId: string): Promise<ErasureDto> {
-    return this.records.eraseGuardian(guardianId);
+  eraseGuardian(@UuidParam('guardianId') guardianId: string, @Req() req: AuthedRequest): Promise<ErasureDto> {
+    return this.records.eraseGuardian(guardianId, { role: req.principal!.role, requestId: typeof req.id === 'string' ? req.id : undefined });
   }
 }

@@ -13,6 +13,7 @@ import { CreateChildDto } from './dto/create-child.dto';
 import { CreateConversationDto } from './dto/create-conversation.dto';
 import { CreateGuardianDto } from './dto/create-guardian.dto';
 import { ErasureDto } from './dto/responses.dto';
+import { ErasureRecord } from './erasure-record.entity';
 import { Guardian } from './guardian.entity';
 import { Message } from './message.entity';
 
@@ -109,7 +110,9 @@ export class RecordsService {
    * The right to erasure: the guardian and everything under them, in one transaction, bottom-up so
    * each count is exactly what was removed (the cascades stay as a safety net).
    */
-  async eraseGuardian(guardianId: string): Promise<ErasureDto> {
+  /** Erases a family now, and records the erasure (counts, who, when) in the same transaction. */
+  async eraseGuardian(guardianId: string, by: { role: string; requestId?: string } = { role: 'unknown' }): Promise<ErasureDto> {
+    const erasedAt = this.clock.now();
     const erased = await this.db.transaction(async (m) => {
       const exists = await m.getRepository(Guardian).exists({ where: { id: guardianId } });
       if (!exists) throw new NotFoundException(`guardian ${guardianId} not found`);
@@ -121,10 +124,20 @@ export class RecordsService {
       const conversations = await del(Conversation, `child_id IN (${childIds})`);
       const children = await del(Child, 'guardian_id = :guardianId');
       const guardians = await del(Guardian, 'id = :guardianId');
+      await m.insert(ErasureRecord, {
+        id: randomUUID(),
+        guardianId,
+        erasedAt,
+        erasedBy: by.role,
+        requestId: by.requestId ?? null,
+        children,
+        conversations,
+        messages,
+      });
       return { guardians, children, conversations, messages };
     });
-    this.logger.log({ guardianId, erased }, 'guardian erased on request');
-    return { guardianId, erasedAt: this.clock.now(), erased };
+    this.logger.log({ guardianId, erased, by: by.role }, 'guardian erased on request');
+    return { guardianId, erasedAt, erased };
   }
 
   private pastOrNow(value: string | undefined, field: string, now: Date): Date {

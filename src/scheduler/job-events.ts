@@ -80,7 +80,7 @@ export class JobEventsListener {
       this.runs.inc({ job_id: run.jobId, status: 'abandoned' });
       this.logger.warn(
         { runId: run.id, jobId: run.jobId, owner: run.owner, scheduledFor: run.scheduledFor.toISOString() },
-        `run ${run.id} of ${run.jobId} abandoned: its replica (${run.owner}) stopped renewing its lease`,
+        `run ${run.id} of ${run.jobId} abandoned: ${run.reason ?? `its replica (${run.owner}) stopped renewing its lease`}`,
       );
     });
     events.on('missed', (e) => {
@@ -100,11 +100,15 @@ export class JobEventsListener {
     });
   }
 
-  /** Exports a job's series (at 0 where nothing happened yet) and the cluster-wide last success read from the ledger. */
-  known(jobId: string, lastSuccess: Date | undefined): void {
+  /** Exports a job's series, at 0 where nothing happened yet. */
+  known(jobId: string): void {
     for (const status of COUNTED) this.runs.inc({ job_id: jobId, status }, 0);
     this.missed.inc({ job_id: jobId }, 0);
-    if (lastSuccess) this.lastSuccess.set({ job_id: jobId }, lastSuccess.getTime() / 1000);
+  }
+
+  /** The cluster-wide last success, read from the ledger (so it is right after a restart, and counts other replicas' runs). */
+  lastSucceeded(jobId: string, at: Date | undefined): void {
+    if (at) this.lastSuccess.set({ job_id: jobId }, at.getTime() / 1000);
   }
 
   next(jobId: string, at: Date | null): void {
@@ -114,5 +118,6 @@ export class JobEventsListener {
 
   forget(jobId: string): void {
     this.nextRun.remove({ job_id: jobId });
+    this.lastSuccess.remove({ job_id: jobId });
   }
 }

@@ -43,6 +43,8 @@ export interface RunningRun {
 
 export interface AbandonedRun {
   id: string;
+  /** Why it was given up, when not because its lease ran out. */
+  reason?: string;
   jobId: string;
   fireKey: string | null;
   attempt: number;

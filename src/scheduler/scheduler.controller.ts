@@ -1,5 +1,5 @@
 import { BadRequestException, Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post, Query, Req } from '@nestjs/common';
-import { ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import type { AuthedRequest } from '../admin/api-key.guard';
 import { AuditActor } from '../admin/audit.service';
 import { Roles } from '../admin/roles.decorator';
@@ -30,6 +30,14 @@ import { JobsService } from './jobs.service';
 import { JobLedger } from './ledger.service';
 import { LiveJob, RunResult, SchedulerService } from './scheduler.service';
 import { TaskRegistry } from './tasks';
+
+class CleanupTriggerResultDto extends CleanupReportDto {
+  @ApiProperty({ type: JobRunDto, description: 'The run, as recorded in the ledger' }) run: JobRunDto;
+}
+
+class NoticeTriggerResultDto extends NoticeJobDto {
+  @ApiProperty({ type: JobRunDto, description: 'The run, as recorded in the ledger' }) run: JobRunDto;
+}
 
 const NotFound = ApiNotFoundResponse({ description: 'No such job', type: ErrorResponseDto });
 
@@ -232,14 +240,14 @@ export class SchedulerController {
     summary: 'Run the cleanup now (optionally a dry run, or as of a past scheduled time); answers with its report and its ledger run',
     description: 'Runs daily_data_cleanup by hand, through the run ledger: while it is at max_instances the answer is 409 naming the running run.',
   })
-  @ApiOkResponse({ type: CleanupReportDto })
+  @ApiOkResponse({ type: CleanupTriggerResultDto })
   @ApiConflictResponse({ description: 'A cleanup is already running', type: ErrorResponseDto })
   @ApiErrors(400)
-  async triggerCleanup(@Body() dto: TriggerCleanupDto, @Req() req: AuthedRequest): Promise<CleanupReportDto & { run: JobRunDto }> {
+  async triggerCleanup(@Body() dto: TriggerCleanupDto, @Req() req: AuthedRequest): Promise<CleanupTriggerResultDto> {
     const at = dto.at ? new Date(dto.at) : undefined;
     if (at && at.getTime() > this.clock.now().getTime()) throw new BadRequestException('at must not be in the future');
     const outcome = await this.engine.runNow('daily_data_cleanup', { trigger: 'manual', triggeredBy: req.principal!.role, dryRun: dto.dryRun, at });
-    return withRun(outcome) as unknown as CleanupReportDto & { run: JobRunDto };
+    return withRun(outcome) as unknown as CleanupTriggerResultDto;
   }
 }
 
@@ -262,10 +270,10 @@ export class NoticeTriggerController {
     description:
       'Runs cleanup_notifications by hand, through the run ledger: enqueues the notices owed for the cleanup runs in the next NOTICE_DAYS_BEFORE days (never twice), then runs a delivery pass.',
   })
-  @ApiOkResponse({ type: NoticeJobDto })
+  @ApiOkResponse({ type: NoticeTriggerResultDto })
   @ApiConflictResponse({ description: 'The notice job is already running', type: ErrorResponseDto })
-  async trigger(@Req() req: AuthedRequest): Promise<NoticeJobDto & { run: JobRunDto }> {
+  async trigger(@Req() req: AuthedRequest): Promise<NoticeTriggerResultDto> {
     const outcome = await this.engine.runNow('cleanup_notifications', { trigger: 'manual', triggeredBy: req.principal!.role });
-    return withRun(outcome) as unknown as NoticeJobDto & { run: JobRunDto };
+    return withRun(outcome) as unknown as NoticeTriggerResultDto;
   }
 }

@@ -196,6 +196,8 @@ export class SchedulerService implements OnModuleDestroy {
       else if (job.def.version !== row.version) this.apply(job, row);
       const current = this.live.get(row.id)!;
       current.lastRun = (await this.ledger.latest(row.id)) ?? current.lastRun;
+      // Any replica's success counts: the dead-man alert must not fire because another replica ran the job.
+      this.listener.lastSucceeded(row.id, await this.ledger.lastSuccess(row.id));
     }
     for (const id of [...this.live.keys()]) {
       if (!seen.has(id)) this.forget(id);
@@ -214,7 +216,7 @@ export class SchedulerService implements OnModuleDestroy {
     const job: LiveJob = { def: row, schedule: null, considered, nextFire: null };
     this.live.set(row.id, job);
     this.apply(job, row);
-    this.listener.known(row.id, await this.ledger.lastSuccess(row.id));
+    this.listener.known(row.id);
   }
 
   /**
@@ -500,7 +502,9 @@ export class SchedulerService implements OnModuleDestroy {
         this.logger.error({ err: error }, 'could not release the unfinished runs; their leases will expire instead');
         return 0;
       });
-      for (const r of left) this.events.emit('abandoned', { id: r.id, jobId: r.jobId, fireKey: r.fireKey, attempt: r.attempt, trigger: r.trigger, scheduledFor: r.scheduledFor, owner: r.owner });
+      for (const r of left) {
+        this.events.emit('abandoned', { id: r.id, jobId: r.jobId, fireKey: r.fireKey, attempt: r.attempt, trigger: r.trigger, scheduledFor: r.scheduledFor, owner: r.owner, reason });
+      }
       this.logger.warn(`shutting down: gave up ${n} unfinished run(s): ${left.map((r) => `${r.jobId} (run ${r.id})`).join(', ')}`);
     })();
     return this.drained;

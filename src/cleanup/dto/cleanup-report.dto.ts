@@ -5,12 +5,12 @@ import { IsTimestamp } from '../../records/dto/timestamp';
 import { PolicyDto } from './preview.dto';
 
 export class TriggerCleanupDto {
-  @ApiPropertyOptional({ default: false, example: false, description: 'Count what would be deleted, delete nothing' })
+  @ApiPropertyOptional({ default: false, example: true, description: 'Count what would be deleted, delete nothing' })
   @IsOptional()
   @IsBoolean()
   dryRun?: boolean;
 
-  @ApiPropertyOptional({ example: '2026-11-29T00:00:00Z', description: 'Run as the cleanup scheduled at this time (a catch-up); defaults to now. Never in the future.' })
+  @ApiPropertyOptional({ example: '2026-11-01T00:00:00Z', description: 'Run as the cleanup scheduled at this time (a catch-up); defaults to now. Never in the future.' })
   @IsOptional()
   @IsTimestamp()
   at?: string;

@@ -1,0 +1,505 @@
+import { Client } from 'pg';
+import { scratchDatabase, ScratchDatabase, TEST_DB, TestDb } from './support/databases';
+import { ServiceProcess, startService, startServices, waitFor, within } from './support/service-process';
+
+/*
+ * The scheduler across real processes: `node dist/src/main.js` (npm run build first), several of them
+ * on one database where the database allows it. What the in-process tests cannot show: separate
+ * clocks, timers and connection pools racing for the same fires, a replica that dies without a
+ * word (SIGKILL), and a replica told to stop (SIGTERM) in the middle of a run.
+ *
+ * No timing thresholds: the figures (fire-to-start lag, recovery time) are printed, never asserted.
+ * Waits poll the ledger with deadlines that are only there to end a hung test.
+ */
+
+const PG = TEST_DB === 'postgres';
+const pgDescribe = PG ? describe : describe.skip;
+
+const DAY_MS = 86_400_000;
+/** RETENTION_DAYS of the spawned services (the default). */
+const RETENTION_DAYS = 30;
+
+// ---------------------------------------------------------------------------------------------
+// Reading and seeding the database from the test, next to the running services.
+// ---------------------------------------------------------------------------------------------
+
+interface Db {
+  kind: TestDb;
+  /** Rows of a query; write $1, $2 ... (rewritten to ? for SQLite). */
+  all(sql: string, params?: unknown[]): Promise<Record<string, any>[]>;
+  run(sql: string, params?: unknown[]): Promise<void>;
+  /** A timestamp parameter as the database compares it (Date on PostgreSQL, TypeORM's UTC text on SQLite). */
+  ts(at: Date): unknown;
+  close(): Promise<void>;
+}
+
+interface SqliteHandle {
+  prepare(sql: string): { all(...params: unknown[]): Record<string, any>[]; run(...params: unknown[]): unknown };
+  pragma(sql: string): unknown;
+  close(): void;
+}
+
+async function openDb(database: ScratchDatabase): Promise<Db> {
+  if (TEST_DB === 'postgres') {
+    const client = new Client({ connectionString: database.url });
+    await client.connect();
+    return {
+      kind: 'postgres',
+      all: async (sql, params = []) => (await client.query(sql, params)).rows,
+      run: async (sql, params = []) => void (await client.query(sql, params)),
+      ts: (at) => at,
+      close: () => client.end(),
+    };
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Sqlite = require('better-sqlite3') as new (file: string) => SqliteHandle;
+  const handle = new Sqlite(database.url.slice('sqlite:'.length));
+  // The service writes through its own connection; wait for its write lock rather than fail.
+  handle.pragma('busy_timeout = 20000');
+  const sqlite = (sql: string) => sql.replace(/\$\d+/g, '?');
+  return {
+    kind: 'sqlite',
+    all: async (sql, params = []) => handle.prepare(sqlite(sql)).all(...params),
+    run: async (sql, params = []) => void handle.prepare(sqlite(sql)).run(...params),
+    ts: (at) => at.toISOString().replace('T', ' ').replace('Z', ''),
+    close: async () => handle.close(),
+  };
+}
+
+/** A timestamp as read back: a Date from PostgreSQL, TypeORM's UTC text from SQLite. */
+function toDate(value: unknown): Date | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value;
+  return new Date(`${String(value).replace(' ', 'T')}Z`);
+}
+
+interface Run {
+  id: string;
+  jobId: string;
+  scheduledFor: Date;
+  fireKey: string | null;
+  attempt: number;
+  trigger: string;
+  triggeredBy: string;
+  status: string;
+  owner: string | null;
+  startedAt: Date;
+  leaseUntil: Date | null;
+  finishedAt: Date | null;
+  summary: Record<string, any> | null;
+  error: string | null;
+}
+
+/** Every job_run row of a job, straight from the ledger, in fire then attempt order. */
+async function runsOf(db: Db, jobId: string): Promise<Run[]> {
+  const rows = await db.all(
+    `SELECT id, job_id, scheduled_for, fire_key, attempt, "trigger", triggered_by, status, owner, started_at, lease_until, finished_at, summary, error
+       FROM job_run WHERE job_id = $1 ORDER BY scheduled_for, attempt`,
+    [jobId],
+  );
+  return rows.map((r) => ({
+    id: String(r.id),
+    jobId: r.job_id,
+    scheduledFor: toDate(r.scheduled_for)!,
+    fireKey: r.fire_key,
+    attempt: Number(r.attempt),
+    trigger: r.trigger,
+    triggeredBy: r.triggered_by,
+    status: r.status,
+    owner: r.owner,
+    startedAt: toDate(r.started_at)!,
+    leaseUntil: toDate(r.lease_until),
+    finishedAt: toDate(r.finished_at),
+    summary: r.summary ? JSON.parse(r.summary) : null,
+    error: r.error,
+  }));
+}
+
+async function count(db: Db, sql: string, params: unknown[] = []): Promise<number> {
+  const [row] = await db.all(sql, params);
+  return Number(row.n);
+}
+
+/** Messages (and the conversation holding them) older than the retention as of now. */
+async function expiredMessages(db: Db): Promise<number> {
+  return count(db, 'SELECT COUNT(*) AS n FROM message WHERE created_at <= $1', [db.ts(new Date(Date.now() - RETENTION_DAYS * DAY_MS))]);
+}
+
+const GUARDIAN = '00000000-0000-4000-8000-00000000000a';
+const CHILD = '00000000-0000-4000-8000-00000000000b';
+const CONVERSATION = '00000000-0000-4000-8000-00000000000c';
+
+/**
+ * One guardian, child and conversation, and `messages` messages created 60 days ago (a millisecond
+ * apart, so every cleanup batch is exactly CLEANUP_BATCH_SIZE), written by SQL in one statement.
+ * With CLEANUP_BATCH_SIZE=100 the cleanup of them takes seconds.
+ */
+async function seedExpired(db: Db, messages: number): Promise<void> {
+  const old = new Date(Date.now() - 60 * DAY_MS);
+  const older = new Date(old.getTime() - DAY_MS);
+  await db.run(
+    `INSERT INTO guardian (id, email, display_name, locale, notifications_enabled, created_at) VALUES ($1, 'cluster@example.com', 'Cluster parent', 'en', ${db.kind === 'postgres' ? 'true' : '1'}, $2)`,
+    [GUARDIAN, db.ts(older)],
+  );
+  await db.run('INSERT INTO child (id, guardian_id, display_name, created_at) VALUES ($1, $2, $3, $4)', [CHILD, GUARDIAN, 'Cluster child', db.ts(older)]);
+  await db.run('INSERT INTO conversation (id, child_id, started_at, created_at) VALUES ($1, $2, $3, $4)', [CONVERSATION, CHILD, db.ts(older), db.ts(older)]);
+  if (db.kind === 'postgres') {
+    await db.run(
+      `INSERT INTO message (id, conversation_id, role, text, created_at)
+       SELECT lpad(to_hex(g), 32, '0')::uuid, $1, CASE WHEN g % 2 = 0 THEN 'child' ELSE 'teddy' END, 'expired', $2::timestamptz + g * interval '1 millisecond'
+         FROM generate_series(1, $3::int) g`,
+      [CONVERSATION, old, messages],
+    );
+    await db.run('ANALYZE message');
+  } else {
+    await db.run(
+      `WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < $1)
+       INSERT INTO message (id, conversation_id, role, text, created_at)
+       SELECT printf('%08x-0000-4000-8000-%012x', n, n), $2, CASE WHEN n % 2 = 0 THEN 'child' ELSE 'teddy' END, 'expired',
+              strftime('%Y-%m-%d %H:%M:%f', $3, '+' || (n / 1000.0) || ' seconds')
+         FROM g`,
+      [messages, CONVERSATION, db.ts(old)],
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Steering the services.
+// ---------------------------------------------------------------------------------------------
+
+/** Pauses both built-in jobs, so that only the jobs a test adds run. */
+async function pauseBuiltins(p: ServiceProcess): Promise<void> {
+  for (const id of ['daily_data_cleanup', 'cleanup_notifications']) {
+    const job = await p.expect(200, 'PATCH', `/admin/scheduler/jobs/${id}`, { paused: true });
+    expect(job.paused).toBe(true);
+  }
+}
+
+/**
+ * Adds a cleanup job whose cron (6 fields, UTC) fires once a day at a whole second about `leadMs`
+ * from now: once in the test. The lead leaves every replica a sync (SCHEDULER_SYNC_SECONDS=1) to
+ * learn of it first.
+ */
+async function addOneShotCleanup(p: ServiceProcess, id: string, leadMs = 3500): Promise<Date> {
+  const at = new Date(Math.ceil((Date.now() + leadMs) / 1000) * 1000);
+  const cron = `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} * * *`;
+  await p.expect(201, 'POST', '/admin/scheduler/jobs', { id, name: `Test ${id}`, task: 'cleanup', cron, timezone: 'UTC' });
+  return at;
+}
+
+/** The pid in a run's owner (host:pid:random). */
+function ownerPid(owner: string | null): number {
+  const parts = (owner ?? '').split(':');
+  return Number(parts[parts.length - 2]);
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+function report(lines: string[]): void {
+  // One console.log per test, so jest prints the figures together.
+  console.log(lines.join('\n'));
+}
+
+describe(`the scheduler across service processes (${TEST_DB})`, () => {
+  /** Every process a test starts; afterEach kills what is left, whatever happened. */
+  const procs: ServiceProcess[] = [];
+  let database: ScratchDatabase | undefined;
+  let db: Db | undefined;
+
+  beforeEach(async () => {
+    database = await scratchDatabase();
+  });
+
+  afterEach(async () => {
+    await Promise.all(procs.splice(0).map((p) => p.stop()));
+    await db?.close().catch(() => undefined);
+    db = undefined;
+    await database?.drop();
+    database = undefined;
+  });
+
+  /** Runs a test body; on failure, adds the tail of every service's output to the error. */
+  async function explained(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      const logs = procs.map((p) => `--- ${p.name} (pid ${p.pid}, ${p.alive ? 'running' : 'exited'}) ---\n${p.tail(25)}`).join('\n');
+      if (error instanceof Error) error.message += `\n\nservice output:\n${logs}`;
+      throw error;
+    }
+  }
+
+  async function connect(): Promise<Db> {
+    db = await openDb(database!);
+    return db;
+  }
+
+  pgDescribe('three replicas on one PostgreSQL database', () => {
+    it('run an every-second job exactly once per fire: no duplicate, no gap, each fire with its cleanup report', async () => {
+      await explained(async () => {
+        const [a, b, c] = await startServices(['replica-a', 'replica-b', 'replica-c'], { databaseUrl: database!.url }, procs);
+        const names = new Map(procs.map((p) => [p.pid, p.name]));
+        const ledger = await connect();
+        await pauseBuiltins(a);
+
+        const jobId = 'every_second';
+        await a.expect(201, 'POST', '/admin/scheduler/jobs', {
+          id: jobId,
+          name: 'Every second',
+          task: 'cleanup',
+          cron: '* * * * * *',
+          timezone: 'UTC',
+          coalesce: false,
+          maxInstances: 1,
+        });
+        // The other replicas learn of the job at their next sync; from then on all three race for each fire.
+        await waitFor('60 fires and more', async () => (await count(ledger, 'SELECT COUNT(*) AS n FROM job_run WHERE job_id = $1', [jobId])) >= 63, 110_000, 1000);
+
+        const pausedAt = Date.now();
+        await b.expect(200, 'PATCH', `/admin/scheduler/jobs/${jobId}`, { paused: true });
+        // Replicas that have not synced yet may still claim a fire or two; wait until the ledger is still.
+        let last = -1;
+        await waitFor(
+          'the ledger to settle after the pause',
+          async () => {
+            const n = await count(ledger, 'SELECT COUNT(*) AS n FROM job_run WHERE job_id = $1', [jobId]);
+            const running = await count(ledger, "SELECT COUNT(*) AS n FROM job_run WHERE job_id = $1 AND status = 'running'", [jobId]);
+            const settled = n === last && running === 0;
+            last = n;
+            return settled;
+          },
+          20_000,
+          2500,
+        );
+
+        const runs = await runsOf(ledger, jobId);
+        const first = runs[0].scheduledFor.getTime();
+        const lastFire = runs[runs.length - 1].scheduledFor.getTime();
+        expect(runs.length).toBeGreaterThanOrEqual(60);
+
+        // No duplicate: one row per fire (and the unique key admits one per attempt).
+        const perFire = new Map<number, number>();
+        for (const r of runs) perFire.set(r.scheduledFor.getTime(), (perFire.get(r.scheduledFor.getTime()) ?? 0) + 1);
+        expect([...perFire.entries()].filter(([, n]) => n !== 1).map(([at, n]) => `${new Date(at).toISOString()} x${n}`)).toEqual([]);
+        // No gap: every whole second from the first fire to the last.
+        const missing: string[] = [];
+        for (let at = first; at <= lastFire; at += 1000) if (!perFire.has(at)) missing.push(new Date(at).toISOString());
+        expect(missing).toEqual([]);
+        expect(runs).toHaveLength((lastFire - first) / 1000 + 1);
+        for (const r of runs) expect(r.scheduledFor.getTime() % 1000).toBe(0);
+
+        // Every fire ran, once, on schedule, to the end.
+        const odd = runs.filter((r) => r.status !== 'succeeded' || r.attempt !== 1 || r.trigger !== 'scheduled' || r.triggeredBy !== 'scheduler' || !r.finishedAt);
+        expect(odd.map((r) => `${r.fireKey} ${r.status} attempt ${r.attempt} ${r.trigger} ${r.error ?? ''}`)).toEqual([]);
+        for (const r of runs) expect(r.fireKey).toBe(r.scheduledFor.toISOString());
+
+        // No replica ran a fire without its ledger row: one scheduled cleanup report per run, and each run names its own.
+        const reports = await ledger.all("SELECT id FROM cleanup_report WHERE \"trigger\" = 'scheduled'");
+        expect(reports).toHaveLength(runs.length);
+        const reportIds = new Set(reports.map((r) => String(r.id)));
+        const named = runs.map((r) => String(r.summary?.reportId));
+        expect(new Set(named).size).toBe(runs.length);
+        expect(named.filter((id) => !reportIds.has(id))).toEqual([]);
+
+        // The admin API (on a third replica, as a viewer) shows the same runs.
+        const listed: string[] = [];
+        let cursor: string | null | undefined;
+        do {
+          const page = await c.request('GET', `/admin/scheduler/jobs/${jobId}/runs?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, undefined, 'viewer');
+          expect(page.status).toBe(200);
+          listed.push(...page.body.items.map((i: { id: string }) => i.id));
+          cursor = page.body.nextCursor;
+        } while (cursor);
+        expect(listed.sort()).toEqual(runs.map((r) => r.id).sort());
+
+        // Who won the fires. Not asserted: which replica's claim commits first is a race, and one
+        // replica winning every fire would still be correct (each fire ran exactly once).
+        const perOwner = new Map<string, number>();
+        for (const r of runs) perOwner.set(r.owner!, (perOwner.get(r.owner!) ?? 0) + 1);
+        const lags = runs.map((r) => r.startedAt.getTime() - r.scheduledFor.getTime()).sort((x, y) => x - y);
+        const afterPause = runs.filter((r) => r.scheduledFor.getTime() > pausedAt).length;
+        report([
+          `[scheduler-cluster] 3 replicas, '* * * * * *': ${runs.length} fires from ${new Date(first).toISOString()} to ${new Date(lastFire).toISOString()}, each run once`,
+          `[scheduler-cluster] fires won per replica: ${[...perOwner.entries()].map(([owner, n]) => `${names.get(ownerPid(owner)) ?? owner}=${n}`).join(', ')} (${perOwner.size} distinct owners)`,
+          `[scheduler-cluster] fire -> start lag: p50 ${percentile(lags, 50)} ms, p99 ${percentile(lags, 99)} ms, max ${lags[lags.length - 1]} ms`,
+          `[scheduler-cluster] fires claimed after the pause (replicas not yet synced): ${afterPause}`,
+        ]);
+        expect(perOwner.size).toBeGreaterThanOrEqual(1);
+        for (const owner of perOwner.keys()) expect(names.has(ownerPid(owner))).toBe(true);
+      });
+    }, 180_000);
+  });
+
+  pgDescribe('a replica killed (SIGKILL) in the middle of a run', () => {
+    it('loses its run when the lease runs out: the other replica marks it abandoned and runs the same fire again as attempt 2', async () => {
+      await explained(async () => {
+        const env = { SCHEDULER_LEASE_SECONDS: '3', CLEANUP_BATCH_SIZE: '100' };
+        const [a] = await startServices(['replica-a', 'replica-b'], { databaseUrl: database!.url, env }, procs);
+        const byPid = new Map(procs.map((p) => [p.pid, p]));
+        const ledger = await connect();
+        const MESSAGES = 200_000;
+        await seedExpired(ledger, MESSAGES);
+        await pauseBuiltins(a);
+
+        const jobId = 'cleanup_once';
+        const fire = await addOneShotCleanup(a, jobId);
+        const first = await waitFor(
+          'a replica to claim and start the fire',
+          async () => (await runsOf(ledger, jobId)).find((r) => r.status === 'running'),
+          20_000,
+          50,
+        );
+        // Kill it once it has committed some batches, so that the dead replica leaves half-done work behind.
+        await waitFor('the run to delete its first batches', async () => (await expiredMessages(ledger)) <= MESSAGES - 1000, 30_000, 20);
+        const victim = byPid.get(ownerPid(first.owner))!;
+        const survivor = procs.find((p) => p !== victim)!;
+        expect(victim).toBeDefined();
+        expect(first).toMatchObject({ attempt: 1, trigger: 'scheduled', fireKey: fire.toISOString() });
+
+        const killedAt = Date.now();
+        victim.signal('SIGKILL');
+        await victim.exited;
+        const [atKill] = await runsOf(ledger, jobId);
+        // Precondition: the run was cut off (a run that finished first would have said so in the ledger).
+        expect(atKill.status).toBe('running');
+        const leftAtKill = await expiredMessages(ledger);
+        expect(leftAtKill).toBeGreaterThan(0);
+        expect(leftAtKill).toBeLessThan(MESSAGES);
+
+        const rerun = await waitFor(
+          'attempt 2 of the fire to succeed',
+          async () => (await runsOf(ledger, jobId)).find((r) => r.attempt === 2 && r.status !== 'running'),
+          90_000,
+          100,
+        );
+        const runs = await runsOf(ledger, jobId);
+        expect(runs).toHaveLength(2);
+        const [abandoned] = runs;
+        expect(abandoned).toMatchObject({ id: first.id, attempt: 1, status: 'abandoned', owner: first.owner, fireKey: fire.toISOString() });
+        expect(abandoned.error).toMatch(/stopped renewing the lease/);
+        expect(abandoned.finishedAt).not.toBeNull();
+        // Not before the dead replica's last lease ran out (lease times are the database's clock, the
+        // abandoning replica's clock is the same host's).
+        expect(atKill.leaseUntil).not.toBeNull();
+        expect(abandoned.finishedAt!.getTime()).toBeGreaterThanOrEqual(atKill.leaseUntil!.getTime() - 50);
+        expect(rerun).toMatchObject({ attempt: 2, status: 'succeeded', trigger: 'scheduled', triggeredBy: 'scheduler', fireKey: fire.toISOString() });
+        expect(rerun.scheduledFor.getTime()).toBe(fire.getTime());
+        expect(rerun.owner).not.toBe(abandoned.owner);
+        expect(ownerPid(rerun.owner)).toBe(survivor.pid);
+        expect(rerun.summary).toMatchObject({ rerunOf: abandoned.id, dryRun: false, conversationsDeleted: 1 });
+        expect(rerun.summary!.messagesDeleted).toBeGreaterThan(0);
+        expect(rerun.summary!.messagesDeleted).toBeLessThanOrEqual(leftAtKill);
+
+        // Nothing expired is left: the rerun finished what the dead replica started.
+        expect(await expiredMessages(ledger)).toBe(0);
+        expect(await count(ledger, 'SELECT COUNT(*) AS n FROM conversation')).toBe(0);
+        // The survivor kept serving throughout.
+        expect(survivor.alive).toBe(true);
+        await survivor.expect(200, 'GET', '/health/ready');
+
+        // The dead replica's cleanup report stays as it was (running) until a later cleanup finds it stale;
+        // the rerun's report is the evidence of the deletion.
+        const reports = await ledger.all('SELECT id, status FROM cleanup_report ORDER BY started_at');
+        expect(reports.find((r) => String(r.id) === rerun.summary!.reportId)?.status).toBe('succeeded');
+        report([
+          `[scheduler-cluster] SIGKILL of ${victim.name} mid-run (${leftAtKill} of ${MESSAGES} expired messages left at the kill; lease 3 s; cleanup reports: ${reports.map((r) => r.status).join(', ')}):`,
+          `[scheduler-cluster]   abandoned after ${abandoned.finishedAt!.getTime() - killedAt} ms, attempt 2 on ${survivor.name} started after ${rerun.startedAt.getTime() - killedAt} ms, succeeded after ${rerun.finishedAt!.getTime() - killedAt} ms (deleted ${rerun.summary!.messagesDeleted} messages)`,
+        ]);
+      });
+    }, 150_000);
+  });
+
+  describe('a replica told to stop (SIGTERM) during a run', () => {
+    /** Messages the cleanup deletes, 100 per batch: a few seconds of work on either database. */
+    const MESSAGES = PG ? 150_000 : 250_000;
+
+    async function runningCleanup(env: Record<string, string>) {
+      const [p] = await startServices(['replica'], { databaseUrl: database!.url, env: { CLEANUP_BATCH_SIZE: '100', ...env } }, procs);
+      const ledger = await connect();
+      await seedExpired(ledger, MESSAGES);
+      await pauseBuiltins(p);
+      const jobId = 'cleanup_once';
+      const fire = await addOneShotCleanup(p, jobId, 2500);
+      const run = await waitFor('the fire to start', async () => (await runsOf(ledger, jobId)).find((r) => r.status === 'running'), 20_000, 50);
+      expect(run).toMatchObject({ attempt: 1, trigger: 'scheduled', fireKey: fire.toISOString() });
+      expect(ownerPid(run.owner)).toBe(p.pid);
+      return { p, ledger, jobId, fire, run };
+    }
+
+    it('waits for the run to finish (within SHUTDOWN_TIMEOUT_MS), records it succeeded, then exits', async () => {
+      await explained(async () => {
+        const { p, ledger, jobId, run } = await runningCleanup({ SHUTDOWN_TIMEOUT_MS: '120000' });
+        const termAt = Date.now();
+        p.signal('SIGTERM');
+        const exit = await within(p.exited, 100_000);
+        expect(exit).toBeDefined();
+
+        // Nest's shutdown hooks run every module's shutdown, then exit (useProcessExit): an orderly shutdown exits 0.
+        expect(exit!.code).toBe(0);
+        expect(p.output()).toMatch(/shutting down: waiting up to 120000 ms for 1 running job\(s\): cleanup_once/);
+        expect(p.output()).toMatch(/shutting down: every running job finished/);
+        const [done] = await runsOf(ledger, jobId);
+        expect(done).toMatchObject({ id: run.id, status: 'succeeded', attempt: 1, error: null, owner: run.owner });
+        expect(done.finishedAt).not.toBeNull();
+        expect(done.leaseUntil).toBeNull();
+        // It finished after the signal, and the process ended after it finished: the signal waited for it.
+        expect(done.finishedAt!.getTime()).toBeGreaterThanOrEqual(termAt - 50);
+        expect(exit!.at).toBeGreaterThanOrEqual(done.finishedAt!.getTime() - 50);
+        expect(done.summary).toMatchObject({ messagesDeleted: MESSAGES, conversationsDeleted: 1 });
+        expect(await expiredMessages(ledger)).toBe(0);
+        const reports = await ledger.all('SELECT status FROM cleanup_report');
+        expect(reports.map((r) => r.status)).toEqual(['succeeded']);
+        report([
+          `[scheduler-cluster] SIGTERM mid-run (${TEST_DB}): the run finished ${done.finishedAt!.getTime() - termAt} ms after the signal, the process exited ${exit!.at - done.finishedAt!.getTime()} ms after that (${exit!.signal ?? `code ${exit!.code}`})`,
+        ]);
+      });
+    }, 150_000);
+
+    it('gives the run up after SHUTDOWN_TIMEOUT_MS: recorded abandoned, the process exits, and the next replica runs the fire again', async () => {
+      await explained(async () => {
+        const { p, ledger, jobId, fire, run } = await runningCleanup({ SHUTDOWN_TIMEOUT_MS: '200' });
+        const termAt = Date.now();
+        p.signal('SIGTERM');
+        const exit = await within(p.exited, 60_000);
+        expect(exit).toBeDefined();
+        expect(exit!.code).toBe(0);
+        expect(p.output()).toMatch(/shutting down: gave up 1 unfinished run\(s\): cleanup_once/);
+
+        const [given] = await runsOf(ledger, jobId);
+        expect(given).toMatchObject({ id: run.id, attempt: 1 });
+        expect(given.status).toBe('abandoned');
+        expect(given.error).toMatch(/shut down before the run finished \(SHUTDOWN_TIMEOUT_MS=200\)/);
+        expect(given.finishedAt).not.toBeNull();
+        expect(given.leaseUntil).toBeNull();
+        const leftAtExit = await expiredMessages(ledger);
+        expect(leftAtExit).toBeGreaterThan(0);
+
+        // A replica starting next (here: the same service started again) runs the abandoned fire at
+        // once, as attempt 2, without waiting for any lease.
+        const startAgain = Date.now();
+        const next = await startService({ name: 'replica-next', databaseUrl: database!.url, env: { CLEANUP_BATCH_SIZE: '100' } });
+        procs.push(next);
+        await next.ready();
+        const rerun = await waitFor(
+          'attempt 2 of the fire to finish',
+          async () => (await runsOf(ledger, jobId)).find((r) => r.attempt === 2 && r.status !== 'running'),
+          90_000,
+          100,
+        );
+        expect(rerun).toMatchObject({ status: 'succeeded', trigger: 'scheduled', fireKey: fire.toISOString() });
+        expect(rerun.summary).toMatchObject({ rerunOf: given.id, conversationsDeleted: 1 });
+        expect(ownerPid(rerun.owner)).toBe(next.pid);
+        expect(await runsOf(ledger, jobId)).toHaveLength(2);
+        expect(await expiredMessages(ledger)).toBe(0);
+        const reports = await ledger.all('SELECT status FROM cleanup_report ORDER BY started_at');
+        report([
+          `[scheduler-cluster] SIGTERM with SHUTDOWN_TIMEOUT_MS=200 (${TEST_DB}): exited ${exit!.at - termAt} ms after the signal (${exit!.signal ?? `code ${exit!.code}`}), ${leftAtExit} of ${MESSAGES} messages left;` +
+            ` attempt 2 succeeded ${rerun.finishedAt!.getTime() - startAgain} ms after the next replica was started; cleanup reports: ${reports.map((r) => r.status).join(', ')}`,
+        ]);
+      });
+    }, 150_000);
+  });
+});
