@@ -272,6 +272,20 @@ describe('operations files: promtool', () => {
     }
   });
 
+  it('points every runbook link at a section of docs/operations.md', () => {
+    // GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens.
+    const anchors = new Set(
+      readFileSync(join(ROOT, 'docs/operations.md'), 'utf8')
+        .split('\n')
+        .filter((line) => /^#{1,6} /.test(line))
+        .map((line) => line.replace(/^#+ /, '').trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')),
+    );
+    for (const rule of alertRules()) {
+      const anchor = String(rule.annotations?.runbook).split('#')[1];
+      expect({ alert: rule.alert, anchor, found: anchors.has(anchor) }).toEqual({ alert: rule.alert, anchor, found: true });
+    }
+  });
+
   it('finds the metric names in PromQL expressions', () => {
     expect(metricNames('sum by (job_id, status) (increase(teddy_job_runs_total{job_id=~"$job_id", x="a b"}[1h]))')).toEqual(['teddy_job_runs_total']);
     expect(
