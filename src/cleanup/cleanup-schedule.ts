@@ -29,16 +29,6 @@ export class CleanupSchedule {
     return this.source(from, until, max);
   }
 
-  /** The latest cleanup at or before `at` within the last 400 days, if any. */
-  previous(at: Date): Date | undefined {
-    // Widening windows, so a dense cron (every second) is found in the first and a yearly one in the last.
-    for (const span of [3_600_000, 86_400_000, 32 * 86_400_000, 400 * 86_400_000]) {
-      const fires = this.source(new Date(at.getTime() - span), at, 100_000);
-      if (fires.length > 0) return fires[fires.length - 1];
-    }
-    return undefined;
-  }
-
   /** The next cleanup strictly after `after` within a year and a day, if any. */
   next(after: Date): Date | undefined {
     return this.source(after, new Date(after.getTime() + 366 * 86_400_000), 1)[0];

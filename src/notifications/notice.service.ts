@@ -112,15 +112,8 @@ export class NoticeService {
       if (runs.length === 0) return;
       const shorter = await this.shorterRetentions(query);
       const plans = runs.map((at) => retentionPlan(at, this.env.RETENTION_DAYS, shorter));
-      // If the latest cleanup at or before now has not run (an outage: it is being caught up now,
-      // beside this notice run), what it deletes is going now, too late for a warning, and would
-      // otherwise be announced for a later run that will find it gone. If it has run, anything it
-      // would have deleted and is still here came in since (a backdated import) and is announced
-      // with the next run, which deletes it.
-      const before = this.cleanupSchedule.previous(now);
-      const last = before && !(await this.cleanupSucceeded(query, before)) ? retentionPlan(before, this.env.RETENTION_DAYS, shorter) : undefined;
       for (const [i, plan] of plans.entries()) {
-        for (const draft of await this.draftsFor(query, plan, i === 0 ? last : plans[i - 1])) {
+        for (const draft of await this.draftsFor(query, plan, plans[i - 1])) {
           if (draft.enabled) drafts.push(draft.notice);
           else skipped.add(draft.notice.guardianId);
         }
@@ -151,15 +144,6 @@ export class NoticeService {
     if (query.guardianId) qb.andWhere('n.guardian_id = :guardianId', { guardianId: query.guardianId });
     const page = await keysetPage(qb, { at: 'n.created_at', id: 'n.id', order: 'DESC' }, limit, query.cursor, (n) => ({ at: n.createdAt, id: n.id }));
     return { ...page, items: page.items.map(({ claimToken: _token, claimedUntil: _until, ...notice }) => notice) };
-  }
-
-  private async cleanupSucceeded(query: Reader, scheduledFor: Date): Promise<boolean> {
-    const p = new SqlParams(this.db.kind);
-    const rows = await query<{ one: number }>({
-      sql: `SELECT 1 AS one FROM cleanup_report WHERE scheduled_for = ${p.add(scheduledFor)} AND status = 'succeeded' AND dry_run = ${p.add(this.db.kind === 'postgres' ? false : 0)} LIMIT 1`,
-      params: p.values,
-    });
-    return rows.length > 0;
   }
 
   /** The shorter retentions guardians chose: the plan of each run has a segment for each. */
