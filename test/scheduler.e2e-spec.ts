@@ -510,6 +510,35 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
     });
   });
 
+  describe('a change saved on another replica', () => {
+    const clock = new FixedClock(new Date('2026-11-28T23:00:00.000Z'));
+    let database: ScratchDatabase;
+    let a: TestApp;
+    let b: TestApp;
+    beforeAll(async () => {
+      database = await scratchDatabase();
+      a = await startApp({ clock, database });
+      b = await startApp({ clock, database });
+    });
+    afterAll(async () => {
+      await a?.close();
+      await b?.close();
+      await database?.drop();
+    });
+
+    it('binds at the claim, before this replica has re-read the jobs', async () => {
+      await a.http.patch('/admin/scheduler/jobs/daily_data_cleanup').set(a.as('operator')).send({ paused: true }).expect(200);
+      // b still holds the job as unpaused (its sync has not run), and its timer fires at midnight.
+      expect(engineOf(b).job('daily_data_cleanup')?.def.paused).toBe(false);
+      clock.set('2026-11-29T00:00:00.000Z');
+      await engineOf(b).tick();
+      await engineOf(b).idle();
+      expect(await runsOf(b, 'daily_data_cleanup')).toHaveLength(0);
+      // ...and the refused claim made b re-read the jobs.
+      await until('b to see the pause', () => engineOf(b).job('daily_data_cleanup')?.def.paused);
+    });
+  });
+
   describe('command line', () => {
     let database: ScratchDatabase;
     beforeAll(async () => {

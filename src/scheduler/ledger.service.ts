@@ -15,7 +15,7 @@ import { SchedulerJob } from './job.entity';
 export const MAX_ATTEMPTS = 3;
 
 export interface ClaimRequest {
-  job: Pick<SchedulerJob, 'id' | 'task' | 'maxInstances'>;
+  job: Pick<SchedulerJob, 'id' | 'task' | 'maxInstances' | 'version'>;
   scheduledFor: Date;
   trigger: RunTrigger;
   triggeredBy: string;
@@ -32,7 +32,9 @@ export type ClaimResult =
   /** The job was at max_instances: recorded as skipped (if this replica recorded it). */
   | { outcome: 'at-max-instances'; run: JobRun | undefined; running: RunningRun[] }
   /** Another replica had already claimed (or skipped) this fire, or the job is gone. */
-  | { outcome: 'lost' };
+  | { outcome: 'lost' }
+  /** The stored job is paused or was changed since this replica read it: the fire belongs to a schedule that no longer holds. */
+  | { outcome: 'stale' };
 
 export interface RunningRun {
   id: string;
@@ -117,8 +119,16 @@ export class JobLedger {
     return this.db.transaction(async (m) => {
       const lock = new SqlParams(this.db.kind);
       const forUpdate = this.db.kind === 'postgres' ? ' FOR UPDATE' : '';
-      const jobRows = await m.query(`SELECT id FROM scheduler_job WHERE id = ${lock.add(request.job.id)}${forUpdate}`, lock.values);
+      const jobRows: { paused: unknown; version: number | string }[] = await m.query(
+        `SELECT paused, version FROM scheduler_job WHERE id = ${lock.add(request.job.id)}${forUpdate}`,
+        lock.values,
+      );
       if (jobRows.length === 0) return { outcome: 'lost' } as const;
+      // A pause or a reschedule saved on another replica binds at once, not at this replica's next
+      // sync: the row lock orders this claim after the change's transaction.
+      const [stored] = jobRows;
+      const paused = stored.paused === true || stored.paused === 1 || stored.paused === '1';
+      if (request.fire && (paused || Number(stored.version) !== request.job.version)) return { outcome: 'stale' } as const;
 
       const q = new SqlParams(this.db.kind);
       const liveRows: { id: string; started_at: unknown; trigger: string; owner: string | null }[] = await m.query(

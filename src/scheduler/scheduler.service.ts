@@ -361,6 +361,11 @@ export class SchedulerService implements OnModuleDestroy {
       this.logger.debug(`fire ${at.toISOString()} of ${job.def.id} was claimed by another replica`);
       return;
     }
+    if (claim.outcome === 'stale') {
+      this.logger.log(`fire ${at.toISOString()} of ${job.def.id} not run: the job was paused or changed on another replica; re-reading the jobs`);
+      void this.sync().catch((error: unknown) => this.logger.error({ err: error }, 'could not re-read the jobs'));
+      return;
+    }
     if (claim.outcome === 'at-max-instances') {
       this.events.emit('max_instances', { jobId: job.def.id, scheduledFor: at, run: claim.run, running: claim.running });
       if (claim.run) job.lastRun = claim.run;
@@ -427,7 +432,7 @@ export class SchedulerService implements OnModuleDestroy {
       owner: this.instanceId,
       fire: false,
     });
-    if (claim.outcome === 'lost') throw new NotFoundException(`job "${jobId}" does not exist`);
+    if (claim.outcome === 'lost' || claim.outcome === 'stale') throw new NotFoundException(`job "${jobId}" does not exist`);
     if (claim.outcome === 'at-max-instances') {
       const names = claim.running.map((r) => `run ${r.id} (${r.trigger}, started ${r.startedAt.toISOString()}${r.owner ? ` on ${r.owner}` : ''})`);
       throw new ConflictException(`${jobId} is already running at its max_instances (${def.maxInstances}): ${names.join(', ')}`);
