@@ -1,4 +1,4 @@
-import { ValidationPipe } from '@nestjs/common';
+import { BadRequestException, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -12,6 +12,30 @@ import { assignRequestId } from './common/logging';
 import { AppErrors } from './metrics/app-errors.service';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { HTTP_DURATION } from './metrics/metric-names';
+
+const MAX_BODY_DEPTH = 32;
+
+/** What is wrong with a request's path or body shape, if anything (see createApp). */
+export function requestShapeProblem(req: { path: string; body?: unknown }): string | undefined {
+  for (const segment of req.path.split('/')) {
+    try {
+      decodeURIComponent(segment);
+    } catch {
+      return `path: "${segment.slice(0, 60)}" is not valid percent-encoding`;
+    }
+  }
+  const body = req.body;
+  if (body === undefined || body === null || typeof body !== 'object') return undefined;
+  if (Array.isArray(body)) return 'body must be a JSON object, not an array';
+  // Iterative, so that measuring the depth cannot itself overflow the stack.
+  const stack: [unknown, number][] = [[body, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (depth > MAX_BODY_DEPTH) return `body is nested more than ${MAX_BODY_DEPTH} levels deep`;
+    if (value && typeof value === 'object') for (const child of Object.values(value)) if (child && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return undefined;
+}
 
 function trustProxy(value: string): boolean | number {
   return value === 'true' ? true : value === 'false' ? false : Number(value);
@@ -60,6 +84,17 @@ export async function createApp(options: AppOptions): Promise<NestExpressApplica
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const body = filter.toBody(err, req);
     // Body-parser errors come before the logger middleware that assigns the request id: assign it here.
+    body.requestId = assignRequestId(req, res);
+    res.status(body.statusCode).json(body);
+  });
+
+  // Shapes Nest's pipes cannot judge well: a malformed %-escape in the path (Express would answer it
+  // outside our error format), a body that is not a JSON object, and nesting deep enough to exhaust
+  // the validator's recursion (a 10 KB body of 5,000 brackets).
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const problem = requestShapeProblem(req);
+    if (!problem) return next();
+    const body = filter.toBody(new BadRequestException(problem), req);
     body.requestId = assignRequestId(req, res);
     res.status(body.statusCode).json(body);
   });

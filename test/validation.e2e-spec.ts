@@ -136,7 +136,9 @@ describe('validation and HTTP hygiene', () => {
     });
 
     it('refuses a body that is not an object, or not JSON at all, with 400', async () => {
-      expectBadRequest(await writesNothing(() => t.http.post('/v1/guardians').set(t.as('ingest')).set('Content-Type', 'application/json').send('[]')), 'email');
+      expectBadRequest(await writesNothing(() => t.http.post('/v1/guardians').set(t.as('ingest')).set('Content-Type', 'application/json').send('[]')), 'body', 'must be a JSON object');
+      const deep = `{"displayName":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+      expectBadRequest(await writesNothing(() => t.http.post('/v1/guardians').set(t.as('ingest')).set('Content-Type', 'application/json').send(deep)), 'body', 'nested more than 32 levels');
       expectBadRequest(await writesNothing(() => t.http.post('/v1/guardians').set(t.as('ingest')).set('Content-Type', 'text/plain').send('email=a@b.co')), 'email');
     });
   });

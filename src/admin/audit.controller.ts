@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags 
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { ListQueryDto } from '../common/list-query.dto';
+import { NoNul } from '../records/dto/no-nul';
 import { AuditService } from './audit.service';
 import { Roles } from './roles.decorator';
 
@@ -10,6 +11,7 @@ class AuditQueryDto extends ListQueryDto {
   @ApiPropertyOptional({ example: 'daily_data_cleanup', description: 'Only the changes to this target (e.g. a job id)' })
   @IsOptional()
   @IsString()
+  @NoNul()
   @MaxLength(200)
   target?: string;
 }

@@ -8,6 +8,7 @@ import { Clock } from '../common/clock';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { isForeignKeyViolation } from '../database/errors';
+import { persistently } from '../database/retry';
 import { AppErrors } from '../metrics/app-errors.service';
 import { CleanupReport, CleanupTrigger } from './cleanup-report.entity';
 import { conversationDue, DAY_MS, messageDue, RetentionPlan, retentionPlan, Segment, shorterRetentionsQuery, SqlParams } from './retention';
@@ -118,8 +119,10 @@ export class CleanupService {
     report.finishedAt = this.clock.now();
     report.heartbeatAt = report.finishedAt;
     report.durationMs = Date.now() - started;
-    await this.save(report);
-    await this.purgeOldReports();
+    // The evidence of what was deleted must survive a database that is restarting right now (the
+    // likely reason the run failed): the final counts are retried until it answers again.
+    await persistently(`save the final state of cleanup report ${report.id}`, this.logger, () => this.save(report));
+    await this.purgeOldReports().catch((error: unknown) => this.logger.warn({ err: error }, 'could not purge old cleanup reports; the next run will'));
     this.logger.log(
       {
         reportId: report.id,

@@ -26,6 +26,9 @@ interface BodyParserError {
   type?: string;
   status?: number;
   limit?: number;
+  expose?: boolean;
+  message?: string;
+  code?: string;
 }
 
 function fromBodyParser(err: BodyParserError): { status: number; message: string } | undefined {
@@ -40,6 +43,13 @@ function fromBodyParser(err: BodyParserError): { status: number; message: string
     case 'request.aborted':
       return { status: 400, message: 'the request was aborted' };
     default:
+      // Other client errors raised while reading the body, e.g. a Content-Encoding the body does not
+      // match (zlib: "incorrect header check"); http-errors marks them expose.
+      if (err?.expose && typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
+        const zlib = typeof err.code === 'string' && err.code.startsWith('Z_');
+        const why = zlib ? `${err.message} (does the Content-Encoding header match the body?)` : (err.message ?? 'invalid');
+        return { status: err.status, message: `the request body could not be read: ${why}` };
+      }
       return undefined;
   }
 }

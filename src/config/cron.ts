@@ -9,6 +9,8 @@ export { isValidTimeZone };
  * @nestjs/schedule brings, must accept the expression too, so nothing valid here is refused there.
  */
 export function cronProblem(expr: string): string | undefined {
+  // Stored in a varchar(200) column: longer is refused here, not by the database.
+  if (expr.length > 200) return `must be at most 200 characters long, got ${expr.length}`;
   const fields = expr.trim().split(/\s+/);
   if (fields.length !== 5 && fields.length !== 6) {
     return `must have 5 fields (or 6 with seconds), got ${fields.length}`;

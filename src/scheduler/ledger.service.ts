@@ -7,6 +7,7 @@ import { keysetPage, Page } from '../common/cursor';
 import { maskEmails } from '../common/mask';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
+import { persistently } from '../database/retry';
 import { fromSqlTimestamp } from '../database/sql';
 import { JobRun, RunStatus, RunTrigger } from './job-run.entity';
 import { SchedulerJob } from './job.entity';
@@ -235,8 +236,8 @@ export class JobLedger {
       durationMs: Math.max(0, finishedAt.getTime() - run.startedAt.getTime()),
       leaseUntil: null,
     };
-    const p = new SqlParams(this.db.kind);
-    const lost = await this.db.transaction(async (m) => {
+    const lost = await persistently(`record the end (${status}) of run ${run.id}`, this.logger, () => this.db.transaction(async (m) => {
+      const p = new SqlParams(this.db.kind);
       const [row] = await m.query(`SELECT status FROM job_run WHERE id = ${p.add(run.id)}`, p.values);
       const u = new SqlParams(this.db.kind);
       await m.query(
@@ -246,7 +247,7 @@ export class JobLedger {
         u.values,
       );
       return row?.status !== 'running';
-    });
+    }));
     if (lost) {
       this.logger.warn(
         { runId: run.id, jobId: run.jobId },
@@ -270,12 +271,15 @@ export class JobLedger {
    * ones this call marked. Each row is marked by exactly one replica: the UPDATE re-tests the status
    * of a row another replica is marking at the same moment.
    */
-  async reapExpired(owner: string): Promise<AbandonedRun[]> {
+  async reapExpired(inFlightHere: string[]): Promise<AbandonedRun[]> {
     const p = new SqlParams(this.db.kind);
     const now = this.clock.now();
+    // This replica's own runs are reaped too once it no longer runs them (their end could not be
+    // recorded), but never one still in flight here, whose lease merely lapsed while it was busy.
+    const mine = inFlightHere.length ? ` AND id NOT IN (${inFlightHere.map((id) => p.add(id)).join(', ')})` : '';
     const sql = `UPDATE job_run SET status = 'abandoned', finished_at = ${p.add(now)}, lease_until = NULL,
-        error = 'its replica stopped renewing the lease (it died or hung); the run is given up'
-      WHERE status = 'running' AND lease_until < ${this.dbNow(p)} AND (owner IS NULL OR owner <> ${p.add(owner)})
+        error = 'its replica stopped renewing the lease (it died, hung, or lost the database); the run is given up'
+      WHERE status = 'running' AND lease_until < ${this.dbNow(p)}${mine}
       RETURNING id, job_id, fire_key, attempt, "trigger", scheduled_for, owner`;
     const rows = await this.db.transaction(async (m) => (await m.queryRunner!.query(sql, p.values, true)).records ?? []);
     return rows.map(toAbandoned);

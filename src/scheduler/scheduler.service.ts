@@ -451,7 +451,7 @@ export class SchedulerService implements OnModuleDestroy {
    * whichever replica claims the next attempt first.
    */
   async reap(now: Date = this.clock.now()): Promise<void> {
-    for (const run of await this.ledger.reapExpired(this.instanceId)) this.events.emit('abandoned', run);
+    for (const run of await this.ledger.reapExpired([...this.inFlight.keys()])) this.events.emit('abandoned', run);
     if (!this.running) return;
     const mine = new Set([...this.inFlight.values()].map(({ run }) => `${run.jobId}|${run.fireKey}`));
     for (const fire of await this.ledger.abandonedFires(new Date(now.getTime() - RERUN_WINDOW_MS))) {

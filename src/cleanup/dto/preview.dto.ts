@@ -17,11 +17,12 @@ export class PreviewQueryDto {
   @Max(500)
   limit?: number;
 
-  @ApiPropertyOptional({ minimum: 0, default: 0, description: 'Breakdown rows to skip' })
+  @ApiPropertyOptional({ minimum: 0, maximum: 1_000_000_000, default: 0, description: 'Breakdown rows to skip' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(1_000_000_000)
   offset?: number;
 }
 

@@ -58,7 +58,8 @@ export class AppendMessagesDto {
     ],
     description: `Batch form: 1..${MAX_BATCH} messages, written in one transaction (all or none)`,
   })
-  @IsOptional()
+  // null is not "absent": it must fail as "messages must be an array" rather than reach the service.
+  @ValidateIf((o: AppendMessagesDto) => o.messages !== undefined)
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_BATCH)

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsString, MaxLength, MinLength } from 'class-validator';
-import { NoNul } from './no-nul';
+import { IsString, MinLength } from 'class-validator';
+import { MaxChars, NoNul } from './no-nul';
 
 export class CreateChildDto {
   @ApiProperty({ example: 'Omar', maxLength: 100 })
@@ -9,6 +9,6 @@ export class CreateChildDto {
   @IsString()
   @MinLength(1, { message: 'displayName must not be empty' })
   @NoNul()
-  @MaxLength(100)
+  @MaxChars(100)
   displayName: string;
 }

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEmail, IsIn, IsInt, IsOptional, IsString, MaxLength, Min, MinLength } from 'class-validator';
-import { NoNul } from './no-nul';
+import { MaxChars, NoNul } from './no-nul';
 import { Locale, LOCALES } from '../guardian.entity';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -18,7 +18,7 @@ export class CreateGuardianDto {
   @IsString()
   @MinLength(1, { message: 'displayName must not be empty' })
   @NoNul()
-  @MaxLength(100)
+  @MaxChars(100)
   displayName: string;
 
   @ApiPropertyOptional({ enum: LOCALES, default: 'en', description: 'Language of the deletion notices' })

@@ -11,6 +11,8 @@ export function isTimestamp(value: unknown): boolean {
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map((f) => Number(f ?? 0));
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
   const offsetOk = m[7] === 'Z' || (Number(m[8]) <= 23 && Number(m[9]) <= 59);
+  // 1970 or later as an instant, not only in its own offset's fields (1970-01-01T00:30+01:00 is 1969 in UTC).
+  if (!(Date.parse(value) >= 0)) return false;
   return (
     year >= 1970 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59 && offsetOk
   );

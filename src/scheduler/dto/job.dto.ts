@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, registerDecorator, ValidationArguments } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, registerDecorator, ValidationArguments } from 'class-validator';
 import { ListQueryDto } from '../../common/list-query.dto';
+import { MaxChars, NoNul } from '../../records/dto/no-nul';
 import { cronProblem, isValidTimeZone } from '../../config/cron';
 import { RUN_STATUSES, RUN_TRIGGERS } from '../job-run.entity';
 
@@ -74,11 +75,12 @@ export class UpdateJobDto extends JobOptionsDto {
   @IsBoolean()
   paused?: boolean;
 
-  @ApiPropertyOptional({ example: 'Daily Data Cleanup' })
+  @ApiPropertyOptional({ example: 'Daily Data Cleanup', maxLength: 200 })
   @IsOptional()
   @IsString()
   @MinLength(1)
-  @MaxLength(200)
+  @NoNul()
+  @MaxChars(200)
   name?: string;
 }
 
@@ -88,10 +90,11 @@ export class CreateJobDto extends JobOptionsDto {
   @Matches(JOB_ID_PATTERN, { message: 'id must be 1-64 characters: lower-case letters, digits, _ . - (starting with a letter or digit)' })
   id: string;
 
-  @ApiProperty({ example: 'Evening notices' })
+  @ApiProperty({ example: 'Evening notices', maxLength: 200 })
   @IsString()
   @MinLength(1)
-  @MaxLength(200)
+  @NoNul()
+  @MaxChars(200)
   name: string;
 
   @ApiProperty({ enum: TASK_NAMES, example: 'notices', description: 'The registered task it runs (GET /admin/scheduler/tasks)' })
