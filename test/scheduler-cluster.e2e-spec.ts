@@ -1,5 +1,6 @@
-import { Client } from 'pg';
-import { scratchDatabase, ScratchDatabase, TEST_DB, TestDb } from './support/databases';
+import { scratchDatabase, ScratchDatabase, TEST_DB } from './support/databases';
+import { count, DrillDb, LedgerRun, ledgerRuns, openDrillDb } from './support/drills/db';
+import { DAY_MS, seedExpiredConversation } from './support/drills/seed';
 import { ServiceProcess, startService, startServices, waitFor, within } from './support/service-process';
 
 /*
@@ -15,7 +16,6 @@ import { ServiceProcess, startService, startServices, waitFor, within } from './
 const PG = TEST_DB === 'postgres';
 const pgDescribe = PG ? describe : describe.skip;
 
-const DAY_MS = 86_400_000;
 /** RETENTION_DAYS of the spawned services (the default). */
 const RETENTION_DAYS = 30;
 
@@ -23,144 +23,23 @@ const RETENTION_DAYS = 30;
 // Reading and seeding the database from the test, next to the running services.
 // ---------------------------------------------------------------------------------------------
 
-interface Db {
-  kind: TestDb;
-  /** Rows of a query; write $1, $2 ... (rewritten to ? for SQLite). */
-  all(sql: string, params?: unknown[]): Promise<Record<string, any>[]>;
-  run(sql: string, params?: unknown[]): Promise<void>;
-  /** A timestamp parameter as the database compares it (Date on PostgreSQL, TypeORM's UTC text on SQLite). */
-  ts(at: Date): unknown;
-  close(): Promise<void>;
-}
+type Db = DrillDb;
 
-interface SqliteHandle {
-  prepare(sql: string): { all(...params: unknown[]): Record<string, any>[]; run(...params: unknown[]): unknown };
-  pragma(sql: string): unknown;
-  close(): void;
-}
-
-async function openDb(database: ScratchDatabase): Promise<Db> {
-  if (TEST_DB === 'postgres') {
-    const client = new Client({ connectionString: database.url });
-    await client.connect();
-    return {
-      kind: 'postgres',
-      all: async (sql, params = []) => (await client.query(sql, params)).rows,
-      run: async (sql, params = []) => void (await client.query(sql, params)),
-      ts: (at) => at,
-      close: () => client.end(),
-    };
-  }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const Sqlite = require('better-sqlite3') as new (file: string) => SqliteHandle;
-  const handle = new Sqlite(database.url.slice('sqlite:'.length));
-  // The service writes through its own connection; wait for its write lock rather than fail.
-  handle.pragma('busy_timeout = 20000');
-  const sqlite = (sql: string) => sql.replace(/\$\d+/g, '?');
-  return {
-    kind: 'sqlite',
-    all: async (sql, params = []) => handle.prepare(sqlite(sql)).all(...params),
-    run: async (sql, params = []) => void handle.prepare(sqlite(sql)).run(...params),
-    ts: (at) => at.toISOString().replace('T', ' ').replace('Z', ''),
-    close: async () => handle.close(),
-  };
-}
-
-/** A timestamp as read back: a Date from PostgreSQL, TypeORM's UTC text from SQLite. */
-function toDate(value: unknown): Date | null {
-  if (value === null || value === undefined) return null;
-  if (value instanceof Date) return value;
-  return new Date(`${String(value).replace(' ', 'T')}Z`);
-}
-
-interface Run {
-  id: string;
-  jobId: string;
-  scheduledFor: Date;
-  fireKey: string | null;
-  attempt: number;
-  trigger: string;
-  triggeredBy: string;
-  status: string;
-  owner: string | null;
-  startedAt: Date;
-  leaseUntil: Date | null;
-  finishedAt: Date | null;
-  summary: Record<string, any> | null;
-  error: string | null;
-}
+const openDb = (database: ScratchDatabase): Promise<Db> => openDrillDb(database.url);
 
 /** Every job_run row of a job, straight from the ledger, in fire then attempt order. */
-async function runsOf(db: Db, jobId: string): Promise<Run[]> {
-  const rows = await db.all(
-    `SELECT id, job_id, scheduled_for, fire_key, attempt, "trigger", triggered_by, status, owner, started_at, lease_until, finished_at, summary, error
-       FROM job_run WHERE job_id = $1 ORDER BY scheduled_for, attempt`,
-    [jobId],
-  );
-  return rows.map((r) => ({
-    id: String(r.id),
-    jobId: r.job_id,
-    scheduledFor: toDate(r.scheduled_for)!,
-    fireKey: r.fire_key,
-    attempt: Number(r.attempt),
-    trigger: r.trigger,
-    triggeredBy: r.triggered_by,
-    status: r.status,
-    owner: r.owner,
-    startedAt: toDate(r.started_at)!,
-    leaseUntil: toDate(r.lease_until),
-    finishedAt: toDate(r.finished_at),
-    summary: r.summary ? JSON.parse(r.summary) : null,
-    error: r.error,
-  }));
+async function runsOf(db: Db, jobId: string): Promise<LedgerRun[]> {
+  return (await ledgerRuns(db, jobId)).sort((a, b) => a.scheduledFor.getTime() - b.scheduledFor.getTime() || a.attempt - b.attempt);
 }
 
-async function count(db: Db, sql: string, params: unknown[] = []): Promise<number> {
-  const [row] = await db.all(sql, params);
-  return Number(row.n);
-}
-
-/** Messages (and the conversation holding them) older than the retention as of now. */
+/** Messages older than the retention as of now. */
 async function expiredMessages(db: Db): Promise<number> {
   return count(db, 'SELECT COUNT(*) AS n FROM message WHERE created_at <= $1', [db.ts(new Date(Date.now() - RETENTION_DAYS * DAY_MS))]);
 }
 
-const GUARDIAN = '00000000-0000-4000-8000-00000000000a';
-const CHILD = '00000000-0000-4000-8000-00000000000b';
-const CONVERSATION = '00000000-0000-4000-8000-00000000000c';
-
-/**
- * One guardian, child and conversation, and `messages` messages created 60 days ago (a millisecond
- * apart, so every cleanup batch is exactly CLEANUP_BATCH_SIZE), written by SQL in one statement.
- * With CLEANUP_BATCH_SIZE=100 the cleanup of them takes seconds.
- */
+/** `messages` messages created 60 days ago in one conversation: with CLEANUP_BATCH_SIZE=100 their cleanup takes seconds. */
 async function seedExpired(db: Db, messages: number): Promise<void> {
-  const old = new Date(Date.now() - 60 * DAY_MS);
-  const older = new Date(old.getTime() - DAY_MS);
-  await db.run(
-    `INSERT INTO guardian (id, email, display_name, locale, notifications_enabled, created_at) VALUES ($1, 'cluster@example.com', 'Cluster parent', 'en', ${db.kind === 'postgres' ? 'true' : '1'}, $2)`,
-    [GUARDIAN, db.ts(older)],
-  );
-  await db.run('INSERT INTO child (id, guardian_id, display_name, created_at) VALUES ($1, $2, $3, $4)', [CHILD, GUARDIAN, 'Cluster child', db.ts(older)]);
-  await db.run('INSERT INTO conversation (id, child_id, started_at, created_at) VALUES ($1, $2, $3, $4)', [CONVERSATION, CHILD, db.ts(older), db.ts(older)]);
-  if (db.kind === 'postgres') {
-    await db.run(
-      `INSERT INTO message (id, conversation_id, role, text, created_at)
-       SELECT lpad(to_hex(g), 32, '0')::uuid, $1, CASE WHEN g % 2 = 0 THEN 'child' ELSE 'teddy' END, 'expired', $2::timestamptz + g * interval '1 millisecond'
-         FROM generate_series(1, $3::int) g`,
-      [CONVERSATION, old, messages],
-    );
-    await db.run('ANALYZE message');
-  } else {
-    await db.run(
-      `WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < $1)
-       INSERT INTO message (id, conversation_id, role, text, created_at)
-       SELECT printf('%08x-0000-4000-8000-%012x', n, n), $2, CASE WHEN n % 2 = 0 THEN 'child' ELSE 'teddy' END, 'expired',
-              strftime('%Y-%m-%d %H:%M:%f', $3, '+' || (n / 1000.0) || ' seconds')
-         FROM g`,
-      [messages, CONVERSATION, db.ts(old)],
-    );
-  }
+  await seedExpiredConversation(db, messages);
 }
 
 // ---------------------------------------------------------------------------------------------
