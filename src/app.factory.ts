@@ -80,23 +80,22 @@ export async function createApp(options: AppOptions): Promise<NestExpressApplica
 
   const filter = new HttpExceptionFilter(app.get(AppErrors));
   app.use(express.json({ limit: env.BODY_LIMIT }));
-  // Body-parser failures (malformed JSON, over the limit) happen before Nest routes; answer them in the same shape.
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+  // Errors met before Nest routes (and before the logger middleware that assigns the request id)
+  // are answered here, in the same shape, with a request id.
+  const answer = (err: unknown, req: Request, res: Response) => {
     const body = filter.toBody(err, req);
-    // Body-parser errors come before the logger middleware that assigns the request id: assign it here.
     body.requestId = assignRequestId(req, res);
     res.status(body.statusCode).json(body);
-  });
-
+  };
+  // Body-parser failures: malformed JSON, over the limit, an undecodable Content-Encoding.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => answer(err, req, res));
   // Shapes Nest's pipes cannot judge well: a malformed %-escape in the path (Express would answer it
   // outside our error format), a body that is not a JSON object, and nesting deep enough to exhaust
   // the validator's recursion (a 10 KB body of 5,000 brackets).
   app.use((req: Request, res: Response, next: NextFunction) => {
     const problem = requestShapeProblem(req);
-    if (!problem) return next();
-    const body = filter.toBody(new BadRequestException(problem), req);
-    body.requestId = assignRequestId(req, res);
-    res.status(body.statusCode).json(body);
+    if (problem) answer(new BadRequestException(problem), req, res);
+    else next();
   });
 
   app.useGlobalFilters(filter);
