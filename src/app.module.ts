@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import { AdminModule } from './admin/admin.module';
+import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
 import { CleanupModule } from './cleanup/cleanup.module';
 import { Clock } from './common/clock';
 import { CommonModule } from './common/common.module';
@@ -35,7 +36,8 @@ export class AppModule {
         LoggerModule.forRoot(loggerParams(env, logStream)),
         DatabaseModule,
         MetricsModule,
-        AdminModule,
+        AuthModule,
+        AuditModule,
         HealthModule,
         RecordsModule,
         CleanupModule,

@@ -13,7 +13,7 @@ import { Notices1764460800000 } from './migrations/1764460800000-notices';
 import { Scheduler1764547200000 } from './migrations/1764547200000-scheduler';
 import { Erasures1764633600000 } from './migrations/1764633600000-erasures';
 import { ErasureRecord } from '../records/erasure-record.entity';
-import { AuditEntry } from '../admin/audit.entity';
+import { AuditEntry } from '../audit/audit.entity';
 import { JobRun } from '../scheduler/job-run.entity';
 import { SchedulerJob } from '../scheduler/job.entity';
 

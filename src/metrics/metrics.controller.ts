@@ -2,8 +2,8 @@ import { Controller, Get, Req, Res, UnauthorizedException } from '@nestjs/common
 import { ApiExcludeController } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { Request, Response } from 'express';
-import { presentedKey } from '../admin/api-key.guard';
-import { Public } from '../admin/roles.decorator';
+import { presentedKey } from '../auth/api-key.guard';
+import { Public } from '../auth/roles.decorator';
 import { Env } from '../config/env.validation';
 import { timingSafeEqual, createHash } from 'node:crypto';
 

@@ -1,6 +1,6 @@
 import { Controller, Get, Injectable, NotFoundException } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../admin/roles.decorator';
+import { Roles } from '../auth/roles.decorator';
 import { CleanupReport } from '../cleanup/cleanup-report.entity';
 import { SqlParams } from '../cleanup/retention';
 import { ApiErrors } from '../common/api-errors.decorator';

@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../admin/roles.decorator';
+import { Roles } from '../auth/roles.decorator';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { ListNoticesQueryDto } from './dto/list-notices.dto';
 import { NoticePageDto } from './dto/notice.dto';

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, Query, Req } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
-import type { AuthedRequest } from '../admin/api-key.guard';
-import { Roles } from '../admin/roles.decorator';
+import type { AuthedRequest } from '../auth/api-key.guard';
+import { Roles } from '../auth/roles.decorator';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { UuidParam } from '../common/uuid-param';
 import { AppendMessagesDto, MessageInputDto } from './dto/append-messages.dto';

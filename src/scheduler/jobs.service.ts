@@ -1,5 +1,5 @@
 import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
-import { AuditActor, AuditService } from '../admin/audit.service';
+import { AuditActor, AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { CronSchedule } from '../common/cron';
 import { longestGapHours } from '../config/cron';

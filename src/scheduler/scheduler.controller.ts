@@ -1,8 +1,8 @@
 import { BadRequestException, Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post, Query, Req } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
-import type { AuthedRequest } from '../admin/api-key.guard';
-import { AuditActor } from '../admin/audit.service';
-import { Roles } from '../admin/roles.decorator';
+import type { AuthedRequest } from '../auth/api-key.guard';
+import { AuditActor } from '../audit/audit.service';
+import { Roles } from '../auth/roles.decorator';
 import { CleanupReportDto, TriggerCleanupDto } from '../cleanup/dto/cleanup-report.dto';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { Clock } from '../common/clock';

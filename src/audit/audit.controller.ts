@@ -5,7 +5,7 @@ import { ApiErrors } from '../common/api-errors.decorator';
 import { ListQueryDto } from '../common/list-query.dto';
 import { NoNul } from '../records/dto/no-nul';
 import { AuditService } from './audit.service';
-import { Roles } from './roles.decorator';
+import { Roles } from '../auth/roles.decorator';
 
 class AuditQueryDto extends ListQueryDto {
   @ApiPropertyOptional({ example: 'daily_data_cleanup', description: 'Only the changes to this target (e.g. a job id)' })

@@ -2,15 +2,13 @@ import { Global, Logger, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Env } from '../config/env.validation';
 import { ApiKeyGuard } from './api-key.guard';
-import { AuditController } from './audit.controller';
-import { AuditService } from './audit.service';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import { KeyRing } from './key-ring';
 import { WhoAmIController } from './whoami.controller';
 
 @Global()
 @Module({
-  controllers: [WhoAmIController, AuditController],
+  controllers: [WhoAmIController],
   providers: [
     {
       provide: KeyRing,
@@ -35,8 +33,7 @@ import { WhoAmIController } from './whoami.controller';
       useFactory: (env: Env) => new AuthFailureLimiter(env.AUTH_FAILURE_LIMIT, env.AUTH_FAILURE_WINDOW_SECONDS * 1000),
     },
     { provide: APP_GUARD, useClass: ApiKeyGuard },
-    AuditService,
   ],
-  exports: [KeyRing, AuditService],
+  exports: [KeyRing],
 })
-export class AdminModule {}
+export class AuthModule {}
