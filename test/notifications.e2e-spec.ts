@@ -4,6 +4,7 @@ import { AddressInfo } from 'node:net';
 import { FixedClock } from '../src/common/clock';
 import { DeliveryService } from '../src/notifications/delivery.service';
 import { NoticeService } from '../src/notifications/notice.service';
+import { JobCatalogue } from '../src/scheduler/job-catalogue';
 import { startApp, TestApp } from './support/app';
 import { placeholder, sqlTimestamp } from '../src/database/sql';
 import { TEST_DB } from './support/databases';
@@ -63,6 +64,9 @@ async function family(t: TestApp, spec: FamilySpec): Promise<string> {
 }
 
 /** A conversation with one message at `at`, for a family that needs just something expiring. */
+/** A notice run straight at the service, warning about the cleanups the app's stored jobs schedule. */
+const enqueueAt = (t: TestApp, now: Date) => t.app.get(NoticeService).enqueue(now, t.app.get(JobCatalogue).cleanupCalendar());
+
 const oneMessage = (name: string, at: string) => [{ name, conversations: [{ startedAt: at, messages: [at] }] }];
 
 async function notices(t: TestApp, query = ''): Promise<NoticeBody[]> {
@@ -228,16 +232,14 @@ describe(`deletion notices on ${TEST_DB}`, () => {
     it('creates nothing more when the job runs again, or twice at once', async () => {
       const again = await t.http.post('/admin/notifications/trigger').set(t.as('operator')).expect(200);
       expect(again.body).toMatchObject({ noticesDue: 4, noticesCreated: 0, noticesExisting: 4, delivery: { claimed: 0 } });
-      const service = t.app.get(NoticeService);
-      const [a, b] = await Promise.all([service.enqueue(clock.now()), service.enqueue(clock.now())]);
+      const [a, b] = await Promise.all([enqueueAt(t, clock.now()), enqueueAt(t, clock.now())]);
       expect(a.noticesCreated + b.noticesCreated).toBe(0);
       expect(await notices(t)).toHaveLength(4);
     });
 
     it('tells a record that expires after the window in a later run, once, even when two runs race', async () => {
       clock.set('2026-12-02T23:00:00.000Z');
-      const service = t.app.get(NoticeService);
-      const [a, b] = await Promise.all([service.enqueue(clock.now()), service.enqueue(clock.now())]);
+      const [a, b] = await Promise.all([enqueueAt(t, clock.now()), enqueueAt(t, clock.now())]);
       expect(a.cleanupRuns).toEqual([T2, T3]);
       expect(a.noticesCreated + b.noticesCreated).toBe(2);
       // Each run finds T2's two notices there; of T3's two, each is new to exactly one of the runs.
@@ -410,7 +412,7 @@ describe(`deletion notices on ${TEST_DB}`, () => {
         // Due at 2026-12-06T00:00, the second run of the window.
         for (let i = 0; i < 20; i++) await family(t, { email: `many${i}@example.com`, children: oneMessage(`Kid ${i}`, '2026-11-05T03:00:00Z') });
         const before = sink.mails.length;
-        const enqueued = await Promise.all(replicas.map((r) => r.app.get(NoticeService).enqueue(clock.now())));
+        const enqueued = await Promise.all(replicas.map((r) => enqueueAt(r, clock.now())));
         expect(enqueued.map((e) => e.noticesCreated).reduce((a, b) => a + b)).toBe(20);
         expect(enqueued.map((e) => e.noticesExisting).reduce((a, b) => a + b)).toBe(20);
 

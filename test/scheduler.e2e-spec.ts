@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CleanupService } from '../src/cleanup/cleanup.service';
 import { FixedClock } from '../src/common/clock';
+import { JobCatalogue } from '../src/scheduler/job-catalogue';
 import { JobRun } from '../src/scheduler/job-run.entity';
 import { SchedulerService } from '../src/scheduler/scheduler.service';
 import { startApp, TestApp } from './support/app';
@@ -14,6 +15,7 @@ const DAY = 86_400_000;
 const CLI = resolve(__dirname, '../dist/src/cli/job.js');
 
 const engineOf = (t: TestApp) => t.app.get(SchedulerService);
+const catalogueOf = (t: TestApp) => t.app.get(JobCatalogue);
 
 async function runsOf(t: TestApp, jobId: string): Promise<JobRun[]> {
   return t.dataSource.getRepository(JobRun).find({ where: { jobId }, order: { scheduledFor: 'ASC', attempt: 'ASC' } });
@@ -529,13 +531,13 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
     it('binds at the claim, before this replica has re-read the jobs', async () => {
       await a.http.patch('/admin/scheduler/jobs/daily_data_cleanup').set(a.as('operator')).send({ paused: true }).expect(200);
       // b still holds the job as unpaused (its sync has not run), and its timer fires at midnight.
-      expect(engineOf(b).job('daily_data_cleanup')?.def.paused).toBe(false);
+      expect(catalogueOf(b).job('daily_data_cleanup')?.def.paused).toBe(false);
       clock.set('2026-11-29T00:00:00.000Z');
       await engineOf(b).tick();
       await engineOf(b).idle();
       expect(await runsOf(b, 'daily_data_cleanup')).toHaveLength(0);
       // ...and the refused claim made b re-read the jobs.
-      await until('b to see the pause', () => engineOf(b).job('daily_data_cleanup')?.def.paused);
+      await until('b to see the pause', () => catalogueOf(b).job('daily_data_cleanup')?.def.paused);
     });
   });
 

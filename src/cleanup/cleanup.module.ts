@@ -3,7 +3,6 @@ import { makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometh
 import { Clock } from '../common/clock';
 import { Database } from '../database/database.service';
 import { fromSqlTimestamp } from '../database/sql';
-import { CleanupSchedule } from './cleanup-schedule';
 import { CleanupController } from './cleanup.controller';
 import { CLEANUP_DELETED, CleanupService } from './cleanup.service';
 import { PreviewService } from './preview.service';
@@ -13,7 +12,6 @@ import { ReportsService } from './reports.service';
   controllers: [CleanupController],
   providers: [
     CleanupService,
-    CleanupSchedule,
     PreviewService,
     ReportsService,
     makeCounterProvider({ name: CLEANUP_DELETED, help: 'Rows deleted by cleanup runs, by table', labelNames: ['table'] }),
@@ -34,6 +32,6 @@ import { ReportsService } from './reports.service';
       },
     }),
   ],
-  exports: [CleanupService, PreviewService, CleanupSchedule],
+  exports: [CleanupService, PreviewService],
 })
 export class CleanupModule {}

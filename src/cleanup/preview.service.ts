@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { Database } from '../database/database.service';
 import { fromSqlTimestamp } from '../database/sql';
-import { CleanupSchedule } from './cleanup-schedule';
+import { CleanupCalendar } from './cleanup-calendar';
 import { CleanupService } from './cleanup.service';
 import { PreviewDto } from './dto/preview.dto';
 import { planMessageDue, SqlParams } from './retention';
@@ -14,17 +14,12 @@ export class PreviewService {
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly cleanup: CleanupService,
-    private readonly schedule: CleanupSchedule,
   ) {}
 
-  /** The next scheduled cleanup; with every cleanup job paused, a run now. */
-  nextScheduledRun(from: Date): Date {
-    return this.schedule.next(from) ?? from;
-  }
-
-  async preview(at: Date | undefined, limit: number, offset: number): Promise<PreviewDto> {
+  /** What a cleanup at `at` would delete; without `at`, the next one in `calendar` (with every cleanup job paused, a run now). */
+  async preview(at: Date | undefined, calendar: CleanupCalendar, limit: number, offset: number): Promise<PreviewDto> {
     const now = this.clock.now();
-    const runAt = at ?? this.nextScheduledRun(now);
+    const runAt = at ?? calendar.next(now) ?? now;
     const plan = await this.cleanup.plan(runAt);
     const counts = await this.cleanup.count(plan);
 

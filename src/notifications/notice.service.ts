@@ -3,7 +3,7 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Counter } from 'prom-client';
-import { CleanupSchedule } from '../cleanup/cleanup-schedule';
+import { CleanupCalendar } from '../cleanup/cleanup-calendar';
 import { DAY_MS, RetentionPlan, retentionPlan, shorterRetentionsQuery, SqlParams } from '../cleanup/retention';
 import { Clock } from '../common/clock';
 import { keysetPage, Page } from '../common/cursor';
@@ -76,16 +76,15 @@ export class NoticeService {
     private readonly env: Env,
     private readonly appErrors: AppErrors,
     private readonly delivery: DeliveryService,
-    private readonly cleanupSchedule: CleanupSchedule,
     @InjectMetric(NOTICES_TOTAL) private readonly noticesTotal: Counter<'channel' | 'status'>,
   ) {
     this.channel = configuredChannels(env).join(',');
   }
 
   /** The notice job: enqueue what is due, then a delivery pass. Counted as scheduled_notifications when it fails. */
-  async runJob(now: Date = this.clock.now()): Promise<JobSummary> {
+  async runJob(now: Date, calendar: CleanupCalendar): Promise<JobSummary> {
     try {
-      const enqueued = await this.enqueue(now);
+      const enqueued = await this.enqueue(now, calendar);
       const delivery = await this.delivery.deliverDue({ budgetMs: TRIGGER_DELIVERY_BUDGET_MS });
       return { ...enqueued, delivery };
     } catch (error) {
@@ -96,15 +95,15 @@ export class NoticeService {
   }
 
   /**
-   * A notice run at `now`: for every cleanup run T in (now, now + NOTICE_DAYS_BEFORE days] and every
+   * A notice run at `now`: for every cleanup run T of `calendar` in (now, now + NOTICE_DAYS_BEFORE days] and every
    * guardian, what T deletes of their children's data, each record told with the first run that
    * deletes it. Set-based: two grouped queries per run, then multi-row inserts that skip
    * (guardian, T) pairs already notified, so reruns and replicas racing each other add nothing.
    */
-  async enqueue(now: Date = this.clock.now()): Promise<EnqueueSummary> {
+  async enqueue(now: Date, calendar: CleanupCalendar): Promise<EnqueueSummary> {
     const started = performance.now();
     const until = new Date(now.getTime() + this.env.NOTICE_DAYS_BEFORE * DAY_MS);
-    const runs = this.cleanupSchedule.between(now, until);
+    const runs = calendar.between(now, until);
 
     const drafts: Draft[] = [];
     const skipped = new Set<string>();

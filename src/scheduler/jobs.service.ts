@@ -8,7 +8,8 @@ import { Database } from '../database/database.service';
 import { isUniqueViolation } from '../database/errors';
 import { CreateJobDto, UpdateJobDto } from './dto/job.dto';
 import { SchedulerJob } from './job.entity';
-import { DEFAULT_JOB_OPTIONS, SchedulerService } from './scheduler.service';
+import { JobCatalogue } from './job-catalogue';
+import { DEFAULT_JOB_OPTIONS } from './jobs';
 import { TaskRegistry } from './tasks';
 
 const EDITABLE = ['name', 'cron', 'timezone', 'paused', 'maxInstances', 'coalesce', 'misfireGraceSeconds'] as const;
@@ -36,7 +37,7 @@ export class JobsService {
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly env: Env,
-    private readonly engine: SchedulerService,
+    private readonly catalogue: JobCatalogue,
     private readonly tasks: TaskRegistry,
     private readonly audit: AuditService,
   ) {}
@@ -71,7 +72,7 @@ export class JobsService {
       if (isUniqueViolation(error)) throw new ConflictException(`id: job "${job.id}" already exists`);
       throw error;
     }
-    await this.engine.applyNow(job);
+    await this.catalogue.applyNow(job);
     return job;
   }
 
@@ -99,7 +100,7 @@ export class JobsService {
     if (next.task === 'notices' && next.builtin && next.paused && !current.paused) {
       this.logger.warn(`${id} paused by ${actor.role}: cleanups now run without the deletion notices promised to parents until it is resumed`);
     }
-    await this.engine.applyNow(next);
+    await this.catalogue.applyNow(next);
     return next;
   }
 
@@ -110,7 +111,7 @@ export class JobsService {
       await m.delete(SchedulerJob, { id });
       await this.audit.record(m, actor, 'job.delete', id, snapshot(job), null);
     });
-    this.engine.forget(id);
+    this.catalogue.forget(id);
     return job;
   }
 

@@ -3,15 +3,19 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 import { CleanupModule } from '../cleanup/cleanup.module';
 import { NotificationsModule } from '../notifications/notifications.module';
-import { JOB_DURATION, JOB_LAST_SUCCESS, JOB_NEXT_RUN, JOB_RUNS_TOTAL, JobEvents, JobEventsListener, SCHEDULER_MISSED } from './job-events';
+import { JobCatalogue } from './job-catalogue';
+import { JOB_DURATION, JOB_LAST_SUCCESS, JOB_NEXT_RUN, JOB_RUNS_TOTAL, JobMonitor, SCHEDULER_MISSED } from './job-monitor';
 import { JobsService } from './jobs.service';
 import { JobLedger } from './ledger.service';
-import { NoticeTriggerController, SchedulerController } from './scheduler.controller';
+import { ManualTriggersController } from './manual-triggers.controller';
+import { PreviewController } from './preview.controller';
+import { RunExecutor } from './run-executor';
+import { SchedulerController } from './scheduler.controller';
 import { SchedulerService } from './scheduler.service';
 import { SCHEDULER_TIMERS, SchedulerTimers } from './scheduler.timers';
 import { TaskRegistry } from './tasks';
 
-/** Job registry, run ledger, cluster-safe claiming, catch-up, steering and status. Runs the cleanup and notice tasks. */
+/** Job catalogue, fire planning, run ledger, cluster-safe claiming, catch-up, steering and status. Runs the cleanup and notice tasks. */
 @Module({})
 export class SchedulerModule {
   /** `timers: false` starts the engine without arming timers (tests with a fake clock, the command line). */
@@ -19,13 +23,14 @@ export class SchedulerModule {
     return {
       module: SchedulerModule,
       imports: [ScheduleModule.forRoot(), CleanupModule, NotificationsModule],
-      controllers: [SchedulerController, NoticeTriggerController],
+      controllers: [SchedulerController, ManualTriggersController, PreviewController],
       providers: [
         { provide: SCHEDULER_TIMERS, useValue: options.timers ?? true },
         TaskRegistry,
         JobLedger,
-        JobEvents,
-        JobEventsListener,
+        JobMonitor,
+        JobCatalogue,
+        RunExecutor,
         SchedulerService,
         SchedulerTimers,
         JobsService,

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Clock } from '../common/clock';
 import { Env } from '../config/env.validation';
+import { JobCatalogue } from './job-catalogue';
 import { SchedulerService } from './scheduler.service';
 
 /** false: start the engine but arm no timers (tests drive tick() with a fake clock; the command line runs one job). */
@@ -28,6 +29,7 @@ export class SchedulerTimers implements OnApplicationBootstrap, OnModuleDestroy 
 
   constructor(
     private readonly engine: SchedulerService,
+    private readonly catalogue: JobCatalogue,
     private readonly registry: SchedulerRegistry,
     private readonly clock: Clock,
     private readonly env: Env,
@@ -37,7 +39,7 @@ export class SchedulerTimers implements OnApplicationBootstrap, OnModuleDestroy 
   async onApplicationBootstrap(): Promise<void> {
     await this.engine.start();
     if (!this.env.SCHEDULER_ENABLED || !this.enabled) return;
-    this.engine.onChange(() => this.arm());
+    this.catalogue.onChange(() => this.arm());
     this.registry.addInterval(SYNC, setInterval(() => void this.sync(), this.env.SCHEDULER_SYNC_SECONDS * 1000));
     this.registry.addInterval(LEASE, setInterval(() => void this.lease(), Math.max(1000, (this.env.SCHEDULER_LEASE_SECONDS * 1000) / 3)));
     // At start: fires missed while no replica was up (catch-up), and runs abandoned by a replica that died.
@@ -72,7 +74,7 @@ export class SchedulerTimers implements OnApplicationBootstrap, OnModuleDestroy 
   private arm(delayMs?: number): void {
     if (this.stopped) return;
     this.remove(FIRE);
-    const next = this.engine.nextDue();
+    const next = this.catalogue.nextDue();
     if (delayMs === undefined) {
       if (!next) return;
       delayMs = next.getTime() - this.clock.now().getTime();

@@ -1,7 +1,9 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
+import { CleanupCalendar } from '../cleanup/cleanup-calendar';
+import { CleanupReport } from '../cleanup/cleanup-report.entity';
 import { CleanupService } from '../cleanup/cleanup.service';
 import { Clock } from '../common/clock';
-import { NoticeService } from '../notifications/notice.service';
+import { JobSummary, NoticeService } from '../notifications/notice.service';
 import type { RunTrigger } from './job-run.entity';
 
 export interface TaskContext {
@@ -12,30 +14,31 @@ export interface TaskContext {
   trigger: RunTrigger;
   triggeredBy: string;
   dryRun: boolean;
+  /** When the cleanups will run, from the stored jobs (the notices warn about each one). */
+  cleanups: CleanupCalendar;
 }
 
-export interface TaskOutcome {
-  /** What the run did, stored in the ledger (counts and ids, never personal data). */
-  summary: Record<string, unknown>;
-  /** The service's own record of the run (the cleanup report, the notice job summary), for the API. */
-  result: unknown;
-}
+/**
+ * How a run ended: one typed value from the task, through the ledger, to the HTTP answer. A task
+ * returns it, failed or not; a task that throws is turned into a failed outcome with nothing to show.
+ */
+export type TaskOutcome<R> =
+  | { status: 'succeeded'; summary: Record<string, unknown>; result: R }
+  /** A failed run may still have something to show for it (a failed cleanup's report). */
+  | { status: 'failed'; error: string; summary: Record<string, unknown> | null; result?: R };
 
-/** A task run that ended badly but has something to show for it (e.g. a failed cleanup's report). */
-export class TaskFailed extends Error {
-  constructor(
-    message: string,
-    readonly outcome: TaskOutcome,
-  ) {
-    super(message);
-  }
+/** What each task's run produces: the service's own record of it (the cleanup report, the notice job summary). */
+export interface TaskResults {
+  cleanup: CleanupReport;
+  notices: JobSummary;
 }
+export type TaskName = keyof TaskResults;
 
-export interface Task {
-  name: string;
+export interface Task<N extends TaskName = TaskName> {
+  name: N;
   description: string;
   supportsDryRun: boolean;
-  run(context: TaskContext): Promise<TaskOutcome>;
+  run(context: TaskContext): Promise<TaskOutcome<TaskResults[N]>>;
 }
 
 /** The work a job can run. A job names one of these; adding a job never adds code. */
@@ -44,51 +47,52 @@ export class TaskRegistry {
   private readonly tasks: Map<string, Task>;
 
   constructor(cleanup: CleanupService, notices: NoticeService, clock: Clock) {
-    const list: Task[] = [
-      {
-        name: 'cleanup',
-        description: 'Deletes the messages and conversations older than their retention, as of the scheduled time, and writes a cleanup report',
-        supportsDryRun: true,
-        async run(ctx) {
-          // The cutoff comes from the scheduled time, not the start: a catch-up run deletes exactly
-          // what the missed run would have, and never anything younger.
-          const report = await cleanup.run({ at: ctx.scheduledFor, trigger: ctx.trigger, triggeredBy: ctx.triggeredBy, dryRun: ctx.dryRun });
-          const summary = {
-            reportId: report.id,
-            dryRun: report.dryRun,
-            cutoff: report.cutoff.toISOString(),
-            messagesDeleted: report.messagesDeleted,
-            conversationsDeleted: report.conversationsDeleted,
-            batches: report.batches,
-          };
-          if (report.status !== 'succeeded') throw new TaskFailed(report.error ?? `cleanup ${report.status}`, { summary, result: report });
-          return { summary, result: report };
-        },
+    const cleanupTask: Task<'cleanup'> = {
+      name: 'cleanup',
+      description: 'Deletes the messages and conversations older than their retention, as of the scheduled time, and writes a cleanup report',
+      supportsDryRun: true,
+      async run(ctx) {
+        // The cutoff comes from the scheduled time, not the start: a catch-up run deletes exactly
+        // what the missed run would have, and never anything younger.
+        const report = await cleanup.run({ at: ctx.scheduledFor, trigger: ctx.trigger, triggeredBy: ctx.triggeredBy, dryRun: ctx.dryRun });
+        const summary = {
+          reportId: report.id,
+          dryRun: report.dryRun,
+          cutoff: report.cutoff.toISOString(),
+          messagesDeleted: report.messagesDeleted,
+          conversationsDeleted: report.conversationsDeleted,
+          batches: report.batches,
+        };
+        if (report.status !== 'succeeded') return { status: 'failed', error: report.error ?? `cleanup ${report.status}`, summary, result: report };
+        return { status: 'succeeded', summary, result: report };
       },
-      {
-        name: 'notices',
-        description: 'Queues one deletion notice per guardian per cleanup run in the next NOTICE_DAYS_BEFORE days (never twice), then delivers what is due',
-        supportsDryRun: false,
-        async run() {
-          // Notices look ahead from when the run actually starts, not from its scheduled time: a late
-          // (catch-up) run cannot warn about a cleanup that has already happened, and the notice for
-          // each upcoming one was queued by an earlier run inside its window.
-          const job = await notices.runJob(clock.now());
-          const summary = {
-            windowUntil: job.windowUntil,
-            cleanupRuns: job.cleanupRuns.length,
-            noticesDue: job.noticesDue,
-            noticesCreated: job.noticesCreated,
-            skippedGuardians: job.skippedGuardians,
-            sent: job.delivery.sent,
-            failed: job.delivery.failed,
-            dead: job.delivery.dead,
-          };
-          return { summary, result: job };
-        },
+    };
+    const noticesTask: Task<'notices'> = {
+      name: 'notices',
+      description: 'Queues one deletion notice per guardian per cleanup run in the next NOTICE_DAYS_BEFORE days (never twice), then delivers what is due',
+      supportsDryRun: false,
+      async run(ctx) {
+        // Notices look ahead from when the run actually starts, not from its scheduled time: a late
+        // (catch-up) run cannot warn about a cleanup that has already happened, and the notice for
+        // each upcoming one was queued by an earlier run inside its window.
+        const job = await notices.runJob(clock.now(), ctx.cleanups);
+        const summary = {
+          windowUntil: job.windowUntil,
+          cleanupRuns: job.cleanupRuns.length,
+          noticesDue: job.noticesDue,
+          noticesCreated: job.noticesCreated,
+          skippedGuardians: job.skippedGuardians,
+          sent: job.delivery.sent,
+          failed: job.delivery.failed,
+          dead: job.delivery.dead,
+        };
+        return { status: 'succeeded', summary, result: job };
       },
-    ];
-    this.tasks = new Map(list.map((t) => [t.name, t]));
+    };
+    this.tasks = new Map<string, Task>([
+      [cleanupTask.name, cleanupTask],
+      [noticesTask.name, noticesTask],
+    ] as [string, Task][]);
   }
 
   names(): string[] {

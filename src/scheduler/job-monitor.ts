@@ -1,6 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
-import { EventEmitter } from 'node:events';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { AppErrors } from '../metrics/app-errors.service';
 import { JobRun } from './job-run.entity';
@@ -29,81 +28,75 @@ export interface MaxInstancesEvent {
   running: RunningRun[];
 }
 
-interface Events {
-  started: [JobRun];
-  succeeded: [JobRun];
-  failed: [JobRun];
-  abandoned: [AbandonedRun];
-  missed: [MissedEvent];
-  max_instances: [MaxInstancesEvent];
-}
-
-/** What happens to runs, as events. The scheduler emits; the listener below turns them into logs and metrics. */
-@Injectable()
-export class JobEvents extends EventEmitter<Events> {}
-
 /** Terminal statuses counted by teddy_job_runs_total (exported at 0 for every job, so alerts see the series from the start). */
 const COUNTED = ['succeeded', 'failed', 'skipped', 'abandoned'] as const;
 
+/**
+ * What happens to runs, as logs and metrics. The engine calls it directly at each step of a run
+ * (no event bus: a reader follows a run's outcome from the executor to here by its calls).
+ */
 @Injectable()
-export class JobEventsListener {
+export class JobMonitor {
   private readonly logger = new Logger('Jobs');
 
   constructor(
-    events: JobEvents,
     private readonly appErrors: AppErrors,
     @InjectMetric(JOB_RUNS_TOTAL) private readonly runs: Counter<'job_id' | 'status'>,
     @InjectMetric(JOB_DURATION) private readonly duration: Histogram<'job_id'>,
     @InjectMetric(JOB_LAST_SUCCESS) private readonly lastSuccess: Gauge<'job_id'>,
     @InjectMetric(JOB_NEXT_RUN) private readonly nextRun: Gauge<'job_id'>,
-    @InjectMetric(SCHEDULER_MISSED) private readonly missed: Counter<'job_id'>,
-  ) {
-    events.on('started', (run) => {
-      this.logger.log(
-        { runId: run.id, jobId: run.jobId, trigger: run.trigger, attempt: run.attempt, scheduledFor: run.scheduledFor.toISOString(), lagMs: run.startedAt.getTime() - run.scheduledFor.getTime() },
-        `job ${run.jobId} started (${run.trigger}${run.attempt > 1 ? `, attempt ${run.attempt}` : ''}) for ${run.scheduledFor.toISOString()}`,
-      );
-    });
-    events.on('succeeded', (run) => {
-      this.runs.inc({ job_id: run.jobId, status: 'succeeded' });
-      this.duration.observe({ job_id: run.jobId }, (run.durationMs ?? 0) / 1000);
+    @InjectMetric(SCHEDULER_MISSED) private readonly missedFires: Counter<'job_id'>,
+  ) {}
+
+  started(run: JobRun): void {
+    this.logger.log(
+      { runId: run.id, jobId: run.jobId, trigger: run.trigger, attempt: run.attempt, scheduledFor: run.scheduledFor.toISOString(), lagMs: run.startedAt.getTime() - run.scheduledFor.getTime() },
+      `job ${run.jobId} started (${run.trigger}${run.attempt > 1 ? `, attempt ${run.attempt}` : ''}) for ${run.scheduledFor.toISOString()}`,
+    );
+  }
+
+  /** A run that ended, as recorded in the ledger. */
+  finished(run: JobRun): void {
+    this.runs.inc({ job_id: run.jobId, status: run.status });
+    this.duration.observe({ job_id: run.jobId }, (run.durationMs ?? 0) / 1000);
+    if (run.status === 'succeeded') {
       this.lastSuccess.set({ job_id: run.jobId }, (run.finishedAt ?? new Date()).getTime() / 1000);
       this.logger.log({ runId: run.id, jobId: run.jobId, durationMs: run.durationMs, summary: run.summary }, `job ${run.jobId} succeeded in ${run.durationMs} ms`);
-    });
-    events.on('failed', (run) => {
-      this.runs.inc({ job_id: run.jobId, status: 'failed' });
-      this.duration.observe({ job_id: run.jobId }, (run.durationMs ?? 0) / 1000);
+    } else {
       this.appErrors.count('scheduled_job');
       this.logger.error({ runId: run.id, jobId: run.jobId, durationMs: run.durationMs, error: run.error }, `job ${run.jobId} failed: ${run.error}`);
-    });
-    events.on('abandoned', (run) => {
-      this.runs.inc({ job_id: run.jobId, status: 'abandoned' });
-      this.logger.warn(
-        { runId: run.id, jobId: run.jobId, owner: run.owner, scheduledFor: run.scheduledFor.toISOString() },
-        `run ${run.id} of ${run.jobId} abandoned: ${run.reason ?? `its replica (${run.owner}) stopped renewing its lease`}`,
-      );
-    });
-    events.on('missed', (e) => {
-      this.missed.inc({ job_id: e.jobId }, e.count);
-      this.runs.inc({ job_id: e.jobId, status: 'skipped' });
-      this.logger.warn(
-        { jobId: e.jobId, missed: e.count, first: e.first.toISOString(), latest: e.latest.toISOString(), graceSeconds: e.graceSeconds },
-        `job ${e.jobId}: ${e.count} fire(s) from ${e.first.toISOString()} to ${e.latest.toISOString()} missed by more than the misfire grace (${e.graceSeconds} s); not run`,
-      );
-    });
-    events.on('max_instances', (e) => {
-      if (e.run) this.runs.inc({ job_id: e.jobId, status: 'skipped' });
-      this.logger.warn(
-        { jobId: e.jobId, scheduledFor: e.scheduledFor.toISOString(), running: e.running.map((r) => r.id) },
-        `job ${e.jobId}: fire ${e.scheduledFor.toISOString()} skipped, already at max_instances (running: ${e.running.map((r) => r.id).join(', ')})`,
-      );
-    });
+    }
+  }
+
+  abandoned(run: AbandonedRun): void {
+    this.runs.inc({ job_id: run.jobId, status: 'abandoned' });
+    this.logger.warn(
+      { runId: run.id, jobId: run.jobId, owner: run.owner, scheduledFor: run.scheduledFor.toISOString() },
+      `run ${run.id} of ${run.jobId} abandoned: ${run.reason ?? `its replica (${run.owner}) stopped renewing its lease`}`,
+    );
+  }
+
+  missed(e: MissedEvent): void {
+    this.missedFires.inc({ job_id: e.jobId }, e.count);
+    this.runs.inc({ job_id: e.jobId, status: 'skipped' });
+    this.logger.warn(
+      { jobId: e.jobId, missed: e.count, first: e.first.toISOString(), latest: e.latest.toISOString(), graceSeconds: e.graceSeconds },
+      `job ${e.jobId}: ${e.count} fire(s) from ${e.first.toISOString()} to ${e.latest.toISOString()} missed by more than the misfire grace (${e.graceSeconds} s); not run`,
+    );
+  }
+
+  atMaxInstances(e: MaxInstancesEvent): void {
+    if (e.run) this.runs.inc({ job_id: e.jobId, status: 'skipped' });
+    this.logger.warn(
+      { jobId: e.jobId, scheduledFor: e.scheduledFor.toISOString(), running: e.running.map((r) => r.id) },
+      `job ${e.jobId}: fire ${e.scheduledFor.toISOString()} skipped, already at max_instances (running: ${e.running.map((r) => r.id).join(', ')})`,
+    );
   }
 
   /** Exports a job's series, at 0 where nothing happened yet. */
   known(jobId: string): void {
     for (const status of COUNTED) this.runs.inc({ job_id: jobId, status }, 0);
-    this.missed.inc({ job_id: jobId }, 0);
+    this.missedFires.inc({ job_id: jobId }, 0);
   }
 
   /** The cluster-wide last success, read from the ledger (so it is right after a restart, and counts other replicas' runs). */

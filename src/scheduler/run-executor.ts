@@ -1,0 +1,128 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CleanupCalendar } from '../cleanup/cleanup-calendar';
+import { Clock } from '../common/clock';
+import { Env } from '../config/env.validation';
+import { JobRun } from './job-run.entity';
+import { SchedulerJob } from './job.entity';
+import { JobCatalogue } from './job-catalogue';
+import { JobMonitor } from './job-monitor';
+import { JobLedger } from './ledger.service';
+import { TaskOutcome, TaskRegistry } from './tasks';
+
+export interface RunResult<R = unknown> {
+  /** The run as recorded in the ledger: status, summary and error come from the task's outcome. */
+  run: JobRun;
+  /** The task's own record (the cleanup report, the notice job summary); absent when the task threw. */
+  result?: R;
+}
+
+/**
+ * Runs claimed runs to their end and records the end; holds what this replica is running, renews
+ * those leases, and at shutdown waits for them and then gives up what is left.
+ */
+@Injectable()
+export class RunExecutor {
+  /** This replica, as the owner of its runs in the ledger. */
+  readonly instanceId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private readonly logger = new Logger('Scheduler');
+  private readonly inFlight = new Map<string, { run: JobRun; done: Promise<RunResult> }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly env: Env,
+    private readonly ledger: JobLedger,
+    private readonly tasks: TaskRegistry,
+    private readonly catalogue: JobCatalogue,
+    private readonly monitor: JobMonitor,
+  ) {}
+
+  /** Runs a claimed run to its end and records the end. Never rejects. */
+  execute<R>(def: SchedulerJob, run: JobRun, options: { dryRun: boolean; cleanups: CleanupCalendar; extra?: Record<string, unknown> }): Promise<RunResult<R>> {
+    const extra = options.extra ?? {};
+    this.catalogue.noteRun(run);
+    this.monitor.started(run);
+    const done = (async (): Promise<RunResult<R>> => {
+      const outcome = await this.outcome<R>(def, run, options.dryRun, options.cleanups);
+      const summary = outcome.summary || Object.keys(extra).length ? { ...extra, ...outcome.summary } : null;
+      const error = outcome.status === 'failed' ? outcome.error : null;
+      let final: JobRun = { ...run, status: outcome.status, summary, error, finishedAt: this.clock.now() };
+      try {
+        final = await this.ledger.finish(run, outcome.status, summary, error);
+      } catch (e) {
+        // The row stays "running" until its lease runs out; another replica then marks it abandoned.
+        this.logger.error({ err: e, runId: run.id }, `could not record the end (${outcome.status}) of run ${run.id} of ${def.id}`);
+      }
+      this.monitor.finished(final);
+      this.catalogue.noteRun(final);
+      return { run: final, result: outcome.result };
+    })().finally(() => this.inFlight.delete(run.id));
+    this.inFlight.set(run.id, { run, done });
+    return done;
+  }
+
+  /** The task's outcome; a task that throws (or is missing) failed with nothing to show. */
+  private async outcome<R>(def: SchedulerJob, run: JobRun, dryRun: boolean, cleanups: CleanupCalendar): Promise<TaskOutcome<R>> {
+    try {
+      const task = this.tasks.find(def.task);
+      if (!task) throw new Error(`task "${def.task}" is not registered in this version of the service`);
+      const context = { jobId: def.id, runId: run.id, scheduledFor: run.scheduledFor, trigger: run.trigger, triggeredBy: run.triggeredBy, dryRun, cleanups };
+      // The registry is keyed by the name stored in the job row; the caller that asked for R checked that name.
+      return (await task.run(context)) as TaskOutcome<R>;
+    } catch (e) {
+      return { status: 'failed', error: e instanceof Error ? e.message : String(e), summary: null };
+    }
+  }
+
+  /** Renews the leases of the runs this replica holds. */
+  async heartbeat(): Promise<void> {
+    await this.ledger.heartbeat(this.instanceId, this.runIds());
+  }
+
+  runIds(): string[] {
+    return [...this.inFlight.keys()];
+  }
+
+  runningHere(): JobRun[] {
+    return [...this.inFlight.values()].map((r) => r.run);
+  }
+
+  /** Resolves when every run this replica started has ended (tests, the command line). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()].map((r) => r.done));
+  }
+
+  /**
+   * Shutdown: wait for the runs in flight up to SHUTDOWN_TIMEOUT_MS (renewing their leases
+   * meanwhile), then give up what is still running, marked abandoned so that another replica runs
+   * those fires again at once rather than after the lease.
+   */
+  async drain(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    const deadline = Date.now() + this.env.SHUTDOWN_TIMEOUT_MS;
+    const heartbeatMs = Math.max(1000, (this.env.SCHEDULER_LEASE_SECONDS * 1000) / 3);
+    const names = (runs: JobRun[]) => runs.map((r) => `${r.jobId} (run ${r.id})`).join(', ');
+    this.logger.log(`shutting down: waiting up to ${this.env.SHUTDOWN_TIMEOUT_MS} ms for ${this.inFlight.size} running job(s): ${names(this.runningHere())}`);
+    while (this.inFlight.size > 0 && Date.now() < deadline) {
+      const all = Promise.allSettled([...this.inFlight.values()].map((r) => r.done));
+      await Promise.race([all, sleep(Math.min(heartbeatMs, Math.max(0, deadline - Date.now())))]);
+      if (this.inFlight.size > 0) await this.heartbeat().catch(() => undefined);
+    }
+    const left = this.runningHere();
+    if (left.length === 0) {
+      this.logger.log('shutting down: every running job finished');
+      return;
+    }
+    const reason = `the replica shut down before the run finished (SHUTDOWN_TIMEOUT_MS=${this.env.SHUTDOWN_TIMEOUT_MS}); another replica runs the fire again`;
+    const n = await this.ledger.release(left.map((r) => r.id), reason).catch((error: unknown) => {
+      this.logger.error({ err: error }, 'could not release the unfinished runs; their leases will expire instead');
+      return 0;
+    });
+    for (const r of left) {
+      this.monitor.abandoned({ id: r.id, jobId: r.jobId, fireKey: r.fireKey, attempt: r.attempt, trigger: r.trigger, scheduledFor: r.scheduledFor, owner: r.owner, reason });
+    }
+    this.logger.warn(`shutting down: gave up ${n} unfinished run(s): ${names(left)}`);
+  }
+}
