@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { scratchDatabase } from './support/databases';
+import { freePort, ServiceProcess } from './support/service-process';
 
 const MAIN = resolve(__dirname, '../dist/src/main.js');
 const ENV_EXAMPLE = resolve(__dirname, '../.env.example');
@@ -84,7 +85,7 @@ describe('configuration at boot (the built service)', () => {
         { DATABASE_URL: database.url, PORT: '0', LOG_FILE: logFile },
         /teddy-scheduler listening/,
       );
-      const printed = /generated an operator key for this process only:\s+(\S+)/.exec(stderr);
+      const printed = /generated an operator key.*\n\s+export ADMIN_API_KEY=(\S+)/.exec(stderr);
       expect(printed).not.toBeNull();
       const key = printed![1];
       expect(key).toHaveLength(32);
@@ -93,6 +94,27 @@ describe('configuration at boot (the built service)', () => {
       expect(readFileSync(logFile, 'utf8')).not.toContain(key);
       expect(readFileSync(logFile, 'utf8')).toContain('teddy-scheduler listening');
     } finally {
+      await database.drop();
+    }
+  });
+
+  it('outside production also generates a viewer key, printed with the operator key as one line to paste into a shell', async () => {
+    const database = await scratchDatabase();
+    const service = new ServiceProcess('keys', await freePort(), { DATABASE_URL: database.url, LOG_FILE: '' });
+    try {
+      await service.ready();
+      const line = /^ {4}(export ADMIN_API_KEY=\S+ VIEWER_API_KEY=\S+)$/m.exec(service.output());
+      expect(line).not.toBeNull();
+      // The README's examples, run as written after pasting the line.
+      const curl = (role: string, path: string, method = 'GET') =>
+        execFileSync('bash', ['-c', `${line![1]}; curl -s -X ${method} -H "X-API-Key: $${role}_API_KEY" ${service.url}${path}`], { encoding: 'utf8' });
+      expect(JSON.parse(curl('VIEWER', '/admin/auth/whoami'))).toEqual({ role: 'viewer' });
+      expect(JSON.parse(curl('ADMIN', '/admin/auth/whoami'))).toEqual({ role: 'operator' });
+      expect(JSON.parse(curl('VIEWER', '/admin/notifications/trigger', 'POST'))).toMatchObject({ statusCode: 403 });
+      const viewerKey = /VIEWER_API_KEY=(\S+)/.exec(line![1])![1];
+      expect(service.output().split(viewerKey)).toHaveLength(2);
+    } finally {
+      await service.stop();
       await database.drop();
     }
   });

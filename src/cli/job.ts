@@ -30,10 +30,15 @@ async function main(argv: string[]): Promise<number> {
   let env;
   try {
     loadEnvFile();
-    // No HTTP here, so no key is ever checked: a throwaway operator key keeps the key ring from
-    // generating and printing one.
-    const adminKey = process.env.ADMIN_API_KEY || randomBytes(24).toString('base64url');
-    env = validateEnv({ ...process.env, ADMIN_API_KEY: adminKey, SCHEDULER_ENABLED: 'false', NOTICE_POLL_SECONDS: '0' });
+    // No HTTP here, so no key is ever checked: throwaway keys keep the key ring from generating and printing some.
+    const throwaway = () => randomBytes(24).toString('base64url');
+    env = validateEnv({
+      ...process.env,
+      ADMIN_API_KEY: process.env.ADMIN_API_KEY || throwaway(),
+      VIEWER_API_KEY: process.env.VIEWER_API_KEY || throwaway(),
+      SCHEDULER_ENABLED: 'false',
+      NOTICE_POLL_SECONDS: '0',
+    });
   } catch (error) {
     if (error instanceof EnvValidationError) {
       process.stderr.write(`${error.message}\n`);
