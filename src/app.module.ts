@@ -5,7 +5,7 @@ import { AuthModule } from './auth/auth.module';
 import { CleanupModule } from './cleanup/cleanup.module';
 import { Clock } from './common/clock';
 import { CommonModule } from './common/common.module';
-import { loggerParams } from './common/logging';
+import { ConsoleLog, loggerParams } from './common/logging';
 import { ConfigModule } from './config/config.module';
 import { Env } from './config/env.validation';
 import { DatabaseModule } from './database/database.module';
@@ -21,8 +21,8 @@ export interface AppOptions {
   clock?: Clock;
   /** false: the scheduler arms no timers (tests drive it with a fake clock; the command line runs one job). */
   schedulerTimers?: boolean;
-  /** Where log lines go besides LOG_FILE; the command line sends them to stderr. */
-  logStream?: NodeJS.WritableStream;
+  /** Where log lines go besides LOG_FILE (default: stdout); the command line sends its warnings and errors to stderr. */
+  logStream?: ConsoleLog;
 }
 
 @Module({})

@@ -1,11 +1,13 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
+import { loadEnvFile } from './config/env-file';
 import { EnvValidationError, validateEnv } from './config/env.validation';
 
 async function bootstrap(): Promise<void> {
   let env;
   try {
+    loadEnvFile();
     env = validateEnv(process.env);
   } catch (error) {
     if (error instanceof EnvValidationError) {

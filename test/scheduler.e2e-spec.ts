@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { CleanupService } from '../src/cleanup/cleanup.service';
 import { FixedClock } from '../src/common/clock';
 import { JobCatalogue } from '../src/scheduler/job-catalogue';
@@ -543,16 +544,23 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
 
   describe('command line', () => {
     let database: ScratchDatabase;
+    // The working directory of every run: LOG_FILE keeps its default (logs/teddy_system.log, relative to it), and its
+    // .env is read, the process environment winning (DATABASE_URL below beats the file's).
+    let cwd: string;
+    const logFile = () => readFileSync(join(cwd, 'logs/teddy_system.log'), 'utf8');
     beforeAll(async () => {
       if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
       database = await scratchDatabase();
+      cwd = mkdtempSync(join(tmpdir(), 'teddy-cli-'));
+      writeFileSync(join(cwd, '.env'), 'RETENTION_DAYS=14\nDATABASE_URL=sqlite:./not-this-one.sqlite\n');
     });
     afterAll(() => database?.drop());
 
     const run = (args: string[]) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
         const child = spawn(process.execPath, [CLI, ...args], {
-          env: { PATH: process.env.PATH ?? '', DATABASE_URL: database.url, LOG_FILE: '', LOG_LEVEL: 'warn' },
+          cwd,
+          env: { PATH: process.env.PATH ?? '', DATABASE_URL: database.url },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let stdout = '';
@@ -577,16 +585,52 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
       }
     });
 
+    it('with the default LOG_FILE, prints its answer alone on stdout and its start-up lines only to the log file', async () => {
+      const res = await run(['daily_data_cleanup', '--dry-run']);
+      expect(res.code).toBe(0);
+      const answer = JSON.parse(res.stdout);
+      expect(res.stdout).toBe(`${JSON.stringify(answer, null, 2)}\n`);
+      // Only warnings and errors reach stderr; this run has none.
+      expect(res.stderr).toBe('');
+      const lines = logFile().trim().split('\n').map((l) => JSON.parse(l) as { msg: string; runId?: string });
+      expect(lines.some((l) => /dependencies initialized$/.test(l.msg))).toBe(true);
+      expect(lines.filter((l) => l.runId === answer.run.id).map((l) => l.msg)).toContainEqual(
+        expect.stringMatching(/^job daily_data_cleanup succeeded in \d+ ms$/),
+      );
+      // RETENTION_DAYS came from the working directory's .env.
+      expect(Date.parse(answer.run.scheduledFor) - Date.parse(answer.run.summary.cutoff)).toBe(14 * DAY);
+    });
+
     it('exits non-zero with a clear message for an unknown job, a missing argument, or a dry run the task lacks', async () => {
       const unknown = await run(['no_such_job']);
       expect(unknown.code).toBe(2);
       expect(unknown.stderr).toContain('job "no_such_job" does not exist');
+      expect(unknown.stdout).toBe('');
       const usage = await run([]);
       expect(usage.code).toBe(2);
       expect(usage.stderr).toContain('usage: npm run job -- <job-id> [--dry-run]');
       const dry = await run(['cleanup_notifications', '--dry-run']);
       expect(dry.code).toBe(2);
       expect(dry.stderr).toContain('dryRun');
+    });
+
+    it('exits 3 while the job is already running, naming the run', async () => {
+      const t = await startApp({ database });
+      const hold = holdCleanups(t);
+      let pending: Promise<unknown> | undefined;
+      try {
+        pending = engineOf(t).runNow('daily_data_cleanup', { trigger: 'manual', triggeredBy: 'test' });
+        const [running] = await until('the manual run', () => engineOf(t).runningHere().filter((r) => r.jobId === 'daily_data_cleanup'));
+        const res = await run(['daily_data_cleanup']);
+        expect(res.code).toBe(3);
+        expect(res.stderr).toContain(running.id);
+        expect(res.stdout).toBe('');
+      } finally {
+        hold.open();
+        await pending;
+        hold.restore();
+        await t.close();
+      }
     });
   });
 });

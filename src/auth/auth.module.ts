@@ -14,16 +14,23 @@ import { WhoAmIController } from './whoami.controller';
       provide: KeyRing,
       inject: [Env],
       useFactory: (env: Env) => {
-        const ring = new KeyRing(env);
-        if (ring.generatedAdminKey) {
-          // Printed once, straight to stderr rather than through the logger, so it never lands in LOG_FILE.
+        // A viewer key too, so that the read-only examples of the README work after a bare development start.
+        const ring = new KeyRing(env, { generateViewerKey: true });
+        const generated = [
+          { name: 'ADMIN_API_KEY', what: 'an operator key', key: ring.generatedAdminKey },
+          { name: 'VIEWER_API_KEY', what: 'a viewer key', key: ring.generatedViewerKey },
+        ].filter((g) => g.key);
+        if (generated.length > 0) {
+          // Printed once, straight to stderr rather than through the logger, so it never lands in LOG_FILE; as one
+          // export line, to paste into the shell that calls the API.
           process.stderr.write(
-            `\nADMIN_API_KEY was not set; generated an operator key for this process only:\n\n    ${ring.generatedAdminKey}\n\n` +
-              'Set ADMIN_API_KEY to keep a key across restarts (required when NODE_ENV=production).\n\n',
+            `\n${generated.map((g) => g.name).join(' and ')} ${generated.length > 1 ? 'were' : 'was'} not set; ` +
+              `generated ${generated.map((g) => g.what).join(' and ')} for this process only. To use ${generated.length > 1 ? 'them' : 'it'} from a shell:\n\n` +
+              `    export ${generated.map((g) => `${g.name}=${g.key}`).join(' ')}\n\n` +
+              'Set them (e.g. in .env) to keep keys across restarts; ADMIN_API_KEY is required when NODE_ENV=production.\n\n',
           );
-        } else {
-          new Logger('Auth').log('operator key loaded from ADMIN_API_KEY');
         }
+        if (!ring.generatedAdminKey) new Logger('Auth').log('operator key loaded from ADMIN_API_KEY');
         return ring;
       },
     },

@@ -26,6 +26,16 @@ describe('KeyRing', () => {
     expect(new KeyRing({ NODE_ENV: 'development' }).generatedAdminKey).not.toBe(ring.generatedAdminKey);
   });
 
+  it('generates a viewer key too when asked, outside production, unless one is set', () => {
+    const ring = new KeyRing({ NODE_ENV: 'development' }, { generateViewerKey: true });
+    expect(ring.generatedViewerKey).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(ring.generatedViewerKey).not.toBe(ring.generatedAdminKey);
+    expect(ring.roleOf(ring.generatedViewerKey!)).toBe('viewer');
+    expect(new KeyRing(env, { generateViewerKey: true }).generatedViewerKey).toBeUndefined();
+    const production = new KeyRing({ NODE_ENV: 'production', ADMIN_API_KEY: env.ADMIN_API_KEY }, { generateViewerKey: true });
+    expect([production.generatedViewerKey, production.has('viewer')]).toEqual([undefined, false]);
+  });
+
   it('refuses to run in production without ADMIN_API_KEY', () => {
     expect(() => new KeyRing({ NODE_ENV: 'production' })).toThrow(/ADMIN_API_KEY/);
   });

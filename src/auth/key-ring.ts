@@ -18,17 +18,27 @@ export class KeyRing {
   private readonly entries: KeyEntry[];
   /** Set only when the operator key was generated at start; printed once, then dropped by the caller. */
   readonly generatedAdminKey?: string;
+  /** Likewise for the viewer key, generated only when the caller asks (the HTTP service does). */
+  readonly generatedViewerKey?: string;
 
-  constructor(env: Pick<Env, 'ADMIN_API_KEY' | 'VIEWER_API_KEY' | 'INGEST_API_KEY' | 'NODE_ENV'>) {
+  constructor(
+    env: Pick<Env, 'ADMIN_API_KEY' | 'VIEWER_API_KEY' | 'INGEST_API_KEY' | 'NODE_ENV'>,
+    options: { generateViewerKey?: boolean } = {},
+  ) {
     let admin = env.ADMIN_API_KEY;
     if (!admin) {
       if (env.NODE_ENV === 'production') throw new Error('ADMIN_API_KEY: is required when NODE_ENV=production');
       admin = randomBytes(24).toString('base64url');
       this.generatedAdminKey = admin;
     }
+    let viewer = env.VIEWER_API_KEY;
+    if (!viewer && options.generateViewerKey && env.NODE_ENV !== 'production') {
+      viewer = randomBytes(24).toString('base64url');
+      this.generatedViewerKey = viewer;
+    }
     const configured: Array<[Role, string | undefined]> = [
       ['operator', admin],
-      ['viewer', env.VIEWER_API_KEY],
+      ['viewer', viewer],
       ['ingest', env.INGEST_API_KEY],
     ];
     this.entries = configured.filter((e): e is [Role, string] => !!e[1]).map(([role, key]) => ({ role, digest: digest(key) }));

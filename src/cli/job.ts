@@ -4,16 +4,21 @@ import { NestFactory } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from '../app.module';
+import { loadEnvFile } from '../config/env-file';
 import { EnvValidationError, validateEnv } from '../config/env.validation';
 import { SchedulerService } from '../scheduler/scheduler.service';
 
-const USAGE = 'usage: npm run job -- <job-id> [--dry-run]   (e.g. npm run job -- daily_data_cleanup --dry-run)';
+const USAGE = 'usage: npm run job -- <job-id> [--dry-run]   (e.g. npm run -s job -- daily_data_cleanup --dry-run)';
 
 /**
  * Runs one job once, now, and exits: 0 when the run succeeded, 1 when it failed, 2 for bad usage or
  * configuration, 3 when the job is already at max_instances. The run is recorded in the ledger like
  * any other (trigger "cli"), for teams that schedule with Kubernetes CronJobs instead of the
  * in-process scheduler. This process never runs scheduled fires itself.
+ *
+ * stdout carries the JSON answer and nothing else, so `npm run -s job -- <id> | jq` works. The logs go to LOG_FILE as
+ * the service's do, and only warnings and errors to stderr: the ~25 lines of a start are noise at a terminal or in a
+ * CronJob's output, and they stay in the file for whoever needs them.
  */
 async function main(argv: string[]): Promise<number> {
   const args = argv.filter((a) => a !== '--dry-run');
@@ -24,10 +29,16 @@ async function main(argv: string[]): Promise<number> {
   }
   let env;
   try {
-    // No HTTP here, so no key is ever checked: a throwaway operator key keeps the key ring from
-    // generating and printing one.
-    const adminKey = process.env.ADMIN_API_KEY || randomBytes(24).toString('base64url');
-    env = validateEnv({ ...process.env, ADMIN_API_KEY: adminKey, SCHEDULER_ENABLED: 'false', NOTICE_POLL_SECONDS: '0' });
+    loadEnvFile();
+    // No HTTP here, so no key is ever checked: throwaway keys keep the key ring from generating and printing some.
+    const throwaway = () => randomBytes(24).toString('base64url');
+    env = validateEnv({
+      ...process.env,
+      ADMIN_API_KEY: process.env.ADMIN_API_KEY || throwaway(),
+      VIEWER_API_KEY: process.env.VIEWER_API_KEY || throwaway(),
+      SCHEDULER_ENABLED: 'false',
+      NOTICE_POLL_SECONDS: '0',
+    });
   } catch (error) {
     if (error instanceof EnvValidationError) {
       process.stderr.write(`${error.message}\n`);
@@ -35,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot({ env, schedulerTimers: false, logStream: process.stderr }), { bufferLogs: true });
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot({ env, schedulerTimers: false, logStream: { stream: process.stderr, level: 'warn' } }), { bufferLogs: true });
   app.useLogger(app.get(Logger));
   app.flushLogs();
   try {

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, openSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dirname } from 'node:path';
 import pino from 'pino';
 import type { Params } from 'nestjs-pino';
 import { Env } from '../config/env.validation';
@@ -23,13 +25,31 @@ export function assignRequestId(req: IncomingMessage & { id?: unknown }, res: Se
   return id;
 }
 
+/** Where log lines go besides LOG_FILE, and from which level (multistream's default, info, when unset). */
+export interface ConsoleLog {
+  stream: NodeJS.WritableStream;
+  level?: pino.Level;
+}
+
 /**
- * pino JSON to stdout (stderr for the command line, whose stdout is its answer) and to LOG_FILE. Keys never reach a log: request headers are not serialized at
- * all, and any field that looks like a credential is redacted. E-mail addresses are masked everywhere.
+ * LOG_FILE, opened here and synchronously; the writes stay asynchronous. Left to sonic-boom, the open happens in the
+ * background, and a process.exit before it completes (a boot error, or the job command, whose start can run without a
+ * single turn of the event loop) makes pino's exit flush throw "sonic boom is not ready yet": the exit code becomes 1
+ * and the lines buffered so far are lost. A file that cannot be opened now stops the start with its error.
  */
-export function loggerParams(env: Env, console: NodeJS.WritableStream = process.stdout): Params {
-  const streams: pino.StreamEntry[] = [{ stream: console }];
-  if (env.LOG_FILE) streams.push({ stream: pino.destination({ dest: env.LOG_FILE, mkdir: true, sync: false }) });
+function logFile(path: string): pino.DestinationStream {
+  mkdirSync(dirname(path), { recursive: true });
+  return pino.destination({ fd: openSync(path, 'a'), sync: false });
+}
+
+/**
+ * pino JSON to stdout (the job command sends warnings and errors to stderr instead, as its stdout is its answer) and to
+ * LOG_FILE. Keys never reach a log: request headers are not serialized at all, and any field that looks like a
+ * credential is redacted. E-mail addresses are masked everywhere.
+ */
+export function loggerParams(env: Env, console: ConsoleLog = { stream: process.stdout }): Params {
+  const streams: pino.StreamEntry[] = [console.level ? { stream: console.stream, level: console.level } : { stream: console.stream }];
+  if (env.LOG_FILE) streams.push({ stream: logFile(env.LOG_FILE) });
   return {
     pinoHttp: {
       level: env.LOG_LEVEL,

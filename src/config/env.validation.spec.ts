@@ -68,7 +68,7 @@ describe('validateEnv', () => {
   });
 
   it('refuses a webhook URL with credentials in it, without echoing them', () => {
-    const found = problems({ NOTIFY_WEBHOOK_URL: 'https://user:s3cret@hooks.example.com/t', NOTIFY_WEBHOOK_SECRET: 'x'.repeat(32) });
+    const found = problems({ NOTIFY_WEBHOOK_URL: 'https://user:s3cret@hooks.example.com/t', NOTIFY_WEBHOOK_SECRET: `whsec_${'x'.repeat(32)}` });
     expect(found).toEqual(['NOTIFY_WEBHOOK_URL: must not contain user:password@ (the webhook is authenticated by its signature)']);
   });
 

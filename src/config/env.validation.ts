@@ -15,6 +15,7 @@ import {
   ValidationError,
 } from 'class-validator';
 import { cronProblem, isValidTimeZone, longestGapHours } from './cron';
+import { IsWebhookSecret } from './webhook-secret';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -167,8 +168,7 @@ export class Env {
   NOTIFY_WEBHOOK_URL?: string;
 
   @IsOptional()
-  @IsString()
-  @MinLength(16, { message: 'must be at least 16 characters' })
+  @IsWebhookSecret()
   NOTIFY_WEBHOOK_SECRET?: string;
 
   @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })

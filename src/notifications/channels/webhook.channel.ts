@@ -1,19 +1,18 @@
 import { createHmac } from 'node:crypto';
 import { Clock } from '../../common/clock';
 import { Env } from '../../config/env.validation';
+import { webhookSecretKey } from '../../config/webhook-secret';
 import { NoticeChannel, OutgoingNotice } from './channel';
 
 /**
- * The signing key per Standard Webhooks: a `whsec_<base64>` secret is the base64 of the key bytes;
- * any other secret is used as its UTF-8 bytes.
+ * `v1,` + base64(HMAC-SHA256(key, `${id}.${timestamp}.${body}`)), the Standard Webhooks signature, keyed with the bytes
+ * of a `whsec_<base64>` secret as the receivers' libraries decode it.
  */
-export function webhookKey(secret: string): Buffer {
-  return secret.startsWith('whsec_') ? Buffer.from(secret.slice('whsec_'.length), 'base64') : Buffer.from(secret, 'utf8');
-}
-
-/** `v1,` + base64(HMAC-SHA256(key, `${id}.${timestamp}.${body}`)), the Standard Webhooks signature. */
 export function signWebhook(secret: string, id: string, timestamp: number, body: string): string {
-  return `v1,${createHmac('sha256', webhookKey(secret)).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
+  const key = webhookSecretKey(secret);
+  // validateEnv refuses such a secret at boot; signing with it anyway would only produce notices every receiver rejects.
+  if (!key) throw new Error('NOTIFY_WEBHOOK_SECRET is not a Standard Webhooks secret (whsec_ and the base64 of 24 to 64 bytes)');
+  return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
 }
 
 /**
