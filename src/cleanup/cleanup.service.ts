@@ -9,9 +9,10 @@ import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { isForeignKeyViolation } from '../database/errors';
 import { persistently } from '../database/retry';
+import { SqlParams } from '../database/sql';
 import { AppErrors } from '../metrics/app-errors.service';
 import { CleanupReport, CleanupTrigger } from './cleanup-report.entity';
-import { conversationDue, DAY_MS, messageDue, RetentionPlan, retentionPlan, Segment, shorterRetentionsQuery, SqlParams } from './retention';
+import { conversationDue, DAY_MS, messageDue, RetentionPlan, retentionPlan, Segment, shorterRetentionsQuery } from './retention';
 
 export const CLEANUP_DELETED = 'teddy_cleanup_deleted_total';
 

@@ -14,6 +14,19 @@ export function placeholder(kind: DatabaseKind, index: number): string {
   return kind === 'postgres' ? `$${index}` : '?';
 }
 
+/**
+ * Collects parameters for raw SQL that runs on both databases. Call add() in the order the
+ * placeholders appear in the text: SQLite's `?` placeholders are positional.
+ */
+export class SqlParams {
+  readonly values: unknown[] = [];
+  constructor(readonly kind: DatabaseKind) {}
+  add(value: unknown): string {
+    this.values.push(value instanceof Date ? sqlTimestamp(this.kind, value) : value);
+    return placeholder(this.kind, this.values.length);
+  }
+}
+
 /** A timestamp read by raw SQL: PostgreSQL answers a Date, SQLite the UTC text form above. */
 export function fromSqlTimestamp(value: unknown): Date | undefined {
   if (value === null || value === undefined) return undefined;

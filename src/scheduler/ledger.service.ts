@@ -1,14 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
-import { SqlParams } from '../cleanup/retention';
 import { Clock } from '../common/clock';
 import { keysetPage, Page } from '../common/cursor';
 import { maskEmails } from '../common/mask';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { persistently } from '../database/retry';
-import { fromSqlTimestamp } from '../database/sql';
+import { fromSqlTimestamp, SqlParams } from '../database/sql';
 import { JobRun, RunStatus, RunTrigger } from './job-run.entity';
 import { SchedulerJob } from './job.entity';
 
