@@ -3,10 +3,11 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Counter } from 'prom-client';
-import { EntityManager, QueryRunner } from 'typeorm';
+import { QueryRunner } from 'typeorm';
 import { Clock } from '../common/clock';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
+import { execute } from '../database/execute';
 import { isForeignKeyViolation } from '../database/errors';
 import { persistently } from '../database/retry';
 import { SqlParams } from '../database/sql';
@@ -150,7 +151,7 @@ export class CleanupService {
   private async withBatchRunner(work: (runBatch: BatchRunner) => Promise<void>): Promise<void> {
     const querier = (runner: QueryRunner): Querier => ({
       query: (sql, params) => runner.query(sql, params),
-      affected: async (sql, params) => (await runner.query(sql, params, true)).affected ?? 0,
+      affected: async (sql, params) => (await execute(runner, sql, params)).affected,
     });
     if (this.db.kind === 'sqlite') {
       return work((batch) => this.db.transaction((m) => batch(querier(m.queryRunner!))));
@@ -313,11 +314,6 @@ export class CleanupService {
     return { deleted, more: true };
   }
 
-  private async affected(m: EntityManager, sql: string, params: unknown[]): Promise<number> {
-    const result = await m.queryRunner!.query(sql, params, true);
-    return result.affected ?? 0;
-  }
-
   private async open(plan: RetentionPlan, options: RunOptions): Promise<CleanupReport> {
     const now = this.clock.now();
     await this.markAbandoned(now);
@@ -362,14 +358,14 @@ export class CleanupService {
     const p = new SqlParams(this.db.kind);
     const sql = `UPDATE cleanup_report SET status = 'abandoned', error = 'the process running it stopped before it finished', finished_at = ${p.add(now)}
       WHERE status = 'running' AND heartbeat_at < ${p.add(new Date(now.getTime() - ABANDONED_AFTER_MS))}`;
-    const n = await this.db.transaction((m) => this.affected(m, sql, p.values));
+    const n = (await this.db.write(sql, p.values)).affected;
     if (n > 0) this.logger.warn(`${n} cleanup report(s) marked abandoned: their process stopped mid-run; this run finishes the work`);
   }
 
   private async purgeOldReports(): Promise<void> {
     const p = new SqlParams(this.db.kind);
     const before = new Date(this.clock.now().getTime() - this.env.CLEANUP_REPORT_RETENTION_DAYS * DAY_MS);
-    const n = await this.db.transaction((m) => this.affected(m, `DELETE FROM cleanup_report WHERE started_at < ${p.add(before)}`, p.values));
+    const n = (await this.db.write(`DELETE FROM cleanup_report WHERE started_at < ${p.add(before)}`, p.values)).affected;
     if (n > 0) this.logger.log(`${n} cleanup report(s) older than ${this.env.CLEANUP_REPORT_RETENTION_DAYS} days purged`);
   }
 }

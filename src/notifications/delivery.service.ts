@@ -7,6 +7,7 @@ import { Clock } from '../common/clock';
 import { maskEmails } from '../common/mask';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
+import { execute } from '../database/execute';
 import { fromSqlTimestamp, SqlParams } from '../database/sql';
 import { AppErrors } from '../metrics/app-errors.service';
 import type { Locale } from '../records/guardian.entity';
@@ -183,9 +184,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy,
  WHERE id IN (SELECT d.id FROM notice d WHERE ${due('d')} ORDER BY d.next_attempt_at, d.id LIMIT ${p.add(this.env.NOTICE_BATCH_SIZE)}${this.db.kind === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''})
    AND ${due('notice')}
 RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, attempts, children, messages, conversations`;
-    const result = await this.db.transaction((m) => m.queryRunner!.query(sql, p.values, true));
-    const rows: Record<string, unknown>[] = result.records ?? [];
-    return rows.map((r) => ({
+    const { records } = await this.db.write(sql, p.values);
+    return records.map((r) => ({
       id: String(r.id),
       guardianId: String(r.guardian_id),
       cleanupAt: fromSqlTimestamp(r.cleanup_at)!,
@@ -283,13 +283,13 @@ RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, atte
       const sent = outcomes.filter((o) => o.status === 'sent');
       if (sent.length > 0) {
         const p = new SqlParams(this.db.kind);
-        const result = await m.queryRunner!.query(
+        const result = await execute(
+          m,
           `UPDATE notice SET status = 'sent', sent_at = ${p.add(now)}, delivered_channels = channel, claim_token = NULL, claimed_until = NULL
             WHERE claim_token = ${p.add(token)} AND id IN (${sent.map((o) => p.add(o.id)).join(', ')})`,
           p.values,
-          true,
         );
-        if ((result.affected ?? sent.length) < sent.length) {
+        if (result.affected < sent.length) {
           // Only if the lease ran out (sends are aborted before that) or the guardian was erased meanwhile.
           this.logger.warn({ expected: sent.length, recorded: result.affected }, 'some sent notices were no longer held by this pass');
         }
@@ -313,8 +313,7 @@ RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, atte
     const sql = `UPDATE notice SET status = 'dead', last_error = ${p.add('not delivered before the deletion it warns about')}, claim_token = NULL, claimed_until = NULL
  WHERE status IN ('pending', 'failed') AND cleanup_at <= ${p.add(now)} AND (claimed_until IS NULL OR claimed_until <= ${p.add(now)})
 RETURNING id, channel, delivered_channels`;
-    const result = await this.db.transaction((m) => m.queryRunner!.query(sql, p.values, true));
-    const rows: { id: string; channel: string; delivered_channels: string }[] = result.records ?? [];
+    const { records: rows } = await this.db.write<{ id: string; channel: string; delivered_channels: string }>(sql, p.values);
     if (rows.length === 0) return 0;
     for (const row of rows) {
       this.appErrors.count('scheduled_notifications');

@@ -268,8 +268,7 @@ export class NoticeService {
 VALUES ${values}
 ON CONFLICT (guardian_id, cleanup_at) DO NOTHING
 RETURNING id`;
-    const result = await this.db.transaction((m) => m.queryRunner!.query(sql, p.values, true));
-    return result.records?.length ?? 0;
+    return (await this.db.write(sql, p.values)).records.length;
   }
 
   /** The rows as column arrays through unnest(): half the time of a VALUES list, with no parameter limit. */
@@ -291,8 +290,7 @@ SELECT r.id, r.guardian_id, r.cleanup_at, r.locale, $8, '', 'pending', 0, $9, r.
        AS r(id, guardian_id, cleanup_at, locale, children, messages, conversations)
 ON CONFLICT (guardian_id, cleanup_at) DO NOTHING
 RETURNING id`;
-    const result = await this.db.transaction((m) => m.queryRunner!.query(sql, params, true));
-    return result.records?.length ?? 0;
+    return (await this.db.write(sql, params)).records.length;
   }
 
   private async stillThere(chunk: Draft[]): Promise<Draft[]> {

@@ -6,6 +6,7 @@ import { keysetPage, Page } from '../common/cursor';
 import { maskEmails } from '../common/mask';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
+import { execute } from '../database/execute';
 import { persistently } from '../database/retry';
 import { fromSqlTimestamp, SqlParams } from '../database/sql';
 import { JobRun, RunStatus, RunTrigger } from './job-run.entity';
@@ -215,12 +216,8 @@ export class JobLedger {
       p.add(run.summary ? JSON.stringify(run.summary) : null),
       p.add(run.error),
     ];
-    const result = await m.queryRunner!.query(
-      `INSERT INTO job_run (${RUN_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES (${values.join(', ')}) ON CONFLICT DO NOTHING`,
-      p.values,
-      true,
-    );
-    return (result.affected ?? 0) > 0;
+    const sql = `INSERT INTO job_run (${RUN_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES (${values.join(', ')}) ON CONFLICT DO NOTHING`;
+    return (await execute(m, sql, p.values)).affected > 0;
   }
 
   /** How a run ended. Written whatever the row says meanwhile: if its lease was lost, the truth still belongs in the ledger. */
@@ -262,7 +259,7 @@ export class JobLedger {
     const p = new SqlParams(this.db.kind);
     const sql = `UPDATE job_run SET heartbeat_at = ${this.dbNow(p)}, lease_until = ${this.leaseEnd(p)}
       WHERE owner = ${p.add(owner)} AND status = 'running' AND id IN (${runIds.map((id) => p.add(id)).join(', ')})`;
-    return this.db.transaction(async (m) => (await m.queryRunner!.query(sql, p.values, true)).affected ?? 0);
+    return (await this.db.write(sql, p.values)).affected;
   }
 
   /**
@@ -280,8 +277,7 @@ export class JobLedger {
         error = 'its replica stopped renewing the lease (it died, hung, or lost the database); the run is given up'
       WHERE status = 'running' AND lease_until < ${this.dbNow(p)}${mine}
       RETURNING id, job_id, fire_key, attempt, "trigger", scheduled_for, owner`;
-    const rows = await this.db.transaction(async (m) => (await m.queryRunner!.query(sql, p.values, true)).records ?? []);
-    return rows.map(toAbandoned);
+    return (await this.db.write(sql, p.values)).records.map(toAbandoned);
   }
 
   /** Gives up runs this replica could not finish before shutting down; another replica reruns them. */
@@ -290,7 +286,7 @@ export class JobLedger {
     const p = new SqlParams(this.db.kind);
     const sql = `UPDATE job_run SET status = 'abandoned', finished_at = ${p.add(this.clock.now())}, lease_until = NULL, error = ${p.add(reason)}
       WHERE status = 'running' AND id IN (${runIds.map((id) => p.add(id)).join(', ')})`;
-    return this.db.transaction(async (m) => (await m.queryRunner!.query(sql, p.values, true)).affected ?? 0);
+    return (await this.db.write(sql, p.values)).affected;
   }
 
   /**
@@ -357,7 +353,7 @@ export class JobLedger {
     const p = new SqlParams(this.db.kind);
     const before = new Date(this.clock.now().getTime() - this.env.JOB_RUN_RETENTION_DAYS * 86_400_000);
     const sql = `DELETE FROM job_run WHERE started_at < ${p.add(before)} AND status <> 'running'`;
-    const n = await this.db.transaction(async (m) => (await m.queryRunner!.query(sql, p.values, true)).affected ?? 0);
+    const n = (await this.db.write(sql, p.values)).affected;
     if (n > 0) this.logger.log(`${n} run ledger row(s) older than ${this.env.JOB_RUN_RETENTION_DAYS} days purged`);
     return n;
   }
