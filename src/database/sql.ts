@@ -33,3 +33,11 @@ export function fromSqlTimestamp(value: unknown): Date | undefined {
   if (value instanceof Date) return value;
   return new Date(`${String(value).replace(' ', 'T')}Z`);
 }
+
+/**
+ * A boolean read by raw SQL: node-postgres answers true/false (or 't'/'f' where a value arrives as
+ * text), better-sqlite3 the stored 1/0.
+ */
+export function fromSqlBoolean(value: unknown): boolean {
+  return value === true || value === 1 || value === '1' || value === 't';
+}

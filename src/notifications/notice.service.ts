@@ -10,7 +10,7 @@ import { keysetPage, Page } from '../common/cursor';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { isForeignKeyViolation } from '../database/errors';
-import { SqlParams } from '../database/sql';
+import { fromSqlBoolean, SqlParams } from '../database/sql';
 import { AppErrors } from '../metrics/app-errors.service';
 import type { Locale } from '../records/guardian.entity';
 import { configuredChannels } from './channels/channel';
@@ -62,8 +62,6 @@ export interface ListNoticesQuery {
 }
 
 type Reader = <T>(q: Query) => Promise<T[]>;
-
-const enabled = (value: unknown) => value === true || value === 1 || value === '1' || value === 't';
 
 /** Decides who is told what (one notice per guardian per upcoming cleanup run) and puts it in the outbox. */
 @Injectable()
@@ -180,7 +178,7 @@ export class NoticeService {
       for (const row of rows) {
         let guardian = guardians.get(row.guardianId);
         if (!guardian) {
-          guardian = { enabled: enabled(row.notificationsEnabled), locale: row.locale as Locale, children: new Map() };
+          guardian = { enabled: fromSqlBoolean(row.notificationsEnabled), locale: row.locale as Locale, children: new Map() };
           guardians.set(row.guardianId, guardian);
         }
         let child = guardian.children.get(row.childId);

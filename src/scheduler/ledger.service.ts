@@ -8,7 +8,7 @@ import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { execute } from '../database/execute';
 import { persistently } from '../database/retry';
-import { fromSqlTimestamp, SqlParams } from '../database/sql';
+import { fromSqlBoolean, fromSqlTimestamp, SqlParams } from '../database/sql';
 import { JobRun, RunStatus, RunTrigger } from './job-run.entity';
 import { SchedulerJob } from './job.entity';
 
@@ -128,8 +128,7 @@ export class JobLedger {
       // A pause or a reschedule saved on another replica binds at once, not at this replica's next
       // sync: the row lock orders this claim after the change's transaction.
       const [stored] = jobRows;
-      const paused = stored.paused === true || stored.paused === 1 || stored.paused === '1';
-      if (request.fire && (paused || Number(stored.version) !== request.job.version)) return { outcome: 'stale' } as const;
+      if (request.fire && (fromSqlBoolean(stored.paused) || Number(stored.version) !== request.job.version)) return { outcome: 'stale' } as const;
 
       const q = new SqlParams(this.db.kind);
       const liveRows: { id: string; started_at: unknown; trigger: string; owner: string | null }[] = await m.query(
