@@ -5,6 +5,7 @@ import { setMaxListeners } from 'node:events';
 import { Counter } from 'prom-client';
 import { Clock } from '../common/clock';
 import { maskEmails } from '../common/mask';
+import { mapWithConcurrency } from '../common/pool';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { execute } from '../database/execute';
@@ -61,19 +62,6 @@ const truncate = (raw: string) => {
   return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
 };
 const channelList = (value: unknown) => String(value ?? '').split(',').filter(Boolean) as ChannelName[];
-
-async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await work(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 /**
  * The outbox worker. Claims due notices in batches, sends each on its channels, and records the
@@ -205,7 +193,7 @@ RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, atte
     const signal = AbortSignal.timeout(Math.round(this.env.NOTICE_LEASE_SECONDS * 1000 * (1 - LEASE_SAFETY)));
     // Every send in flight listens to it (a channel may add two listeners).
     setMaxListeners(SEND_CONCURRENCY * 2 + 10, signal);
-    return mapLimit(batch, SEND_CONCURRENCY, (notice) => this.sendOne(notice, recipients.get(notice.guardianId), signal));
+    return mapWithConcurrency(batch, SEND_CONCURRENCY, (notice) => this.sendOne(notice, recipients.get(notice.guardianId), signal));
   }
 
   private async sendOne(notice: Claimed, recipient: { email: string; name: string } | undefined, signal: AbortSignal): Promise<Outcome> {

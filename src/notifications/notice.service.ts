@@ -7,6 +7,7 @@ import { CleanupSchedule } from '../cleanup/cleanup-schedule';
 import { DAY_MS, RetentionPlan, retentionPlan, shorterRetentionsQuery } from '../cleanup/retention';
 import { Clock } from '../common/clock';
 import { keysetPage, Page } from '../common/cursor';
+import { mapWithConcurrency } from '../common/pool';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { isForeignKeyViolation } from '../database/errors';
@@ -237,15 +238,10 @@ export class NoticeService {
     };
     // SQLite has one writer: chunks go one by one, yielding in between (better-sqlite3 is synchronous).
     const parallel = postgres ? Math.max(1, Math.min(POSTGRES_PARALLEL, this.env.DB_POOL_SIZE - 1)) : 1;
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(parallel, chunks.length) }, async () => {
-        while (next < chunks.length) {
-          await insertOne(chunks[next++]);
-          if (!postgres) await yieldToEventLoop();
-        }
-      }),
-    );
+    await mapWithConcurrency(chunks, parallel, async (chunk) => {
+      await insertOne(chunk);
+      if (!postgres) await yieldToEventLoop();
+    });
     return created;
   }
 
