@@ -3,6 +3,7 @@ import { makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometh
 import { Clock } from '../common/clock';
 import { Database } from '../database/database.service';
 import { fromSqlTimestamp } from '../database/sql';
+import { BatchDeleter } from './batch-deleter.service';
 import { CleanupSchedule } from './cleanup-schedule';
 import { CleanupController } from './cleanup.controller';
 import { CLEANUP_DELETED, CleanupService } from './cleanup.service';
@@ -13,6 +14,7 @@ import { ReportsService } from './reports.service';
   controllers: [CleanupController],
   providers: [
     CleanupService,
+    BatchDeleter,
     CleanupSchedule,
     PreviewService,
     ReportsService,
