@@ -2,7 +2,11 @@
  * Runs `work` over every item with at most `limit` calls in flight at once, each worker taking the
  * next item as soon as its last one is done, and answers the results in the items' order.
  */
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {

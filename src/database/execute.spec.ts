@@ -17,7 +17,8 @@ describe('execute on SQLite', () => {
   });
 
   it('answers the rows changed by a statement without RETURNING, and no records', async () => {
-    await expect(ds.transaction((m) => execute(m, "UPDATE t SET v = 'x' WHERE id < ?", [3]))).resolves.toEqual({ affected: 2, records: [] });
+    const result = await ds.transaction((m) => execute(m, "UPDATE t SET v = 'x' WHERE id < ?", [3]));
+    expect(result).toEqual({ affected: 2, records: [] });
   });
 
   it('answers the rows of a RETURNING clause, counted as the rows changed', async () => {

@@ -14,7 +14,11 @@ export interface WriteResult<T = Record<string, unknown>> {
  * for a statement without RETURNING, and for one with it only the rows (which are then the rows changed).
  * A manager must be a transaction's, whose query runner holds the transaction.
  */
-export async function execute<T = Record<string, unknown>>(on: QueryRunner | EntityManager, sql: string, params: unknown[]): Promise<WriteResult<T>> {
+export async function execute<T = Record<string, unknown>>(
+  on: QueryRunner | EntityManager,
+  sql: string,
+  params: unknown[],
+): Promise<WriteResult<T>> {
   const runner = on instanceof EntityManager ? on.queryRunner : on;
   if (!runner) throw new Error('execute() runs on a query runner or a transaction manager, not on the data source manager');
   const result = await runner.query(sql, params, true);

@@ -96,7 +96,8 @@ export function liveRuns(t: LedgerTime, jobId: string): Statement {
 /** How a run ended, written whatever its row says meanwhile. */
 export function finishRun(t: LedgerTime, done: JobRun): Statement {
   const p = new SqlParams(t.kind);
-  const sql = `UPDATE job_run SET status = ${p.add(done.status)}, summary = ${p.add(done.summary ? JSON.stringify(done.summary) : null)}, error = ${p.add(done.error)},
+  const summary = done.summary ? JSON.stringify(done.summary) : null;
+  const sql = `UPDATE job_run SET status = ${p.add(done.status)}, summary = ${p.add(summary)}, error = ${p.add(done.error)},
       finished_at = ${p.add(done.finishedAt)}, duration_ms = ${p.add(done.durationMs)}, lease_until = NULL, heartbeat_at = ${dbNow(t, p)}
     WHERE id = ${p.add(done.id)}`;
   return { sql, params: p.values };

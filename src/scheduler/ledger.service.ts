@@ -11,7 +11,17 @@ import { persistently } from '../database/retry';
 import { fromSqlBoolean, fromSqlTimestamp, SqlParams } from '../database/sql';
 import { JobRun, RunStatus, RunTrigger } from './job-run.entity';
 import { SchedulerJob } from './job.entity';
-import { abandonedFires, finishRun, insertRun, LedgerTime, liveRuns, reapExpired, releaseRuns, renewLeases, toAbandoned } from './ledger-sql';
+import {
+  abandonedFires,
+  finishRun,
+  insertRun,
+  LedgerTime,
+  liveRuns,
+  reapExpired,
+  releaseRuns,
+  renewLeases,
+  toAbandoned,
+} from './ledger-sql';
 
 /** An abandoned attempt of a fire is run again at most this many times in all (a fire that kills its replica every time must not take the whole cluster down in turn). */
 export const MAX_ATTEMPTS = 3;
@@ -99,7 +109,8 @@ export class JobLedger {
       // A pause or a reschedule saved on another replica binds at once, not at this replica's next
       // sync: the row lock orders this claim after the change's transaction.
       const [stored] = jobRows;
-      if (request.fire && (fromSqlBoolean(stored.paused) || Number(stored.version) !== request.job.version)) return { outcome: 'stale' } as const;
+      const changed = fromSqlBoolean(stored.paused) || Number(stored.version) !== request.job.version;
+      if (request.fire && changed) return { outcome: 'stale' } as const;
 
       const live = liveRuns(this.time(), request.job.id);
       const liveRows: { id: string; started_at: unknown; trigger: string; owner: string | null }[] = await m.query(live.sql, live.params);
