@@ -3,6 +3,7 @@ import { makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometh
 import { Clock } from '../common/clock';
 import { Database } from '../database/database.service';
 import { fromSqlTimestamp } from '../database/sql';
+import { BatchDeleter } from './batch-deleter.service';
 import { CleanupController } from './cleanup.controller';
 import { CLEANUP_DELETED, CleanupService } from './cleanup.service';
 import { PreviewService } from './preview.service';
@@ -12,6 +13,7 @@ import { ReportsService } from './reports.service';
   controllers: [CleanupController],
   providers: [
     CleanupService,
+    BatchDeleter,
     PreviewService,
     ReportsService,
     makeCounterProvider({ name: CLEANUP_DELETED, help: 'Rows deleted by cleanup runs, by table', labelNames: ['table'] }),

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { Database } from '../database/database.service';
-import { fromSqlTimestamp } from '../database/sql';
+import { fromSqlTimestamp, SqlParams } from '../database/sql';
 import { CleanupCalendar } from './cleanup-calendar';
 import { CleanupService } from './cleanup.service';
 import { PreviewDto } from './dto/preview.dto';
-import { planMessageDue, SqlParams } from './retention';
+import { planMessageDue } from './retention';
 
 /** What the next scheduled cleanup (or one at a given time) would delete, computed with the run's own predicates. */
 @Injectable()

@@ -1,4 +1,5 @@
-import { conversationDue, cutoff, messageDue, retentionPlan, SqlParams } from './retention';
+import { SqlParams } from '../database/sql';
+import { conversationDue, cutoff, messageDue, retentionPlan } from './retention';
 
 describe('retention arithmetic', () => {
   const at = new Date('2026-11-29T00:00:00.000Z');

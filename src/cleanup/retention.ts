@@ -1,5 +1,5 @@
 import { DatabaseKind } from '../database/data-source';
-import { placeholder, sqlTimestamp } from '../database/sql';
+import { SqlParams } from '../database/sql';
 
 export const DAY_MS = 86_400_000;
 
@@ -46,19 +46,6 @@ export function retentionPlan(at: Date, retentionDays: number, shorterDays: numb
       ...shorter.map((d) => ({ retentionDays: d, cutoff: cutoff(at, d), after: defaultCutoff })),
     ],
   };
-}
-
-/**
- * Collects parameters for raw SQL that runs on both databases. Call add() in the order the
- * placeholders appear in the text: SQLite's `?` placeholders are positional.
- */
-export class SqlParams {
-  readonly values: unknown[] = [];
-  constructor(readonly kind: DatabaseKind) {}
-  add(value: unknown): string {
-    this.values.push(value instanceof Date ? sqlTimestamp(this.kind, value) : value);
-    return placeholder(this.kind, this.values.length);
-  }
 }
 
 const familyOf = (alias: string, p: SqlParams, days: number) =>

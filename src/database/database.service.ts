@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { DatabaseKind } from './data-source';
+import { execute, WriteResult } from './execute';
 
 /**
  * The way to write (the cleanup's batches on PostgreSQL, single statements on a connection of
@@ -25,5 +26,10 @@ export class Database {
     const run = this.tail.then(() => this.dataSource.transaction(work));
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  /** One raw statement in a transaction of its own (on SQLite, in the write queue), answering what it changed. */
+  write<T = Record<string, unknown>>(sql: string, params: unknown[]): Promise<WriteResult<T>> {
+    return this.transaction((m) => execute<T>(m, sql, params));
   }
 }

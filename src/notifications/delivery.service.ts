@@ -3,12 +3,13 @@ import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { Counter } from 'prom-client';
-import { SqlParams } from '../cleanup/retention';
 import { Clock } from '../common/clock';
 import { maskEmails } from '../common/mask';
+import { mapWithConcurrency } from '../common/pool';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
-import { fromSqlTimestamp } from '../database/sql';
+import { execute } from '../database/execute';
+import { fromSqlTimestamp, SqlParams } from '../database/sql';
 import { AppErrors } from '../metrics/app-errors.service';
 import type { Locale } from '../records/guardian.entity';
 import { NOTICE_CHANNELS, NoticeChannels, OutgoingNotice } from './channels/channel';
@@ -61,19 +62,6 @@ const truncate = (raw: string) => {
   return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
 };
 const channelList = (value: unknown) => String(value ?? '').split(',').filter(Boolean) as ChannelName[];
-
-async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await work(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 /**
  * The outbox worker. Claims due notices in batches, sends each on its channels, and records the
@@ -184,9 +172,8 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy,
  WHERE id IN (SELECT d.id FROM notice d WHERE ${due('d')} ORDER BY d.next_attempt_at, d.id LIMIT ${p.add(this.env.NOTICE_BATCH_SIZE)}${this.db.kind === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''})
    AND ${due('notice')}
 RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, attempts, children, messages, conversations`;
-    const result = await this.db.transaction((m) => m.queryRunner!.query(sql, p.values, true));
-    const rows: Record<string, unknown>[] = result.records ?? [];
-    return rows.map((r) => ({
+    const { records } = await this.db.write(sql, p.values);
+    return records.map((r) => ({
       id: String(r.id),
       guardianId: String(r.guardian_id),
       cleanupAt: fromSqlTimestamp(r.cleanup_at)!,
@@ -206,7 +193,7 @@ RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, atte
     const signal = AbortSignal.timeout(Math.round(this.env.NOTICE_LEASE_SECONDS * 1000 * (1 - LEASE_SAFETY)));
     // Every send in flight listens to it (a channel may add two listeners).
     setMaxListeners(SEND_CONCURRENCY * 2 + 10, signal);
-    return mapLimit(batch, SEND_CONCURRENCY, (notice) => this.sendOne(notice, recipients.get(notice.guardianId), signal));
+    return mapWithConcurrency(batch, SEND_CONCURRENCY, (notice) => this.sendOne(notice, recipients.get(notice.guardianId), signal));
   }
 
   private async sendOne(notice: Claimed, recipient: { email: string; name: string } | undefined, signal: AbortSignal): Promise<Outcome> {
@@ -284,13 +271,13 @@ RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, atte
       const sent = outcomes.filter((o) => o.status === 'sent');
       if (sent.length > 0) {
         const p = new SqlParams(this.db.kind);
-        const result = await m.queryRunner!.query(
+        const result = await execute(
+          m,
           `UPDATE notice SET status = 'sent', sent_at = ${p.add(now)}, delivered_channels = channel, claim_token = NULL, claimed_until = NULL
             WHERE claim_token = ${p.add(token)} AND id IN (${sent.map((o) => p.add(o.id)).join(', ')})`,
           p.values,
-          true,
         );
-        if ((result.affected ?? sent.length) < sent.length) {
+        if (result.affected < sent.length) {
           // Only if the lease ran out (sends are aborted before that) or the guardian was erased meanwhile.
           this.logger.warn({ expected: sent.length, recorded: result.affected }, 'some sent notices were no longer held by this pass');
         }
@@ -314,8 +301,7 @@ RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, atte
     const sql = `UPDATE notice SET status = 'dead', last_error = ${p.add('not delivered before the deletion it warns about')}, claim_token = NULL, claimed_until = NULL
  WHERE status IN ('pending', 'failed') AND cleanup_at <= ${p.add(now)} AND (claimed_until IS NULL OR claimed_until <= ${p.add(now)})
 RETURNING id, channel, delivered_channels`;
-    const result = await this.db.transaction((m) => m.queryRunner!.query(sql, p.values, true));
-    const rows: { id: string; channel: string; delivered_channels: string }[] = result.records ?? [];
+    const { records: rows } = await this.db.write<{ id: string; channel: string; delivered_channels: string }>(sql, p.values);
     if (rows.length === 0) return 0;
     for (const row of rows) {
       this.appErrors.count('scheduled_notifications');

@@ -1,5 +1,6 @@
-import { planConversationDue, planMessageDue, RetentionPlan, SqlParams } from '../cleanup/retention';
+import { planConversationDue, planMessageDue, RetentionPlan } from '../cleanup/retention';
 import { DatabaseKind } from '../database/data-source';
+import { SqlParams } from '../database/sql';
 
 /** One child's share of one cleanup run, with what the notice needs to know about its guardian. */
 export interface ExpiringRow {

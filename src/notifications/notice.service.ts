@@ -4,12 +4,14 @@ import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Counter } from 'prom-client';
 import { CleanupCalendar } from '../cleanup/cleanup-calendar';
-import { DAY_MS, RetentionPlan, retentionPlan, shorterRetentionsQuery, SqlParams } from '../cleanup/retention';
+import { DAY_MS, RetentionPlan, retentionPlan, shorterRetentionsQuery } from '../cleanup/retention';
 import { Clock } from '../common/clock';
 import { keysetPage, Page } from '../common/cursor';
+import { mapWithConcurrency } from '../common/pool';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { isForeignKeyViolation } from '../database/errors';
+import { fromSqlBoolean, SqlParams } from '../database/sql';
 import { AppErrors } from '../metrics/app-errors.service';
 import type { Locale } from '../records/guardian.entity';
 import { configuredChannels } from './channels/channel';
@@ -61,8 +63,6 @@ export interface ListNoticesQuery {
 }
 
 type Reader = <T>(q: Query) => Promise<T[]>;
-
-const enabled = (value: unknown) => value === true || value === 1 || value === '1' || value === 't';
 
 /** Decides who is told what (one notice per guardian per upcoming cleanup run) and puts it in the outbox. */
 @Injectable()
@@ -178,7 +178,7 @@ export class NoticeService {
       for (const row of rows) {
         let guardian = guardians.get(row.guardianId);
         if (!guardian) {
-          guardian = { enabled: enabled(row.notificationsEnabled), locale: row.locale as Locale, children: new Map() };
+          guardian = { enabled: fromSqlBoolean(row.notificationsEnabled), locale: row.locale as Locale, children: new Map() };
           guardians.set(row.guardianId, guardian);
         }
         let child = guardian.children.get(row.childId);
@@ -237,15 +237,10 @@ export class NoticeService {
     };
     // SQLite has one writer: chunks go one by one, yielding in between (better-sqlite3 is synchronous).
     const parallel = postgres ? Math.max(1, Math.min(POSTGRES_PARALLEL, this.env.DB_POOL_SIZE - 1)) : 1;
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(parallel, chunks.length) }, async () => {
-        while (next < chunks.length) {
-          await insertOne(chunks[next++]);
-          if (!postgres) await yieldToEventLoop();
-        }
-      }),
-    );
+    await mapWithConcurrency(chunks, parallel, async (chunk) => {
+      await insertOne(chunk);
+      if (!postgres) await yieldToEventLoop();
+    });
     return created;
   }
 
@@ -266,8 +261,7 @@ export class NoticeService {
 VALUES ${values}
 ON CONFLICT (guardian_id, cleanup_at) DO NOTHING
 RETURNING id`;
-    const result = await this.db.transaction((m) => m.queryRunner!.query(sql, p.values, true));
-    return result.records?.length ?? 0;
+    return (await this.db.write(sql, p.values)).records.length;
   }
 
   /** The rows as column arrays through unnest(): half the time of a VALUES list, with no parameter limit. */
@@ -289,8 +283,7 @@ SELECT r.id, r.guardian_id, r.cleanup_at, r.locale, $8, '', 'pending', 0, $9, r.
        AS r(id, guardian_id, cleanup_at, locale, children, messages, conversations)
 ON CONFLICT (guardian_id, cleanup_at) DO NOTHING
 RETURNING id`;
-    const result = await this.db.transaction((m) => m.queryRunner!.query(sql, params, true));
-    return result.records?.length ?? 0;
+    return (await this.db.write(sql, params)).records.length;
   }
 
   private async stillThere(chunk: Draft[]): Promise<Draft[]> {

@@ -8,8 +8,9 @@ import { LogChannel } from './channels/log.channel';
 import { SmtpChannel } from './channels/smtp.channel';
 import { WebhookChannel } from './channels/webhook.channel';
 import { DeliveryService, NOTICES_TOTAL } from './delivery.service';
+import { FamilyHistoryController } from './family-history.controller';
+import { FamilyHistoryService } from './family-history.service';
 import { NoticeService } from './notice.service';
-import { FamilyHistoryController, FamilyHistoryService } from './family-history';
 import { NotificationsController } from './notifications.controller';
 
 @Module({

@@ -1,16 +1,27 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
-import { SqlParams } from '../cleanup/retention';
 import { Clock } from '../common/clock';
 import { keysetPage, Page } from '../common/cursor';
 import { maskEmails } from '../common/mask';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
+import { execute } from '../database/execute';
 import { persistently } from '../database/retry';
-import { fromSqlTimestamp } from '../database/sql';
+import { fromSqlBoolean, fromSqlTimestamp, SqlParams } from '../database/sql';
 import { JobRun, RunStatus, RunTrigger } from './job-run.entity';
 import { SchedulerJob } from './job.entity';
+import {
+  abandonedFires,
+  finishRun,
+  insertRun,
+  LedgerTime,
+  liveRuns,
+  reapExpired,
+  releaseRuns,
+  renewLeases,
+  toAbandoned,
+} from './ledger-sql';
 
 /** An abandoned attempt of a fire is run again at most this many times in all (a fire that kills its replica every time must not take the whole cluster down in turn). */
 export const MAX_ATTEMPTS = 3;
@@ -56,32 +67,9 @@ export interface AbandonedRun {
   owner: string | null;
 }
 
-const RUN_COLUMNS = [
-  'id',
-  'job_id',
-  'task',
-  'scheduled_for',
-  'fire_key',
-  'attempt',
-  'trigger',
-  'triggered_by',
-  'status',
-  'owner',
-  'started_at',
-  'heartbeat_at',
-  'lease_until',
-  'finished_at',
-  'duration_ms',
-  'summary',
-  'error',
-];
-
 /**
- * The run ledger: every run of every job is a row. Claims, leases and heartbeats live here.
- *
- * Lease times come from the database's clock on PostgreSQL (clock_timestamp()), so replicas whose
- * clocks disagree still agree on whose lease has run out. On SQLite (one host) the app clock is the
- * database's clock.
+ * The run ledger: every run of every job is a row. Claims, leases and heartbeats live here; the
+ * statements themselves are built in ledger-sql.ts, including whose clock a lease is measured by.
  */
 @Injectable()
 export class JobLedger {
@@ -93,15 +81,8 @@ export class JobLedger {
     private readonly env: Env,
   ) {}
 
-  private dbNow(p: SqlParams): string {
-    return this.db.kind === 'postgres' ? 'clock_timestamp()' : p.add(this.clock.now());
-  }
-
-  private leaseEnd(p: SqlParams): string {
-    const seconds = this.env.SCHEDULER_LEASE_SECONDS;
-    return this.db.kind === 'postgres'
-      ? `clock_timestamp() + ${p.add(seconds)}::int * interval '1 second'`
-      : p.add(new Date(this.clock.now().getTime() + seconds * 1000));
+  private time(): LedgerTime {
+    return { kind: this.db.kind, now: this.clock.now(), leaseSeconds: this.env.SCHEDULER_LEASE_SECONDS };
   }
 
   /** Text key of a fire: the scheduled instant in UTC to the millisecond. */
@@ -128,16 +109,11 @@ export class JobLedger {
       // A pause or a reschedule saved on another replica binds at once, not at this replica's next
       // sync: the row lock orders this claim after the change's transaction.
       const [stored] = jobRows;
-      const paused = stored.paused === true || stored.paused === 1 || stored.paused === '1';
-      if (request.fire && (paused || Number(stored.version) !== request.job.version)) return { outcome: 'stale' } as const;
+      const changed = fromSqlBoolean(stored.paused) || Number(stored.version) !== request.job.version;
+      if (request.fire && changed) return { outcome: 'stale' } as const;
 
-      const q = new SqlParams(this.db.kind);
-      const liveRows: { id: string; started_at: unknown; trigger: string; owner: string | null }[] = await m.query(
-        `SELECT id, started_at, "trigger", owner FROM job_run
-          WHERE job_id = ${q.add(request.job.id)} AND status = 'running' AND lease_until > ${this.dbNow(q)}
-          ORDER BY started_at`,
-        q.values,
-      );
+      const live = liveRuns(this.time(), request.job.id);
+      const liveRows: { id: string; started_at: unknown; trigger: string; owner: string | null }[] = await m.query(live.sql, live.params);
       const running: RunningRun[] = liveRows.map((r) => ({ id: r.id, startedAt: fromSqlTimestamp(r.started_at)!, trigger: r.trigger, owner: r.owner }));
       const full = running.length >= request.job.maxInstances;
 
@@ -196,32 +172,8 @@ export class JobLedger {
   }
 
   private async insert(m: EntityManager, run: JobRun, withLease: boolean): Promise<boolean> {
-    const p = new SqlParams(this.db.kind);
-    const values = [
-      p.add(run.id),
-      p.add(run.jobId),
-      p.add(run.task),
-      p.add(run.scheduledFor),
-      p.add(run.fireKey),
-      p.add(run.attempt),
-      p.add(run.trigger),
-      p.add(run.triggeredBy),
-      p.add(run.status),
-      p.add(run.owner),
-      p.add(run.startedAt),
-      withLease ? this.dbNow(p) : p.add(run.heartbeatAt),
-      withLease ? this.leaseEnd(p) : 'NULL',
-      p.add(run.finishedAt),
-      p.add(run.durationMs),
-      p.add(run.summary ? JSON.stringify(run.summary) : null),
-      p.add(run.error),
-    ];
-    const result = await m.queryRunner!.query(
-      `INSERT INTO job_run (${RUN_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES (${values.join(', ')}) ON CONFLICT DO NOTHING`,
-      p.values,
-      true,
-    );
-    return (result.affected ?? 0) > 0;
+    const { sql, params } = insertRun(this.time(), run, withLease);
+    return (await execute(m, sql, params)).affected > 0;
   }
 
   /** How a run ended. Written whatever the row says meanwhile: if its lease was lost, the truth still belongs in the ledger. */
@@ -239,13 +191,8 @@ export class JobLedger {
     const lost = await persistently(`record the end (${status}) of run ${run.id}`, this.logger, () => this.db.transaction(async (m) => {
       const p = new SqlParams(this.db.kind);
       const [row] = await m.query(`SELECT status FROM job_run WHERE id = ${p.add(run.id)}`, p.values);
-      const u = new SqlParams(this.db.kind);
-      await m.query(
-        `UPDATE job_run SET status = ${u.add(status)}, summary = ${u.add(summary ? JSON.stringify(summary) : null)}, error = ${u.add(done.error)},
-           finished_at = ${u.add(finishedAt)}, duration_ms = ${u.add(done.durationMs)}, lease_until = NULL, heartbeat_at = ${this.dbNow(u)}
-         WHERE id = ${u.add(run.id)}`,
-        u.values,
-      );
+      const update = finishRun(this.time(), done);
+      await m.query(update.sql, update.params);
       return row?.status !== 'running';
     }));
     if (lost) {
@@ -260,10 +207,8 @@ export class JobLedger {
   /** Renews the lease of every run this replica holds. */
   async heartbeat(owner: string, runIds: string[]): Promise<number> {
     if (runIds.length === 0) return 0;
-    const p = new SqlParams(this.db.kind);
-    const sql = `UPDATE job_run SET heartbeat_at = ${this.dbNow(p)}, lease_until = ${this.leaseEnd(p)}
-      WHERE owner = ${p.add(owner)} AND status = 'running' AND id IN (${runIds.map((id) => p.add(id)).join(', ')})`;
-    return this.db.transaction(async (m) => (await m.queryRunner!.query(sql, p.values, true)).affected ?? 0);
+    const { sql, params } = renewLeases(this.time(), owner, runIds);
+    return (await this.db.write(sql, params)).affected;
   }
 
   /**
@@ -272,26 +217,17 @@ export class JobLedger {
    * of a row another replica is marking at the same moment.
    */
   async reapExpired(inFlightHere: string[]): Promise<AbandonedRun[]> {
-    const p = new SqlParams(this.db.kind);
-    const now = this.clock.now();
     // This replica's own runs are reaped too once it no longer runs them (their end could not be
     // recorded), but never one still in flight here, whose lease merely lapsed while it was busy.
-    const mine = inFlightHere.length ? ` AND id NOT IN (${inFlightHere.map((id) => p.add(id)).join(', ')})` : '';
-    const sql = `UPDATE job_run SET status = 'abandoned', finished_at = ${p.add(now)}, lease_until = NULL,
-        error = 'its replica stopped renewing the lease (it died, hung, or lost the database); the run is given up'
-      WHERE status = 'running' AND lease_until < ${this.dbNow(p)}${mine}
-      RETURNING id, job_id, fire_key, attempt, "trigger", scheduled_for, owner`;
-    const rows = await this.db.transaction(async (m) => (await m.queryRunner!.query(sql, p.values, true)).records ?? []);
-    return rows.map(toAbandoned);
+    const { sql, params } = reapExpired(this.time(), inFlightHere);
+    return (await this.db.write(sql, params)).records.map(toAbandoned);
   }
 
   /** Gives up runs this replica could not finish before shutting down; another replica reruns them. */
   async release(runIds: string[], reason: string): Promise<number> {
     if (runIds.length === 0) return 0;
-    const p = new SqlParams(this.db.kind);
-    const sql = `UPDATE job_run SET status = 'abandoned', finished_at = ${p.add(this.clock.now())}, lease_until = NULL, error = ${p.add(reason)}
-      WHERE status = 'running' AND id IN (${runIds.map((id) => p.add(id)).join(', ')})`;
-    return this.db.transaction(async (m) => (await m.queryRunner!.query(sql, p.values, true)).affected ?? 0);
+    const { sql, params } = releaseRuns(this.time(), runIds, reason);
+    return (await this.db.write(sql, params)).affected;
   }
 
   /**
@@ -301,16 +237,8 @@ export class JobLedger {
    * covers the same cleanups).
    */
   async abandonedFires(since: Date): Promise<AbandonedRun[]> {
-    const p = new SqlParams(this.db.kind);
-    const rows = await this.db.dataSource.query(
-      `SELECT r.id, r.job_id, r.fire_key, r.attempt, r."trigger", r.scheduled_for, r.owner FROM job_run r
-        WHERE r.status = 'abandoned' AND r.fire_key IS NOT NULL AND r.attempt < ${p.add(MAX_ATTEMPTS)} AND r.started_at >= ${p.add(since)}
-          AND NOT EXISTS (SELECT 1 FROM job_run s WHERE s.job_id = r.job_id AND s.fire_key = r.fire_key AND s.attempt > r.attempt)
-          AND NOT EXISTS (SELECT 1 FROM job_run l WHERE l.job_id = r.job_id AND l.fire_key IS NOT NULL AND l.scheduled_for > r.scheduled_for
-                            AND l.status IN ('running', 'succeeded'))
-        ORDER BY r.scheduled_for`,
-      p.values,
-    );
+    const { sql, params } = abandonedFires(this.db.kind, since, MAX_ATTEMPTS);
+    const rows: Record<string, unknown>[] = await this.db.dataSource.query(sql, params);
     return rows.map(toAbandoned);
   }
 
@@ -358,20 +286,8 @@ export class JobLedger {
     const p = new SqlParams(this.db.kind);
     const before = new Date(this.clock.now().getTime() - this.env.JOB_RUN_RETENTION_DAYS * 86_400_000);
     const sql = `DELETE FROM job_run WHERE started_at < ${p.add(before)} AND status <> 'running'`;
-    const n = await this.db.transaction(async (m) => (await m.queryRunner!.query(sql, p.values, true)).affected ?? 0);
+    const n = (await this.db.write(sql, p.values)).affected;
     if (n > 0) this.logger.log(`${n} run ledger row(s) older than ${this.env.JOB_RUN_RETENTION_DAYS} days purged`);
     return n;
   }
-}
-
-function toAbandoned(r: Record<string, unknown>): AbandonedRun {
-  return {
-    id: String(r.id),
-    jobId: String(r.job_id),
-    fireKey: (r.fire_key as string | null) ?? null,
-    attempt: Number(r.attempt),
-    trigger: r.trigger as RunTrigger,
-    scheduledFor: fromSqlTimestamp(r.scheduled_for)!,
-    owner: (r.owner as string | null) ?? null,
-  };
 }

@@ -1,52 +1,11 @@
-import { Controller, Get, Injectable, NotFoundException } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../auth/roles.decorator';
+import { Injectable, NotFoundException } from '@nestjs/common';
 import { CleanupReport } from '../cleanup/cleanup-report.entity';
-import { SqlParams } from '../cleanup/retention';
-import { ApiErrors } from '../common/api-errors.decorator';
-import { ErrorResponseDto } from '../common/error-response.dto';
-import { UuidParam } from '../common/uuid-param';
 import { Database } from '../database/database.service';
-import { fromSqlTimestamp, sqlTimestamp } from '../database/sql';
+import { fromSqlTimestamp, SqlParams, sqlTimestamp } from '../database/sql';
 import { ErasureRecord } from '../records/erasure-record.entity';
 import { Guardian } from '../records/guardian.entity';
-import { Notice, NOTICE_STATUSES } from './notice.entity';
-
-const UUID = '3f0c2a8e-6d1b-4c57-9a8e-2b7d1e4f6a90';
-
-class StoredDto {
-  @ApiProperty({ example: 2 }) children: number;
-  @ApiProperty({ example: 310 }) messages: number;
-  @ApiProperty({ type: Date, nullable: true, example: '2026-10-30T08:00:00.000Z' }) oldestMessageAt: Date | null;
-}
-
-class TellingDto {
-  @ApiProperty({ format: 'uuid', example: UUID }) noticeId: string;
-  @ApiProperty({ example: '2026-12-02T00:00:00.000Z', description: 'The cleanup run the notice warned about' }) cleanupAt: Date;
-  @ApiProperty({ enum: NOTICE_STATUSES, example: 'sent' }) status: string;
-  @ApiProperty({ example: 'smtp' }) channel: string;
-  @ApiProperty({ type: Date, nullable: true, example: '2026-11-30T23:00:01.000Z', description: 'When it was delivered' }) sentAt: Date | null;
-  @ApiProperty({ example: 42, description: 'Messages it announced' }) messages: number;
-  @ApiProperty({ example: 3 }) conversations: number;
-  @ApiProperty({ type: Object, nullable: true, description: 'The cleanup run at cleanupAt, if it has run: its report id, status and finish time', example: null })
-  cleanup: { reportId: string; status: string; trigger: string; finishedAt: Date | null } | null;
-}
-
-class ErasureDto {
-  @ApiProperty({ example: '2026-11-28T09:31:00.000Z' }) erasedAt: Date;
-  @ApiProperty({ example: 'ingest' }) erasedBy: string;
-  @ApiProperty({ example: 1 }) children: number;
-  @ApiProperty({ example: 4 }) conversations: number;
-  @ApiProperty({ example: 120 }) messages: number;
-}
-
-class FamilyHistoryDto {
-  @ApiProperty({ format: 'uuid', example: UUID }) guardianId: string;
-  @ApiProperty({ example: true, description: 'false once the family has been erased' }) exists: boolean;
-  @ApiProperty({ type: StoredDto, nullable: true, description: 'What is stored now' }) stored: StoredDto | null;
-  @ApiProperty({ type: [TellingDto], description: 'Every deletion notice, newest first, with the cleanup it announced' }) notices: TellingDto[];
-  @ApiProperty({ type: [ErasureDto], description: 'Erasures on request' }) erasures: ErasureDto[];
-}
+import { FamilyHistoryDto, StoredDto } from './dto/family-history.dto';
+import { Notice } from './notice.entity';
 
 /**
  * "When was this family's data deleted, and when were they told?" in one answer: the family's notices
@@ -114,24 +73,5 @@ export class FamilyHistoryService {
       }),
       erasures: erasures.map(({ erasedAt, erasedBy, children, conversations, messages }) => ({ erasedAt, erasedBy, children, conversations, messages })),
     };
-  }
-}
-
-@ApiTags('admin')
-@Roles('viewer')
-@Controller('admin/families')
-export class FamilyHistoryController {
-  constructor(private readonly families: FamilyHistoryService) {}
-
-  @Get(':guardianId/history')
-  @ApiOperation({
-    summary: "When this family's data was (or will be) deleted, and when they were told",
-    description: 'Notices with their delivery and the cleanup run each announced, erasures on request, and what is stored now.',
-  })
-  @ApiOkResponse({ type: FamilyHistoryDto })
-  @ApiNotFoundResponse({ description: 'Nothing on record for this guardian', type: ErrorResponseDto })
-  @ApiErrors(400)
-  history(@UuidParam('guardianId') guardianId: string): Promise<FamilyHistoryDto> {
-    return this.families.history(guardianId);
   }
 }

@@ -1,0 +1,205 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { QueryRunner } from 'typeorm';
+import { Env } from '../config/env.validation';
+import { Database } from '../database/database.service';
+import { isForeignKeyViolation } from '../database/errors';
+import { execute } from '../database/execute';
+import { SqlParams } from '../database/sql';
+import { conversationDue, messageDue, RetentionPlan, Segment } from './retention';
+
+export type DeletedTable = 'message' | 'conversation';
+
+/** One batch's outcome (`deleted` may be 0: the last batch of a table often finds nothing). */
+export interface BatchDone {
+  table: DeletedTable;
+  deleted: number;
+  ms: number;
+}
+
+/** Runs one batch's statements (see BatchDeleter.withBatchRunner). */
+interface Querier {
+  query(sql: string, params: unknown[]): Promise<any[]>;
+  affected(sql: string, params: unknown[]): Promise<number>;
+}
+type BatchRunner = <T>(batch: (q: Querier) => Promise<T>) => Promise<T>;
+
+/** Where a keyset walk through conversations stopped. */
+interface KeysetPosition {
+  startedAt?: unknown;
+  id?: string;
+}
+
+/**
+ * The deleting half of a cleanup run: the rows a plan makes due, in batches of CLEANUP_BATCH_SIZE,
+ * each batch its own short transaction, written for each database's way of deleting fast. What the
+ * run reports and counts is CleanupService's.
+ */
+@Injectable()
+export class BatchDeleter {
+  private readonly logger = new Logger(BatchDeleter.name);
+
+  constructor(
+    private readonly db: Database,
+    private readonly env: Env,
+  ) {}
+
+  /** Messages due under the plan, then the conversations left empty, segment by segment. `onBatch` runs after each committed batch. */
+  async deleteDue(plan: RetentionPlan, onBatch: (batch: BatchDone) => Promise<void>): Promise<void> {
+    await this.withBatchRunner(async (runBatch) => {
+      for (const segment of plan.segments) {
+        const window: { end?: unknown } = {};
+        await this.drain('message', onBatch, () => runBatch((q) => this.deleteMessageBatch(q, segment, window)));
+      }
+      for (const segment of plan.segments) {
+        const after: KeysetPosition = {};
+        await this.drain('conversation', onBatch, () => runBatch((q) => this.deleteConversationBatch(q, plan, segment, after)));
+      }
+    });
+  }
+
+  /**
+   * How batches reach the database. PostgreSQL: one connection for the whole run, each batch a
+   * single statement that commits on its own, without waiting for the WAL flush (if the server
+   * crashes, a batch whose commit had not reached disk is undone whole and the next run deletes
+   * those rows again; the flush and the BEGIN/COMMIT round trips were most of a batch's time,
+   * bench/cleanup.js). SQLite: each batch one transaction in the write queue.
+   */
+  private async withBatchRunner(work: (runBatch: BatchRunner) => Promise<void>): Promise<void> {
+    const querier = (runner: QueryRunner): Querier => ({
+      query: (sql, params) => runner.query(sql, params),
+      affected: async (sql, params) => (await execute(runner, sql, params)).affected,
+    });
+    if (this.db.kind === 'sqlite') {
+      return work((batch) => this.db.transaction((m) => batch(querier(m.queryRunner!))));
+    }
+    const runner = this.db.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query('SET synchronous_commit = off');
+      await work((batch) => batch(querier(runner)));
+    } finally {
+      await runner.query('RESET synchronous_commit').catch(() => undefined);
+      await runner.release();
+    }
+  }
+
+  /** Runs batches until one says there is no more, yielding to the event loop between them. */
+  private async drain(
+    table: DeletedTable,
+    onBatch: (batch: BatchDone) => Promise<void>,
+    batch: () => Promise<{ deleted: number; more: boolean }>,
+  ): Promise<void> {
+    for (;;) {
+      const started = Date.now();
+      const { deleted, more } = await this.withRetry(batch);
+      await onBatch({ table, deleted, ms: Date.now() - started });
+      if (!more) return;
+      // better-sqlite3 is synchronous: give HTTP requests and other writers a turn between batches.
+      await yieldToEventLoop();
+    }
+  }
+
+  /** A batch that lost a race with a message insert (see deleteConversationBatch) is tried again. */
+  private async withRetry<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        if (attempt >= attempts || !isForeignKeyViolation(error)) throw error;
+        this.logger.warn(`a cleanup batch met a message written meanwhile; retrying it (attempt ${attempt + 1})`);
+      }
+    }
+  }
+
+  // SQLite: a batch deletes by rowid the first CLEANUP_BATCH_SIZE due rows found through the
+  // created_at index; SQLite drops index entries at once, so each batch starts right at the rows
+  // still due.
+  //
+  // PostgreSQL keeps a deleted row's index entry until vacuum, so a scan from the start of the
+  // range would step over every earlier batch's entries again (the run would grow with the square
+  // of its size). A batch is instead a window of the created_at index: from just after the last
+  // window's end up to the CLEANUP_BATCH_SIZE-th message, found by an index-only scan; then one
+  // range DELETE, a single index pass like a plain DELETE's. Ties at the window's end go with it,
+  // so the next window starts strictly after it. No row is read into JS either way.
+  private async deleteMessageBatch(q: Querier, segment: Segment, window: { end?: unknown }): Promise<{ deleted: number; more: boolean }> {
+    const size = this.env.CLEANUP_BATCH_SIZE;
+    const p = new SqlParams(this.db.kind);
+    const due = messageDue(segment, p);
+    if (this.db.kind === 'sqlite') {
+      const deleted = await q.affected(`DELETE FROM message WHERE rowid IN (SELECT m.rowid FROM message m WHERE ${due} LIMIT ${p.add(size)})`, p.values);
+      return { deleted, more: deleted === size };
+    }
+    const w = new SqlParams(this.db.kind);
+    const range = (params: SqlParams, alias: string) =>
+      window.end === undefined ? '' : ` AND ${alias}created_at > ${params.add(window.end)}::timestamptz`;
+    // The window spans every message of the segment's age, whoever's; the DELETE applies the full test.
+    const age = `m.created_at <= ${w.add(segment.cutoff)}${segment.after ? ` AND m.created_at > ${w.add(segment.after)}` : ''}`;
+    const inRange = `${age}${range(w, 'm.')}`;
+    const [end]: { created_at: unknown }[] = await q.query(
+      `SELECT m.created_at::text AS created_at FROM message m WHERE ${inRange} ORDER BY m.created_at LIMIT 1 OFFSET ${w.add(size - 1)}`,
+      w.values,
+    );
+    // The window's end travels as text: a JS Date would drop PostgreSQL's microseconds, and a window
+    // ending at X.000500 would then be "<= X.000", delete nothing and never move on.
+    const upper = end ? ` AND m.created_at <= ${p.add(end.created_at)}::timestamptz` : '';
+    const deleted = await q.affected(`DELETE FROM message m WHERE ${due}${range(p, 'm.')}${upper}`, p.values);
+    if (!end) return { deleted, more: false };
+    window.end = end.created_at;
+    return { deleted, more: true };
+  }
+
+  /**
+   * Conversations are walked once, in (started_at, id) order from where the last batch stopped:
+   * most old conversations are not due (they still hold young messages), and starting over each
+   * batch would test them again and again. A batch is a window of that order, in which one
+   * statement deletes the conversations that are due.
+   *
+   * A message written into a conversation while it is being deleted must not go with it. The
+   * message foreign key is NO ACTION, not CASCADE, for that: on PostgreSQL a message committed after
+   * this statement's snapshot makes the statement fail its foreign-key check (which reads the
+   * latest data) instead of vanishing, and drain() retries the batch, whose re-test then keeps the
+   * conversation. An insert still in flight holds a key-share lock on the conversation, so the
+   * delete waits for it and then fails the same way; one that comes after finds the conversation
+   * gone and gets a 404. On SQLite the write queue makes each batch the only writer.
+   */
+  private async deleteConversationBatch(
+    q: Querier,
+    plan: RetentionPlan,
+    segment: Segment,
+    after: KeysetPosition,
+  ): Promise<{ deleted: number; more: boolean }> {
+    // Each conversation delete also runs the message foreign-key check, about 25 µs on PostgreSQL
+    // where a message delete costs 2 µs, so a conversation batch is half the size to keep its
+    // transaction as short as a message batch (bench/cleanup.js).
+    const size = Math.max(1, Math.floor(this.env.CLEANUP_BATCH_SIZE / 2));
+    // Window ends travel as text (PostgreSQL's microseconds survive it; see deleteMessageBatch).
+    const ts = this.db.kind === 'postgres' ? '::timestamptz' : '';
+    const from = (p: SqlParams, c: string) =>
+      after.startedAt === undefined ? '' : ` AND (${c}started_at, ${c}id) > (${p.add(after.startedAt)}${ts}, ${p.add(after.id)})`;
+
+    // The window: the next `size` conversations old enough for this segment, due or not. Found by
+    // the (started_at, id) index alone; testing emptiness here would let PostgreSQL hash every young
+    // message of the table for each batch instead of probing the window's rows.
+    const p = new SqlParams(this.db.kind);
+    const old = `c.started_at <= ${p.add(segment.cutoff)}`;
+    const keyset = from(p, 'c.');
+    const [end]: { started_at: unknown; id: string }[] = await q.query(
+      `SELECT c.started_at${ts ? '::text' : ''} AS started_at, c.id FROM conversation c WHERE ${old}${keyset} ORDER BY c.started_at, c.id LIMIT 1 OFFSET ${p.add(size - 1)}`,
+      p.values,
+    );
+
+    const r = new SqlParams(this.db.kind);
+    const recheck = conversationDue(plan, segment, r, 'conversation');
+    const lower = from(r, '');
+    const upper = end ? ` AND (started_at, id) <= (${r.add(end.started_at)}${ts}, ${r.add(end.id)})` : '';
+    // Empty now, not only free of young messages: a backdated message imported after the message
+    // phase passed its time keeps its conversation until the next run deletes both.
+    const emptyNow = ' AND NOT EXISTS (SELECT 1 FROM message my WHERE my.conversation_id = conversation.id)';
+    const deleted = await q.affected(`DELETE FROM conversation WHERE ${recheck}${emptyNow}${lower}${upper}`, r.values);
+    if (!end) return { deleted, more: false };
+    after.startedAt = end.started_at;
+    after.id = end.id;
+    return { deleted, more: true };
+  }
+}

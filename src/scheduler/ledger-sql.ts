@@ -1,0 +1,161 @@
+import { DatabaseKind } from '../database/data-source';
+import { fromSqlTimestamp, SqlParams } from '../database/sql';
+import { JobRun, RunTrigger } from './job-run.entity';
+import type { AbandonedRun } from './ledger.service';
+
+/** The run ledger's statements, built for either database. No I/O here: JobLedger runs them. */
+
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+/** What a statement needs to say "now" and "when a lease taken now ends". */
+export interface LedgerTime {
+  kind: DatabaseKind;
+  /** The app clock's now. */
+  now: Date;
+  leaseSeconds: number;
+}
+
+/**
+ * Lease times come from the database's clock on PostgreSQL (clock_timestamp()), so replicas whose
+ * clocks disagree still agree on whose lease has run out. On SQLite (one host) the app clock is the
+ * database's clock.
+ */
+function dbNow(t: LedgerTime, p: SqlParams): string {
+  return t.kind === 'postgres' ? 'clock_timestamp()' : p.add(t.now);
+}
+
+function leaseEnd(t: LedgerTime, p: SqlParams): string {
+  return t.kind === 'postgres'
+    ? `clock_timestamp() + ${p.add(t.leaseSeconds)}::int * interval '1 second'`
+    : p.add(new Date(t.now.getTime() + t.leaseSeconds * 1000));
+}
+
+const inList = (p: SqlParams, ids: string[]) => ids.map((id) => p.add(id)).join(', ');
+
+const RUN_COLUMNS = [
+  'id',
+  'job_id',
+  'task',
+  'scheduled_for',
+  'fire_key',
+  'attempt',
+  'trigger',
+  'triggered_by',
+  'status',
+  'owner',
+  'started_at',
+  'heartbeat_at',
+  'lease_until',
+  'finished_at',
+  'duration_ms',
+  'summary',
+  'error',
+];
+
+/**
+ * A run's row, unless its (job_id, fire_key, attempt) is already there: of all the replicas that
+ * insert the same fire exactly one row goes in. A run about to be executed takes its lease with it.
+ */
+export function insertRun(t: LedgerTime, run: JobRun, withLease: boolean): Statement {
+  const p = new SqlParams(t.kind);
+  const values = [
+    p.add(run.id),
+    p.add(run.jobId),
+    p.add(run.task),
+    p.add(run.scheduledFor),
+    p.add(run.fireKey),
+    p.add(run.attempt),
+    p.add(run.trigger),
+    p.add(run.triggeredBy),
+    p.add(run.status),
+    p.add(run.owner),
+    p.add(run.startedAt),
+    withLease ? dbNow(t, p) : p.add(run.heartbeatAt),
+    withLease ? leaseEnd(t, p) : 'NULL',
+    p.add(run.finishedAt),
+    p.add(run.durationMs),
+    p.add(run.summary ? JSON.stringify(run.summary) : null),
+    p.add(run.error),
+  ];
+  const sql = `INSERT INTO job_run (${RUN_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES (${values.join(', ')}) ON CONFLICT DO NOTHING`;
+  return { sql, params: p.values };
+}
+
+/** The job's live runs: running, with a lease not yet expired. */
+export function liveRuns(t: LedgerTime, jobId: string): Statement {
+  const p = new SqlParams(t.kind);
+  const sql = `SELECT id, started_at, "trigger", owner FROM job_run
+    WHERE job_id = ${p.add(jobId)} AND status = 'running' AND lease_until > ${dbNow(t, p)}
+    ORDER BY started_at`;
+  return { sql, params: p.values };
+}
+
+/** How a run ended, written whatever its row says meanwhile. */
+export function finishRun(t: LedgerTime, done: JobRun): Statement {
+  const p = new SqlParams(t.kind);
+  const summary = done.summary ? JSON.stringify(done.summary) : null;
+  const sql = `UPDATE job_run SET status = ${p.add(done.status)}, summary = ${p.add(summary)}, error = ${p.add(done.error)},
+      finished_at = ${p.add(done.finishedAt)}, duration_ms = ${p.add(done.durationMs)}, lease_until = NULL, heartbeat_at = ${dbNow(t, p)}
+    WHERE id = ${p.add(done.id)}`;
+  return { sql, params: p.values };
+}
+
+/** Renews the leases of the given runs, where `owner` still holds them. */
+export function renewLeases(t: LedgerTime, owner: string, runIds: string[]): Statement {
+  const p = new SqlParams(t.kind);
+  const sql = `UPDATE job_run SET heartbeat_at = ${dbNow(t, p)}, lease_until = ${leaseEnd(t, p)}
+    WHERE owner = ${p.add(owner)} AND status = 'running' AND id IN (${inList(p, runIds)})`;
+  return { sql, params: p.values };
+}
+
+const ABANDONED_COLUMNS = 'id, job_id, fire_key, attempt, "trigger", scheduled_for, owner';
+
+/**
+ * Marks abandoned the running rows whose lease has run out, except those in `inFlightHere`, and
+ * returns them. The UPDATE re-tests the status, so a row is marked by one replica only.
+ */
+export function reapExpired(t: LedgerTime, inFlightHere: string[]): Statement {
+  const p = new SqlParams(t.kind);
+  // Parameters are added in the order they appear in the text: SQLite's placeholders are positional.
+  const sql = `UPDATE job_run SET status = 'abandoned', finished_at = ${p.add(t.now)}, lease_until = NULL,
+      error = 'its replica stopped renewing the lease (it died, hung, or lost the database); the run is given up'
+    WHERE status = 'running' AND lease_until < ${dbNow(t, p)}${inFlightHere.length ? ` AND id NOT IN (${inList(p, inFlightHere)})` : ''}
+    RETURNING ${ABANDONED_COLUMNS}`;
+  return { sql, params: p.values };
+}
+
+/** Gives up the given runs if they are still running. */
+export function releaseRuns(t: LedgerTime, runIds: string[], reason: string): Statement {
+  const p = new SqlParams(t.kind);
+  const sql = `UPDATE job_run SET status = 'abandoned', finished_at = ${p.add(t.now)}, lease_until = NULL, error = ${p.add(reason)}
+    WHERE status = 'running' AND id IN (${inList(p, runIds)})`;
+  return { sql, params: p.values };
+}
+
+/** See JobLedger.abandonedFires. */
+export function abandonedFires(kind: DatabaseKind, since: Date, maxAttempts: number): Statement {
+  const p = new SqlParams(kind);
+  const sql = `SELECT r.id, r.job_id, r.fire_key, r.attempt, r."trigger", r.scheduled_for, r.owner FROM job_run r
+    WHERE r.status = 'abandoned' AND r.fire_key IS NOT NULL AND r.attempt < ${p.add(maxAttempts)} AND r.started_at >= ${p.add(since)}
+      AND NOT EXISTS (SELECT 1 FROM job_run s WHERE s.job_id = r.job_id AND s.fire_key = r.fire_key AND s.attempt > r.attempt)
+      AND NOT EXISTS (SELECT 1 FROM job_run l WHERE l.job_id = r.job_id AND l.fire_key IS NOT NULL AND l.scheduled_for > r.scheduled_for
+                        AND l.status IN ('running', 'succeeded'))
+    ORDER BY r.scheduled_for`;
+  return { sql, params: p.values };
+}
+
+/** A row of reapExpired or abandonedFires, as either driver answers it. */
+export function toAbandoned(r: Record<string, unknown>): AbandonedRun {
+  return {
+    id: String(r.id),
+    jobId: String(r.job_id),
+    fireKey: (r.fire_key as string | null) ?? null,
+    attempt: Number(r.attempt),
+    trigger: r.trigger as RunTrigger,
+    scheduledFor: fromSqlTimestamp(r.scheduled_for)!,
+    owner: (r.owner as string | null) ?? null,
+  };
+}
