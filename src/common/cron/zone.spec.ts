@@ -40,4 +40,8 @@ describe('formatInZone / zoneOffsetMs / isValidTimeZone', () => {
     expect(isValidTimeZone('Mars/Olympus_Mons')).toBe(false);
     expect(isValidTimeZone('')).toBe(false);
   });
+  it('knows IANA zones', () => {
+    expect(isValidTimeZone('Asia/Riyadh')).toBe(true);
+    expect(isValidTimeZone('Asia/Nowhere')).toBe(false);
+  });
 });
