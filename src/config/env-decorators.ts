@@ -40,7 +40,8 @@ export function EnvInt(min: number, max: number, unit?: IntUnit, notes: EnvIntNo
   const bounds = max === Infinity ? [Min(min, { message })] : [Min(min, { message }), Max(max, { message })];
   // IsInt goes last: the boot error reports the last constraint a value breaks, and "not an integer"
   // says more than "out of range" about a value such as "abc".
-  return applyDecorators(Transform(toInt), ...bounds, IsInt({ message: long ? `must be an integer number of ${long}` : 'must be an integer' }));
+  const isInt = IsInt({ message: long ? `must be an integer number of ${long}` : 'must be an integer' });
+  return applyDecorators(Transform(toInt), ...bounds, isInt);
 }
 
 /** true or false, also written 1/0 or yes/no (any case). */

@@ -108,17 +108,24 @@ describe('validateEnv', () => {
       declare NEW_OPTIONAL_SETTING?: string;
     }
     expect(readVariables(EnvWithNewSetting, { NEW_OPTIONAL_SETTING: 'abc' }).env.NEW_OPTIONAL_SETTING).toBe('abc');
-    expect(readVariables(EnvWithNewSetting, { NEW_OPTIONAL_SETTING: 'ab' }).problems).toEqual(['NEW_OPTIONAL_SETTING: "ab" must be at least 3 characters']);
+    expect(readVariables(EnvWithNewSetting, { NEW_OPTIONAL_SETTING: 'ab' }).problems).toEqual([
+      'NEW_OPTIONAL_SETTING: "ab" must be at least 3 characters',
+    ]);
     expect(readVariables(EnvWithNewSetting, {}).env.NEW_OPTIONAL_SETTING).toBeUndefined();
   });
 
   it('reads every optional variable of Env', () => {
-    const optional = { SMTP_URL: 'smtp://mail:25', MAIL_FROM: 'Teddy <teddy@example.com>', NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/t' };
+    const optional = {
+      SMTP_URL: 'smtp://mail:25',
+      MAIL_FROM: 'Teddy <teddy@example.com>',
+      NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/t',
+    };
     expect(readVariables(Env, optional)).toEqual({ env: expect.objectContaining(optional), problems: [] });
   });
 
   it('names a variable once in its reason, also for default messages', () => {
-    expect(problems({ LOG_FILE: 'x'.repeat(4097) })).toEqual([`LOG_FILE: "${'x'.repeat(4097)}" must be shorter than or equal to 4096 characters`]);
+    const long = 'x'.repeat(4097);
+    expect(problems({ LOG_FILE: long })).toEqual([`LOG_FILE: "${long}" must be shorter than or equal to 4096 characters`]);
   });
 
   it('reports every bad variable at once', () => {

@@ -218,7 +218,10 @@ function describe(error: ValidationError, raw: Record<string, unknown>): string 
  * Reads every variable `cls` declares from `source` and checks each against its decorators. Unset or
  * empty variables take their defaults (LOG_FILE excepted: empty means stdout only).
  */
-export function readVariables<T extends object>(cls: new () => T, source: Record<string, string | undefined>): { env: T; problems: string[] } {
+export function readVariables<T extends object>(
+  cls: new () => T,
+  source: Record<string, string | undefined>,
+): { env: T; problems: string[] } {
   const raw: Record<string, unknown> = {};
   for (const key of declaredVariables(cls)) {
     const value = source[key];

@@ -35,12 +35,18 @@ function item(field: Field): fc.Arbitrary<string> {
   );
 }
 
-const fieldText = (field: Field): fc.Arbitrary<string> => fc.array(item(field), { minLength: 1, maxLength: 3 }).map((items) => items.join(','));
+const fieldText = (field: Field): fc.Arbitrary<string> =>
+  fc.array(item(field), { minLength: 1, maxLength: 3 }).map((items) => items.join(','));
 const space = fc.constantFrom(' ', '  ', '\t');
 
 /** Expressions in the grammar: 5 fields, or 6 with seconds first, with any white space around and between them. */
 const validExpression: fc.Arbitrary<string> = fc
-  .tuple(fc.boolean(), fc.tuple(...GRAMMAR_FIELDS.map(fieldText)), fc.array(space, { minLength: 5, maxLength: 5 }), fc.constantFrom('', ' ', '\t '))
+  .tuple(
+    fc.boolean(),
+    fc.tuple(...GRAMMAR_FIELDS.map(fieldText)),
+    fc.array(space, { minLength: 5, maxLength: 5 }),
+    fc.constantFrom('', ' ', '\t '),
+  )
   .map(([withSeconds, all, gaps, pad]) => {
     const fields = withSeconds ? all : all.slice(1);
     return pad + fields.map((f, i) => (i === 0 ? f : gaps[i - 1] + f)).join('') + pad;
