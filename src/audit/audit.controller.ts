@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags 
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { ListQueryDto } from '../common/list-query.dto';
-import { NoNul } from '../records/dto/no-nul';
+import { NoNul } from '../common/validation';
 import { AuditService } from './audit.service';
 import { Roles } from '../auth/roles.decorator';
 

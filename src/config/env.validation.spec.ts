@@ -1,4 +1,7 @@
-import { EnvValidationError, validateEnv } from './env.validation';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { IsOptional, MinLength } from 'class-validator';
+import { Env, EnvValidationError, readVariables, validateEnv } from './env.validation';
 
 function problems(source: Record<string, string>): string[] {
   try {
@@ -36,6 +39,14 @@ describe('validateEnv', () => {
     );
   });
 
+  it('prints the boot error that the README shows', () => {
+    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+    const shown = readme.split('\n').filter((line) => line.startsWith('Invalid environment variables: CLEANUP_CRON: "61 * * * *"'));
+    expect(shown).toHaveLength(1);
+    // toThrow with an Error compares the whole message.
+    expect(() => validateEnv({ CLEANUP_CRON: '61 * * * *' })).toThrow(new Error(shown[0]));
+  });
+
   it('accepts 6-field cron expressions with seconds and refuses other field counts', () => {
     expect(validateEnv({ NOTIFY_CRON: '*/5 * * * * *' }).NOTIFY_CRON).toBe('*/5 * * * * *');
     expect(problems({ NOTIFY_CRON: '0 0 * *' })[0]).toMatch(/^NOTIFY_CRON: "0 0 \* \*" is not a valid cron expression \(must have 5 fields/);
@@ -70,6 +81,51 @@ describe('validateEnv', () => {
   it('refuses a webhook URL with credentials in it, without echoing them', () => {
     const found = problems({ NOTIFY_WEBHOOK_URL: 'https://user:s3cret@hooks.example.com/t', NOTIFY_WEBHOOK_SECRET: `whsec_${'x'.repeat(32)}` });
     expect(found).toEqual(['NOTIFY_WEBHOOK_URL: must not contain user:password@ (the webhook is authenticated by its signature)']);
+  });
+
+  it.each([
+    ['SHUTDOWN_TIMEOUT_MS', '1.5', /^SHUTDOWN_TIMEOUT_MS: "1.5" must be an integer number of milliseconds$/],
+    ['SHUTDOWN_TIMEOUT_MS', '-1', /^SHUTDOWN_TIMEOUT_MS: "-1" must be between 0 and 3600000 ms$/],
+    ['NOTICE_POLL_SECONDS', '3601', /^NOTICE_POLL_SECONDS: "3601" must be between 0 \(off\) and 3600 seconds$/],
+    ['NOTICE_DAYS_BEFORE', 'two', /^NOTICE_DAYS_BEFORE: "two" must be an integer number of days$/],
+    ['CLEANUP_BATCH_SIZE', '99', /^CLEANUP_BATCH_SIZE: "99" must be between 100 and 100000$/],
+    ['SCHEDULER_ENABLED', 'perhaps', /^SCHEDULER_ENABLED: "perhaps" must be true or false$/],
+  ])('names the unit and the range: %s=%s', (name, value, expected) => {
+    expect(problems({ [name]: value })).toEqual([expect.stringMatching(expected)]);
+  });
+
+  it('reads integers and booleans with their units, spaces and spellings', () => {
+    const env = validateEnv({ SHUTDOWN_TIMEOUT_MS: ' 0 ', NOTICE_DAYS_BEFORE: '20', SCHEDULER_ENABLED: 'No', LOG_HTTP_REQUESTS: '1' });
+    expect(env).toMatchObject({ SHUTDOWN_TIMEOUT_MS: 0, NOTICE_DAYS_BEFORE: 20, SCHEDULER_ENABLED: false, LOG_HTTP_REQUESTS: true });
+  });
+
+  it('reads an optional variable that no list names, as soon as it is declared', () => {
+    // `declare`: no runtime field, so the variable is known only by its decorators, as every field
+    // without a default is when the compiler does not define class fields (useDefineForClassFields off).
+    class EnvWithNewSetting extends Env {
+      @IsOptional()
+      @MinLength(3, { message: 'must be at least 3 characters' })
+      declare NEW_OPTIONAL_SETTING?: string;
+    }
+    expect(readVariables(EnvWithNewSetting, { NEW_OPTIONAL_SETTING: 'abc' }).env.NEW_OPTIONAL_SETTING).toBe('abc');
+    expect(readVariables(EnvWithNewSetting, { NEW_OPTIONAL_SETTING: 'ab' }).problems).toEqual([
+      'NEW_OPTIONAL_SETTING: "ab" must be at least 3 characters',
+    ]);
+    expect(readVariables(EnvWithNewSetting, {}).env.NEW_OPTIONAL_SETTING).toBeUndefined();
+  });
+
+  it('reads every optional variable of Env', () => {
+    const optional = {
+      SMTP_URL: 'smtp://mail:25',
+      MAIL_FROM: 'Teddy <teddy@example.com>',
+      NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/t',
+    };
+    expect(readVariables(Env, optional)).toEqual({ env: expect.objectContaining(optional), problems: [] });
+  });
+
+  it('names a variable once in its reason, also for default messages', () => {
+    const long = 'x'.repeat(4097);
+    expect(problems({ LOG_FILE: long })).toEqual([`LOG_FILE: "${long}" must be shorter than or equal to 4096 characters`]);
   });
 
   it('reports every bad variable at once', () => {

@@ -1,20 +1,8 @@
-import { plainToInstance, Transform } from 'class-transformer';
-import {
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  MinLength,
-  registerDecorator,
-  validateSync,
-  ValidationArguments,
-  ValidationError,
-} from 'class-validator';
-import { cronProblem, isValidTimeZone, longestGapHours } from './cron';
+import { plainToInstance } from 'class-transformer';
+import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength, validateSync, ValidationError } from 'class-validator';
+import { longestGapHours } from '../common/cron';
+import { IsCron, IsTimeZone } from '../common/validation';
+import { declaredVariables, EnvBool, EnvInt } from './env-decorators';
 import { IsWebhookSecret } from './webhook-secret';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -33,57 +21,6 @@ const SECRET_VARIABLES = new Set([
   'NOTIFY_WEBHOOK_URL',
 ]);
 
-const toInt = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
-
-const toBool = ({ value }: { value: unknown }) => {
-  if (typeof value !== 'string') return value;
-  const v = value.trim().toLowerCase();
-  if (['true', '1', 'yes'].includes(v)) return true;
-  if (['false', '0', 'no'].includes(v)) return false;
-  return value;
-};
-
-function IsCron() {
-  return (object: object, propertyName: string) =>
-    registerDecorator({
-      name: 'isCron',
-      target: object.constructor,
-      propertyName,
-      validator: {
-        validate: (value: unknown) => typeof value === 'string' && cronProblem(value) === undefined,
-        defaultMessage: (args?: ValidationArguments) =>
-          `is not a valid cron expression (${cronProblem(String(args?.value)) ?? 'not a string'})`,
-      },
-    });
-}
-
-function IsTimeZone() {
-  return (object: object, propertyName: string) =>
-    registerDecorator({
-      name: 'isTimeZone',
-      target: object.constructor,
-      propertyName,
-      validator: {
-        validate: (value: unknown) => typeof value === 'string' && isValidTimeZone(value),
-        defaultMessage: () => 'is not a known IANA time zone (e.g. UTC, Europe/Berlin)',
-      },
-    });
-}
-
-function IsBooleanValue() {
-  return (object: object, propertyName: string) =>
-    registerDecorator({
-      name: 'isBooleanValue',
-      target: object.constructor,
-      propertyName,
-      validator: {
-        validate: (value: unknown) => typeof value === 'boolean',
-        defaultMessage: () => 'must be true or false',
-      },
-    });
-}
-
 /**
  * The whole runtime configuration. Validated once at boot; a bad value stops the boot with one line
  * per variable, naming it and the reason.
@@ -92,10 +29,7 @@ export class Env {
   @IsIn(['development', 'production', 'test'], { message: 'must be one of development, production, test' })
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
 
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer' })
-  @Min(0, { message: 'must be between 0 (any free port) and 65535' })
-  @Max(65535, { message: 'must be between 0 (any free port) and 65535' })
+  @EnvInt(0, 65535, undefined, { min: 'any free port' })
   PORT = 3000;
 
   @IsString()
@@ -107,21 +41,13 @@ export class Env {
   DATABASE_URL = 'sqlite:./data/teddy.sqlite';
 
   /** At least 2: a cleanup run holds one connection for its batches while reports and requests use others. */
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer' })
-  @Min(2, { message: 'must be between 2 and 100' })
-  @Max(100, { message: 'must be between 2 and 100' })
+  @EnvInt(2, 100)
   DB_POOL_SIZE = 10;
 
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer number of days' })
-  @Min(1, { message: 'must be between 1 and 3650 days' })
-  @Max(3650, { message: 'must be between 1 and 3650 days' })
+  @EnvInt(1, 3650, 'days')
   RETENTION_DAYS = 30;
 
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer number of days' })
-  @Min(1, { message: 'must be 1 or more days (0 would warn no one)' })
+  @EnvInt(1, Infinity, 'days', { why: '0 would warn no one' })
   NOTICE_DAYS_BEFORE = 2;
 
   @IsCron()
@@ -186,43 +112,29 @@ export class Env {
   @Matches(/^(true|false|\d{1,2})$/, { message: 'must be true, false or a number of proxy hops' })
   TRUST_PROXY = 'false';
 
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer' })
-  @Min(1, { message: 'must be between 1 and 1000' })
-  @Max(1000, { message: 'must be between 1 and 1000' })
+  @EnvInt(1, 1000)
   AUTH_FAILURE_LIMIT = 10;
 
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer number of seconds' })
-  @Min(1, { message: 'must be between 1 and 86400 seconds' })
-  @Max(86400, { message: 'must be between 1 and 86400 seconds' })
+  @EnvInt(1, 86400, 'seconds')
   AUTH_FAILURE_WINDOW_SECONDS = 60;
 
-  @Transform(toBool)
-  @IsBooleanValue()
+  @EnvBool()
   LOG_HTTP_REQUESTS = true;
 
   // --- cleanup ---
 
   /** Rows deleted per transaction. Chosen by bench/cleanup (see bench/RESULTS.md). */
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer' })
-  @Min(100, { message: 'must be between 100 and 100000' })
-  @Max(100_000, { message: 'must be between 100 and 100000' })
+  @EnvInt(100, 100_000)
   CLEANUP_BATCH_SIZE = 5000;
 
   /** How long cleanup reports are kept as deletion evidence. */
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer number of days' })
-  @Min(1, { message: 'must be between 1 and 3650 days' })
-  @Max(3650, { message: 'must be between 1 and 3650 days' })
+  @EnvInt(1, 3650, 'days')
   CLEANUP_REPORT_RETENTION_DAYS = 400;
 
   // --- scheduler ---
 
   /** false: this replica serves the API but never claims or runs scheduled fires (e.g. an API-only replica). */
-  @Transform(toBool)
-  @IsBooleanValue()
+  @EnvBool()
   SCHEDULER_ENABLED = true;
 
   /**
@@ -230,95 +142,56 @@ export class Env {
    * third of this). A replica that dies loses its runs this long after its last heartbeat, and
    * another replica runs them again.
    */
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer number of seconds' })
-  @Min(3, { message: 'must be between 3 and 3600 seconds' })
-  @Max(3600, { message: 'must be between 3 and 3600 seconds' })
+  @EnvInt(3, 3600, 'seconds')
   SCHEDULER_LEASE_SECONDS = 30;
 
   /** How often each replica re-reads the jobs, so a change made on another replica applies here. */
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer number of seconds' })
-  @Min(1, { message: 'must be between 1 and 10 seconds' })
-  @Max(10, { message: 'must be between 1 and 10 seconds' })
+  @EnvInt(1, 10, 'seconds')
   SCHEDULER_SYNC_SECONDS = 5;
 
   /** How long the run ledger keeps its rows. */
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer number of days' })
-  @Min(1, { message: 'must be between 1 and 3650 days' })
-  @Max(3650, { message: 'must be between 1 and 3650 days' })
+  @EnvInt(1, 3650, 'days')
   JOB_RUN_RETENTION_DAYS = 400;
 
   /** On SIGTERM, how long to wait for running jobs before giving them up to another replica (below Kubernetes' default 30 s grace). */
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer number of milliseconds' })
-  @Min(0, { message: 'must be between 0 and 3600000 ms' })
-  @Max(3_600_000, { message: 'must be between 0 and 3600000 ms' })
+  @EnvInt(0, 3_600_000, 'ms')
   SHUTDOWN_TIMEOUT_MS = 25_000;
 
   // --- notifications ---
 
   /** Delivery attempts per notice before it is marked dead. */
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer' })
-  @Min(1, { message: 'must be between 1 and 100' })
-  @Max(100, { message: 'must be between 1 and 100' })
+  @EnvInt(1, 100)
   NOTICE_MAX_ATTEMPTS = 8;
 
   /** First retry delay; each further failure doubles it (with jitter), up to NOTICE_RETRY_MAX_SECONDS. */
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer number of seconds' })
-  @Min(1, { message: 'must be between 1 and 86400 seconds' })
-  @Max(86400, { message: 'must be between 1 and 86400 seconds' })
+  @EnvInt(1, 86400, 'seconds')
   NOTICE_RETRY_BASE_SECONDS = 60;
 
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer number of seconds' })
-  @Min(1, { message: 'must be between 1 and 86400 seconds' })
-  @Max(86400, { message: 'must be between 1 and 86400 seconds' })
+  @EnvInt(1, 86400, 'seconds')
   NOTICE_RETRY_MAX_SECONDS = 3600;
 
   /** Notices claimed and sent per delivery batch. */
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer' })
-  @Min(1, { message: 'must be between 1 and 5000' })
-  @Max(5000, { message: 'must be between 1 and 5000' })
+  @EnvInt(1, 5000)
   NOTICE_BATCH_SIZE = 200;
 
   /** How long a claimed batch belongs to the replica that claimed it; sends still running then are aborted. */
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer number of seconds' })
-  @Min(10, { message: 'must be between 10 and 3600 seconds' })
-  @Max(3600, { message: 'must be between 10 and 3600 seconds' })
+  @EnvInt(10, 3600, 'seconds')
   NOTICE_LEASE_SECONDS = 300;
 
   /** How often each replica looks for notices due for delivery (or a retry); 0 turns the poller off. */
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer number of seconds' })
-  @Min(0, { message: 'must be between 0 (off) and 3600 seconds' })
-  @Max(3600, { message: 'must be between 0 (off) and 3600 seconds' })
+  @EnvInt(0, 3600, 'seconds', { min: 'off' })
   NOTICE_POLL_SECONDS = 30;
 
   /** Pooled SMTP connections per replica. */
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer' })
-  @Min(1, { message: 'must be between 1 and 100' })
-  @Max(100, { message: 'must be between 1 and 100' })
+  @EnvInt(1, 100)
   SMTP_MAX_CONNECTIONS = 5;
 
   /** Connect, greeting and socket-idle timeout of SMTP connections. */
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer number of milliseconds' })
-  @Min(100, { message: 'must be between 100 and 120000 ms' })
-  @Max(120_000, { message: 'must be between 100 and 120000 ms' })
+  @EnvInt(100, 120_000, 'ms')
   SMTP_TIMEOUT_MS = 15_000;
 
   /** The whole webhook request (connect, send, answer) must finish within this. */
-  @Transform(toInt)
-  @IsInt({ message: 'must be an integer number of milliseconds' })
-  @Min(100, { message: 'must be between 100 and 120000 ms' })
-  @Max(120_000, { message: 'must be between 100 and 120000 ms' })
+  @EnvInt(100, 120_000, 'ms')
   NOTIFY_WEBHOOK_TIMEOUT_MS = 10_000;
 }
 
@@ -334,28 +207,36 @@ function describe(error: ValidationError, raw: Record<string, unknown>): string 
   const reasons = Object.values(error.constraints ?? {});
   // One reason per variable keeps it to one line. class-validator lists constraints bottom-up, so the
   // last is the topmost decorator: the basic check ("must be an integer") rather than a range.
-  const reason = reasons[reasons.length - 1] ?? 'is invalid';
+  const last = reasons[reasons.length - 1] ?? 'is invalid';
+  // Shared validators start with the property's name, as request errors need; here the line starts with it already.
+  const reason = last.startsWith(`${name} `) ? last.slice(name.length + 1) : last;
   if (SECRET_VARIABLES.has(name)) return `${name}: ${reason}`;
   return `${name}: ${JSON.stringify(String(raw[name] ?? ''))} ${reason}`;
 }
 
 /**
- * Builds the Env from process.env (or a test's map). Unset or empty variables take their defaults.
- * Throws EnvValidationError naming every bad variable.
+ * Reads every variable `cls` declares from `source` and checks each against its decorators. Unset or
+ * empty variables take their defaults (LOG_FILE excepted: empty means stdout only).
  */
-export function validateEnv(source: Record<string, string | undefined>): Env {
+export function readVariables<T extends object>(
+  cls: new () => T,
+  source: Record<string, string | undefined>,
+): { env: T; problems: string[] } {
   const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(new Env())) {
+  for (const key of declaredVariables(cls)) {
     const value = source[key];
     if (value !== undefined && !(value === '' && key !== 'LOG_FILE')) raw[key] = value;
   }
-  // Optional variables are not own properties of a fresh Env; pick them up too.
-  for (const key of [...SECRET_VARIABLES, 'MAIL_FROM']) {
-    const value = source[key];
-    if (value !== undefined && value !== '') raw[key] = value;
-  }
-  const env = plainToInstance(Env, raw, { exposeDefaultValues: true });
-  const problems = validateSync(env, { forbidUnknownValues: false }).map((e) => describe(e, raw));
+  const env = plainToInstance(cls, raw, { exposeDefaultValues: true });
+  return { env, problems: validateSync(env, { forbidUnknownValues: false }).map((e) => describe(e, raw)) };
+}
+
+/**
+ * Builds the Env from process.env (or a test's map). Throws EnvValidationError naming every bad
+ * variable, or every pair of variables that contradict each other.
+ */
+export function validateEnv(source: Record<string, string | undefined>): Env {
+  const { env, problems } = readVariables(Env, source);
 
   if (problems.length === 0) {
     if (env.NOTICE_DAYS_BEFORE >= env.RETENTION_DAYS) {

@@ -1,8 +1,7 @@
 import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { AuditActor, AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
-import { CronSchedule } from '../common/cron';
-import { longestGapHours } from '../config/cron';
+import { CronSchedule, longestGapHours } from '../common/cron';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { isUniqueViolation } from '../database/errors';

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional } from 'class-validator';
 import { ListQueryDto } from '../../common/list-query.dto';
-import { IsTimestamp } from '../../records/dto/timestamp';
+import { IsTimestamp } from '../../common/validation';
 import { PolicyDto } from './preview.dto';
 
 export class TriggerCleanupDto {

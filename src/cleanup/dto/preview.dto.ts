@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
-import { IsTimestamp } from '../../records/dto/timestamp';
+import { IsTimestamp } from '../../common/validation';
 
 export class PreviewQueryDto {
   @ApiPropertyOptional({ example: '2026-12-01T00:00:00Z', description: 'Preview a run at this time instead of the next scheduled one' })

@@ -1,9 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, MaxLength, MinLength, ValidateIf, ValidateNested } from 'class-validator';
-import { NoNul } from './no-nul';
+import { IsTimestamp, NoNul } from '../../common/validation';
 import { MESSAGE_ROLES, MessageRole } from '../message.entity';
-import { IsTimestamp } from './timestamp';
 
 export const MAX_BATCH = 1000;
 export const MAX_TEXT = 4000;

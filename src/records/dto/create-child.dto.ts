@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsString, MinLength } from 'class-validator';
-import { MaxChars, NoNul } from './no-nul';
+import { MaxChars, NoNul } from '../../common/validation';
 
 export class CreateChildDto {
   @ApiProperty({ example: 'Omar', maxLength: 100 })

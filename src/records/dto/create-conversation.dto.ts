@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional } from 'class-validator';
-import { IsTimestamp } from './timestamp';
+import { IsTimestamp } from '../../common/validation';
 
 export class CreateConversationDto {
   @ApiPropertyOptional({

@@ -1,35 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, registerDecorator, ValidationArguments } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { ListQueryDto } from '../../common/list-query.dto';
-import { MaxChars, NoNul } from '../../records/dto/no-nul';
-import { cronProblem, isValidTimeZone } from '../../config/cron';
+import { IsCron, IsTimeZone, MaxChars, NoNul } from '../../common/validation';
 import { RUN_STATUSES, RUN_TRIGGERS } from '../job-run.entity';
 
 export const JOB_ID_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 export const TASK_NAMES = ['cleanup', 'notices'] as const;
-
-const IsCronExpression = () => (object: object, propertyName: string) =>
-  registerDecorator({
-    name: 'isCronExpression',
-    target: object.constructor,
-    propertyName,
-    validator: {
-      validate: (value: unknown) => typeof value === 'string' && cronProblem(value) === undefined,
-      defaultMessage: (args?: ValidationArguments) =>
-        `${args?.property} is not a valid cron expression (${typeof args?.value === 'string' ? cronProblem(args.value) : 'not a string'}); use 5 fields, or 6 with seconds first, e.g. "0 0 * * *"`,
-    },
-  });
-
-const IsTimeZoneName = () => (object: object, propertyName: string) =>
-  registerDecorator({
-    name: 'isTimeZoneName',
-    target: object.constructor,
-    propertyName,
-    validator: {
-      validate: (value: unknown) => typeof value === 'string' && isValidTimeZone(value),
-      defaultMessage: (args?: ValidationArguments) => `${args?.property} must be an IANA time zone, e.g. UTC or Europe/Berlin`,
-    },
-  });
 
 class JobOptionsDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, example: 1, description: 'Runs of this job allowed at once, across all replicas' })
@@ -62,12 +38,12 @@ class JobOptionsDto {
 export class UpdateJobDto extends JobOptionsDto {
   @ApiPropertyOptional({ example: '0 2 * * *', description: 'Cron expression: 5 fields, or 6 with seconds first' })
   @IsOptional()
-  @IsCronExpression()
+  @IsCron()
   cron?: string;
 
   @ApiPropertyOptional({ example: 'Europe/Berlin', description: 'IANA time zone the cron expression is read in' })
   @IsOptional()
-  @IsTimeZoneName()
+  @IsTimeZone()
   timezone?: string;
 
   @ApiPropertyOptional({ example: true, description: 'A paused job does not fire; its missed fires are not caught up on resume' })
@@ -102,12 +78,12 @@ export class CreateJobDto extends JobOptionsDto {
   task: string;
 
   @ApiProperty({ example: '0 9,18 * * *' })
-  @IsCronExpression()
+  @IsCron()
   cron: string;
 
   @ApiPropertyOptional({ example: 'UTC', description: 'Defaults to SCHEDULER_TIMEZONE' })
   @IsOptional()
-  @IsTimeZoneName()
+  @IsTimeZone()
   timezone?: string;
 
   @ApiPropertyOptional({ example: false, default: false })

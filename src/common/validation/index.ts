@@ -1,0 +1,5 @@
+/** Validators that every module uses: one per concept. */
+export { cronProblem, IsCron } from './cron';
+export { MaxChars, NoNul } from './text';
+export { IsTimeZone } from './time-zone';
+export { isTimestamp, IsTimestamp } from './timestamp';
