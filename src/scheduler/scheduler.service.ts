@@ -236,6 +236,7 @@ export class SchedulerService implements OnModuleDestroy {
     }
     job.nextFire = row.paused || !job.schedule ? null : job.schedule.next(job.considered);
     this.listener.next(row.id, job.nextFire);
+    this.listener.scheduled(row.id, job.schedule, job.nextFire);
   }
 
   /** Adds or replaces a job this replica just wrote (the others pick it up at their next sync). */
