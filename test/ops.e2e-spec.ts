@@ -349,6 +349,20 @@ describe('operations files: against the running service', () => {
     expect(sample('teddy_job_interval_seconds{job_id="cleanup_notifications"}')).toBe(String(86_400)); // NOTIFY_CRON's default
   });
 
+  it('drops a job\'s interval while it is paused, and follows a new cron', async () => {
+    const interval = async () => {
+      const text = (await t.http.get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`).expect(200)).text;
+      return /^teddy_job_interval_seconds\{job_id="cleanup_notifications"\} (\S+)$/m.exec(text)?.[1];
+    };
+    const job = '/admin/scheduler/jobs/cleanup_notifications';
+    await t.http.patch(job).set(t.as('operator')).send({ paused: true }).expect(200);
+    expect(await interval()).toBeUndefined();
+    await t.http.patch(job).set(t.as('operator')).send({ paused: false, cron: '0 11,23 * * *' }).expect(200);
+    expect(await interval()).toBe(String(12 * 3600));
+    await t.http.patch(job).set(t.as('operator')).send({ cron: '0 23 * * *' }).expect(200);
+    expect(await interval()).toBe(String(86_400));
+  });
+
   it('exports every metric the Grafana dashboard and the alert rules use', () => {
     const page = exported(metricsText);
     const used: { where: string; name: string }[] = [];
