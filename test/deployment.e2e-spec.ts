@@ -148,7 +148,8 @@ describe('deployment files', () => {
       expect(secret.kind).toBe('Secret');
       expect(container.envFrom).toEqual([{ secretRef: { name: secret.metadata.name } }]);
       const keys = Object.keys(secret.stringData ?? {});
-      expect(keys).toEqual(expect.arrayContaining(['DATABASE_URL', 'ADMIN_API_KEY', 'VIEWER_API_KEY', 'INGEST_API_KEY', 'METRICS_TOKEN', 'NOTIFY_WEBHOOK_SECRET']));
+      const expected = ['DATABASE_URL', 'ADMIN_API_KEY', 'VIEWER_API_KEY', 'INGEST_API_KEY', 'METRICS_TOKEN', 'NOTIFY_WEBHOOK_SECRET'];
+      expect(keys).toEqual(expect.arrayContaining(expected));
       expect(keys.filter((k) => !KNOWN_VARIABLES.has(k))).toEqual([]);
       // Not applied with the kustomization, which would overwrite the real Secret with placeholders.
       expect(manifests.filter((m) => m.kind === 'Secret')).toEqual([]);
@@ -173,13 +174,16 @@ describe('deployment files', () => {
         expect(job.command.slice(0, 2)).toEqual(['node', 'dist/src/cli/job.js']);
         expect(existsSync(resolve(ROOT, job.command[1]))).toBe(true);
         const builtin = builtins.find((b) => b.id === job.command[2]);
-        expect({ cronJob: cronJob.metadata.name, jobId: job.command[2], builtin: !!builtin }).toEqual({ cronJob: cronJob.metadata.name, jobId: job.command[2], builtin: true });
+        const which = { cronJob: cronJob.metadata.name, jobId: job.command[2] };
+        expect({ ...which, builtin: !!builtin }).toEqual({ ...which, builtin: true });
         ran.push(builtin!.id);
         // The same schedule as the stored job, which the notices and the alert thresholds read.
         expect(cronJob.spec.schedule).toBe(builtin!.cron);
         expect(cronJob.spec.timeZone).toBe(scheduled.SCHEDULER_TIMEZONE);
         const jobEnv = envOf(job);
-        for (const name of ['NODE_ENV', 'CLEANUP_CRON', 'NOTIFY_CRON', 'SCHEDULER_TIMEZONE']) expect({ name, value: jobEnv[name] }).toEqual({ name, value: env[name] });
+        for (const name of ['NODE_ENV', 'CLEANUP_CRON', 'NOTIFY_CRON', 'SCHEDULER_TIMEZONE']) {
+          expect({ name, value: jobEnv[name] }).toEqual({ name, value: env[name] });
+        }
         expect(job.envFrom).toEqual(container.envFrom);
         expect(jobPod.securityContext).toEqual(pod.securityContext);
         expect(cronJob.spec.concurrencyPolicy).toBe('Forbid');
@@ -191,7 +195,7 @@ describe('deployment files', () => {
 
   describe('docker-compose.yml: the monitoring profile', () => {
     const compose = load(readFileSync(resolve(ROOT, 'docker-compose.yml'), 'utf8')) as {
-      services: Record<string, { image?: string; build?: string; profiles?: string[]; command?: string[]; volumes?: string[]; environment?: Record<string, string> }>;
+      services: Record<string, { image?: string; build?: string; profiles?: string[]; command?: string[]; volumes?: string[] }>;
     };
     const monitoring = Object.entries(compose.services).filter(([, s]) => s.profiles?.includes('monitoring'));
     const replicas = Object.entries(compose.services).filter(([, s]) => s.build === '.').map(([name]) => name);
@@ -208,12 +212,15 @@ describe('deployment files', () => {
       expect(monitoring.map(([name]) => name).sort()).toEqual(['grafana', 'prometheus']);
       for (const [name] of monitoring) {
         expect({ name, image: compose.services[name].image }).toEqual({ name, image: expect.stringMatching(/^[\w/-]+:v?\d+\.\d+\.\d+$/) });
-        for (const [target, source] of mounts(name)) expect({ target, source, exists: existsSync(source) }).toEqual({ target, source, exists: true });
+        for (const [target, source] of mounts(name)) {
+          expect({ target, source, exists: existsSync(source) }).toEqual({ target, source, exists: true });
+        }
       }
     });
 
     it('Prometheus: its configuration scrapes the compose replicas on their port and loads the mounted alerts.yml', async () => {
-      const configPath = /^--config\.file=(.+)$/.exec(compose.services.prometheus.command!.find((a) => a.startsWith('--config.file='))!)![1];
+      const configFlag = compose.services.prometheus.command!.find((a) => a.startsWith('--config.file='))!;
+      const configPath = configFlag.slice('--config.file='.length);
       const files = mounts('prometheus');
       const configFile = files.get(configPath)!;
       expect(configFile).toBeDefined();
@@ -232,7 +239,8 @@ describe('deployment files', () => {
       // "prometheus" package ships it; .ci/run installs it.)
       const promtool = spawnSync('promtool', ['check', 'config', configFile], { encoding: 'utf8' });
       if (promtool.error) throw new Error(`promtool: ${promtool.error.message} (apt-get install -y --no-install-recommends prometheus)`);
-      expect({ code: promtool.status, output: promtool.stdout + promtool.stderr }).toEqual({ code: 0, output: expect.stringContaining('SUCCESS') });
+      const ran = { code: promtool.status, output: promtool.stdout + promtool.stderr };
+      expect(ran).toEqual({ code: 0, output: expect.stringContaining('SUCCESS') });
     });
 
     it('Grafana: provisions the compose Prometheus as its data source, and the mounted dashboard', () => {
