@@ -18,8 +18,9 @@ ENV NODE_ENV=production \
     DATABASE_URL=sqlite:/app/data/teddy.sqlite \
     LOG_FILE=/app/logs/teddy_system.log
 WORKDIR /app
-RUN groupadd --system teddy \
- && useradd --system --gid teddy --home-dir /app --shell /usr/sbin/nologin teddy \
+# A fixed uid, so that Kubernetes can check runAsNonRoot (deploy/kubernetes sets runAsUser: 10001).
+RUN groupadd --system --gid 10001 teddy \
+ && useradd --system --uid 10001 --gid teddy --home-dir /app --shell /usr/sbin/nologin teddy \
  && mkdir -p /app/data /app/logs \
  && chown teddy:teddy /app/data /app/logs
 COPY --from=build /app/node_modules ./node_modules

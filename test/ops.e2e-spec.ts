@@ -310,7 +310,8 @@ describe('operations files: against the running service', () => {
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'teddy-ops-'));
-    t = await startApp({ env: { METRICS_TOKEN } });
+    // Not the defaults, so the gauges the alert thresholds read are seen to follow the configuration.
+    t = await startApp({ env: { METRICS_TOKEN, RETENTION_DAYS: '7', CLEANUP_CRON: '0 */6 * * *' } });
     // One cleanup run and one notice run, so every job series has a sample (durations, last success).
     const cleanup = await t.http.post('/admin/scheduler/cleanup/trigger').set(t.as('operator')).send({}).expect(200);
     expect(cleanup.body.run.status).toBe('succeeded');
@@ -340,6 +341,27 @@ describe('operations files: against the running service', () => {
     // The whole page, prom-client's defaults included (MetricsModule drops the three it would lint).
     expectSuccess('promtool check metrics (the whole page)', await promtool(['check', 'metrics'], metricsText));
   }, 60_000);
+
+  it('exports the configured retention and each job\'s longest wait between fires, which the alert thresholds add up', () => {
+    const sample = (name: string) => metricsText.split('\n').find((line) => line.startsWith(`${name} `))?.slice(name.length + 1);
+    expect(sample('teddy_retention_seconds')).toBe(String(7 * 86_400));
+    expect(sample('teddy_job_interval_seconds{job_id="daily_data_cleanup"}')).toBe(String(6 * 3600));
+    expect(sample('teddy_job_interval_seconds{job_id="cleanup_notifications"}')).toBe(String(86_400)); // NOTIFY_CRON's default
+  });
+
+  it('drops a job\'s interval while it is paused, and follows a new cron', async () => {
+    const interval = async () => {
+      const text = (await t.http.get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`).expect(200)).text;
+      return /^teddy_job_interval_seconds\{job_id="cleanup_notifications"\} (\S+)$/m.exec(text)?.[1];
+    };
+    const job = '/admin/scheduler/jobs/cleanup_notifications';
+    await t.http.patch(job).set(t.as('operator')).send({ paused: true }).expect(200);
+    expect(await interval()).toBeUndefined();
+    await t.http.patch(job).set(t.as('operator')).send({ paused: false, cron: '0 11,23 * * *' }).expect(200);
+    expect(await interval()).toBe(String(12 * 3600));
+    await t.http.patch(job).set(t.as('operator')).send({ cron: '0 23 * * *' }).expect(200);
+    expect(await interval()).toBe(String(86_400));
+  });
 
   it('exports every metric the Grafana dashboard and the alert rules use', () => {
     const page = exported(metricsText);

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
-import { makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus';
+import { InjectMetric, makeCounterProvider, makeGaugeProvider } from '@willsoto/nestjs-prometheus';
+import { Gauge } from 'prom-client';
 import { Clock } from '../common/clock';
+import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { fromSqlTimestamp } from '../database/sql';
 import { BatchDeleter } from './batch-deleter.service';
@@ -8,6 +10,8 @@ import { CleanupController } from './cleanup.controller';
 import { CLEANUP_DELETED, CleanupService } from './cleanup.service';
 import { PreviewService } from './preview.service';
 import { ReportsService } from './reports.service';
+
+const RETENTION = 'teddy_retention_seconds';
 
 @Module({
   controllers: [CleanupController],
@@ -33,7 +37,14 @@ import { ReportsService } from './reports.service';
         }
       },
     }),
+    makeGaugeProvider({ name: RETENTION, help: 'RETENTION_DAYS in seconds: a cleanup run deletes the messages older than this' }),
   ],
   exports: [CleanupService, PreviewService],
 })
-export class CleanupModule {}
+export class CleanupModule {
+  // Set here rather than in a collect() callback: the metric is one per process, and a callback would
+  // keep reporting the first app's configuration (the test suite builds several apps per process).
+  constructor(@InjectMetric(RETENTION) retention: Gauge, env: Env) {
+    retention.set(env.RETENTION_DAYS * 86_400);
+  }
+}

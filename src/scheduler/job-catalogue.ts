@@ -188,5 +188,6 @@ export class JobCatalogue {
     }
     job.nextFire = row.paused || !job.schedule ? null : job.schedule.next(job.considered);
     this.monitor.next(row.id, job.nextFire);
+    this.monitor.scheduled(row.id, job.schedule, job.nextFire);
   }
 }

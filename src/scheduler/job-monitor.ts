@@ -1,7 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { Counter, Gauge, Histogram } from 'prom-client';
+import { CronSchedule } from '../common/cron';
 import { AppErrors } from '../metrics/app-errors.service';
+import { jobIntervalSeconds } from './job-interval';
 import { JobRun } from './job-run.entity';
 import type { AbandonedRun, RunningRun } from './ledger.service';
 
@@ -9,6 +11,7 @@ export const JOB_RUNS_TOTAL = 'teddy_job_runs_total';
 export const JOB_DURATION = 'teddy_job_duration_seconds';
 export const JOB_LAST_SUCCESS = 'teddy_job_last_success_timestamp_seconds';
 export const JOB_NEXT_RUN = 'teddy_job_next_run_timestamp_seconds';
+export const JOB_INTERVAL = 'teddy_job_interval_seconds';
 export const SCHEDULER_MISSED = 'teddy_scheduler_missed_total';
 
 export interface MissedEvent {
@@ -45,6 +48,7 @@ export class JobMonitor {
     @InjectMetric(JOB_DURATION) private readonly duration: Histogram<'job_id'>,
     @InjectMetric(JOB_LAST_SUCCESS) private readonly lastSuccess: Gauge<'job_id'>,
     @InjectMetric(JOB_NEXT_RUN) private readonly nextRun: Gauge<'job_id'>,
+    @InjectMetric(JOB_INTERVAL) private readonly interval: Gauge<'job_id'>,
     @InjectMetric(SCHEDULER_MISSED) private readonly missedFires: Counter<'job_id'>,
   ) {}
 
@@ -109,8 +113,16 @@ export class JobMonitor {
     else this.nextRun.remove({ job_id: jobId });
   }
 
+  /** The job's longest wait between fires, which the alert thresholds add up; absent while paused or unusable. */
+  scheduled(jobId: string, schedule: CronSchedule | null, nextFire: Date | null): void {
+    const seconds = schedule && nextFire ? jobIntervalSeconds(schedule, nextFire) : null;
+    if (seconds === null) this.interval.remove({ job_id: jobId });
+    else this.interval.set({ job_id: jobId }, seconds);
+  }
+
   forget(jobId: string): void {
     this.nextRun.remove({ job_id: jobId });
+    this.interval.remove({ job_id: jobId });
     this.lastSuccess.remove({ job_id: jobId });
   }
 }

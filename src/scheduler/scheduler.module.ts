@@ -4,7 +4,7 @@ import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@
 import { CleanupModule } from '../cleanup/cleanup.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { JobCatalogue } from './job-catalogue';
-import { JOB_DURATION, JOB_LAST_SUCCESS, JOB_NEXT_RUN, JOB_RUNS_TOTAL, JobMonitor, SCHEDULER_MISSED } from './job-monitor';
+import { JOB_DURATION, JOB_INTERVAL, JOB_LAST_SUCCESS, JOB_NEXT_RUN, JOB_RUNS_TOTAL, JobMonitor, SCHEDULER_MISSED } from './job-monitor';
 import { JobsService } from './jobs.service';
 import { JobLedger } from './ledger.service';
 import { ManualTriggersController } from './manual-triggers.controller';
@@ -43,6 +43,11 @@ export class SchedulerModule {
         }),
         makeGaugeProvider({ name: JOB_LAST_SUCCESS, help: 'When a run of the job last succeeded (Unix seconds, any replica, read from the run ledger)', labelNames: ['job_id'] }),
         makeGaugeProvider({ name: JOB_NEXT_RUN, help: 'When the job fires next (Unix seconds); absent while paused', labelNames: ['job_id'] }),
+        makeGaugeProvider({
+          name: JOB_INTERVAL,
+          help: 'Longest wait between consecutive fires of the job over the next two months (seconds); absent while paused',
+          labelNames: ['job_id'],
+        }),
         makeCounterProvider({ name: SCHEDULER_MISSED, help: 'Fires that did not run because they were later than the misfire grace', labelNames: ['job_id'] }),
       ],
       exports: [SchedulerService],
