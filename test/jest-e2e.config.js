@@ -4,7 +4,8 @@ module.exports = {
   testRegex: '.*\\.e2e-spec\\.ts$',
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/../tsconfig.json' }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
-  testEnvironment: 'node',
+  // Node's environment, keeping the application's log lines out of the output unless a test fails.
+  testEnvironment: '<rootDir>/support/log-environment.ts',
   setupFiles: ['<rootDir>/support/setup-env.ts'],
   testTimeout: 60_000,
 };

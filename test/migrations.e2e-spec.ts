@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions, MIGRATIONS } from '../src/database/data-source';
+import { dataSourceOptions, MIGRATIONS, MIGRATIONS_DIR } from '../src/database/data-source';
 import { runMigrations } from '../src/database/migrate';
 import { placeholder, sqlTimestamp } from '../src/database/sql';
 import { scratchDatabase, ScratchDatabase, TEST_DB } from './support/databases';
@@ -55,6 +56,15 @@ describe(`migrations on an empty ${TEST_DB} database`, () => {
     expect(await indexesOf(ds, 'guardian')).toEqual(expect.arrayContaining(['UQ_guardian_email']));
     expect(await ds.showMigrations()).toBe(false);
     expect(await ds.runMigrations()).toEqual([]);
+  });
+
+  it('applies every migration file in src/database/migrations, in the order of their timestamps', async () => {
+    const ds = await connect();
+    await runMigrations(ds);
+    const files = readdirSync(MIGRATIONS_DIR).filter((file) => /^\d{13}-.*\.ts$/.test(file));
+    const rows: { timestamp: string | number; name: string }[] = await ds.query('SELECT "timestamp", name FROM migrations ORDER BY id');
+    expect(rows.map((r) => String(r.timestamp))).toEqual(files.map((file) => file.slice(0, 13)).sort());
+    expect(rows.map((r) => r.name)).toEqual(MIGRATIONS.map((m) => m.name));
   });
 
   it('cascades guardian to children to conversations, never a conversation to its messages, and enforces the checks', async () => {

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { DataSourceOptions } from 'typeorm';
 import { Child } from '../records/child.entity';
 import { Conversation } from '../records/conversation.entity';
@@ -7,11 +7,7 @@ import { Guardian } from '../records/guardian.entity';
 import { Message } from '../records/message.entity';
 import { CleanupReport } from '../cleanup/cleanup-report.entity';
 import { Notice } from '../notifications/notice.entity';
-import { Initial1764288000000 } from './migrations/1764288000000-initial';
-import { CleanupReports1764374400000 } from './migrations/1764374400000-cleanup-reports';
-import { Notices1764460800000 } from './migrations/1764460800000-notices';
-import { Scheduler1764547200000 } from './migrations/1764547200000-scheduler';
-import { Erasures1764633600000 } from './migrations/1764633600000-erasures';
+import { discoverMigrations } from './migration-discovery';
 import { ErasureRecord } from '../records/erasure-record.entity';
 import { AuditEntry } from '../audit/audit.entity';
 import { JobRun } from '../scheduler/job-run.entity';
@@ -20,7 +16,9 @@ import { SchedulerJob } from '../scheduler/job.entity';
 export type DatabaseKind = 'sqlite' | 'postgres';
 
 export const ENTITIES = [Guardian, Child, Conversation, Message, CleanupReport, Notice, SchedulerJob, JobRun, AuditEntry, ErasureRecord];
-export const MIGRATIONS = [Initial1764288000000, CleanupReports1764374400000, Notices1764460800000, Scheduler1764547200000, Erasures1764633600000];
+/** Every file in ./migrations named `<timestamp>-<name>`, oldest first (npm run migration:create writes one). */
+export const MIGRATIONS_DIR = join(__dirname, 'migrations');
+export const MIGRATIONS = discoverMigrations(MIGRATIONS_DIR);
 
 export function databaseKind(url: string): DatabaseKind {
   return url.startsWith('sqlite:') ? 'sqlite' : 'postgres';

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
 import { Clock } from '../../src/common/clock';
 import { validateEnv } from '../../src/config/env.validation';
+import { capturedLog } from './captured-log';
 import { scratchDatabase, ScratchDatabase } from './databases';
 
 export const KEYS = {
@@ -43,7 +44,13 @@ export async function startApp(
   });
   // Scheduler timers are off unless a test asks for them: tests drive the scheduler's tick() with a
   // fake clock, and a real timer firing a cleanup in the middle of another test's assertions would be noise.
-  const app = await createApp({ env, clock: options.clock, schedulerTimers: options.timers ?? false });
+  const app = await createApp({
+    env,
+    clock: options.clock,
+    schedulerTimers: options.timers ?? false,
+    // Out of the test output; shown with a failing test (see captured-log.ts).
+    logStream: capturedLog().stream('app'),
+  });
   await app.init();
   // Nest buffers its own log lines until listen(); tests never listen, so flush them here.
   app.flushLogs();

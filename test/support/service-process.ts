@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { capturedLog } from './captured-log';
 
 /** The built entry point (npm run build); these tests exercise what ships, in processes of their own. */
 export const MAIN = resolve(__dirname, '../../dist/src/main.js');
@@ -62,8 +63,14 @@ export class ServiceProcess {
       env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
-    this.child.stderr!.on('data', (d: Buffer) => (this.out += d.toString()));
+    // Kept here for the tests' own checks and messages, and in the file's captured log for a failure.
+    const log = capturedLog();
+    const collect = (source: string) => (d: Buffer) => {
+      this.out += d.toString();
+      log.write(source, d.toString());
+    };
+    this.child.stdout!.on('data', collect(name));
+    this.child.stderr!.on('data', collect(`${name} stderr`));
     this.exited = new Promise((done) => {
       this.child.on('exit', (code, signal) => {
         this.exit = { code, signal, at: Date.now() };

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Response, Test } from 'supertest';
 import type { TestApp } from '../app';
+import { capturedLog } from '../captured-log';
 import type { Method } from './openapi';
 
 /** A request exactly as it goes on the wire (path and query already encoded, or deliberately not). */
@@ -101,40 +102,32 @@ export async function send(t: TestApp, req: WireRequest, figures?: Figures): Pro
 }
 
 /**
- * The app's error log lines (pino JSON at level ≥ 50 on stdout), captured while a drill runs so a 5xx
- * can be reported with its cause. Requests are sent one at a time, so what was logged during a request
- * belongs to it. Other output passes through.
+ * The app's error log lines (pino JSON at level ≥ 50), captured while a drill runs so a 5xx can be
+ * reported with its cause. Requests are sent one at a time, so what was logged during a request
+ * belongs to it.
  */
 export class ServerErrorLog {
   private static lines: string[] = [];
-  private static original?: typeof process.stdout.write;
+  private static unsubscribe?: () => void;
 
   static start(): void {
-    if (this.original) return;
-    const original = process.stdout.write.bind(process.stdout);
-    this.original = process.stdout.write;
-    process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
-      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
-      if (text.startsWith('{"level":')) {
-        for (const line of text.split('\n').filter(Boolean)) {
-          try {
-            const entry = JSON.parse(line) as { level?: number; err?: { type?: string; message?: string; stack?: string }; msg?: string };
-            if ((entry.level ?? 0) < 50) continue;
-            const frame = /\n\s+at ([^\n]+)/.exec(entry.err?.stack ?? '')?.[1]?.replace(/\/work\/main\//, '').slice(0, 120) ?? '';
-            ServerErrorLog.lines.push(entry.err ? `${entry.err.type ?? 'Error'}: ${entry.err.message ?? ''}${frame ? ` @ ${frame}` : ''}` : (entry.msg ?? line.slice(0, 200)));
-          } catch {
-            ServerErrorLog.lines.push(line.slice(0, 200));
-          }
-        }
-        if (!process.env.DRILL_SHOW_LOGS) return true;
+    if (this.unsubscribe) return;
+    this.unsubscribe = capturedLog().subscribe((source, line) => {
+      if (source !== 'app' || !line.startsWith('{"level":')) return;
+      try {
+        const entry = JSON.parse(line) as { level?: number; err?: { type?: string; message?: string; stack?: string }; msg?: string };
+        if ((entry.level ?? 0) < 50) return;
+        const frame = /\n\s+at ([^\n]+)/.exec(entry.err?.stack ?? '')?.[1]?.replace(/\/work\/main\//, '').slice(0, 120) ?? '';
+        ServerErrorLog.lines.push(entry.err ? `${entry.err.type ?? 'Error'}: ${entry.err.message ?? ''}${frame ? ` @ ${frame}` : ''}` : (entry.msg ?? line.slice(0, 200)));
+      } catch {
+        ServerErrorLog.lines.push(line.slice(0, 200));
       }
-      return (original as (...a: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stdout.write;
+    });
   }
 
   static stop(): void {
-    if (this.original) process.stdout.write = this.original;
-    this.original = undefined;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     this.lines = [];
   }
 
