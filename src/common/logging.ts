@@ -25,7 +25,7 @@ export function assignRequestId(req: IncomingMessage & { id?: unknown }, res: Se
   return id;
 }
 
-/** Where log lines go besides LOG_FILE, and from which level (multistream's default, info, when unset). */
+/** Where log lines go besides LOG_FILE, and from which level (LOG_LEVEL when unset). */
 export interface ConsoleLog {
   stream: NodeJS.WritableStream;
   level?: pino.Level;
@@ -48,8 +48,10 @@ function logFile(path: string): pino.DestinationStream {
  * credential is redacted. E-mail addresses are masked everywhere.
  */
 export function loggerParams(env: Env, console: ConsoleLog = { stream: process.stdout }): Params {
-  const streams: pino.StreamEntry[] = [console.level ? { stream: console.stream, level: console.level } : { stream: console.stream }];
-  if (env.LOG_FILE) streams.push({ stream: logFile(env.LOG_FILE) });
+  // Each stream states its level: multistream's default (info) would drop debug and trace even at LOG_LEVEL=debug.
+  const level: pino.Level = env.LOG_LEVEL === 'silent' ? 'fatal' : env.LOG_LEVEL;
+  const streams: pino.StreamEntry[] = [{ stream: console.stream, level: console.level ?? level }];
+  if (env.LOG_FILE) streams.push({ stream: logFile(env.LOG_FILE), level });
   return {
     pinoHttp: {
       level: env.LOG_LEVEL,

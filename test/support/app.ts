@@ -49,7 +49,7 @@ export async function startApp(
     clock: options.clock,
     schedulerTimers: options.timers ?? false,
     // Out of the test output; shown with a failing test (see captured-log.ts).
-    logStream: capturedLog().stream('app'),
+    logStream: { stream: capturedLog().stream('app') },
   });
   await app.init();
   // Nest buffers its own log lines until listen(); tests never listen, so flush them here.
