@@ -18,10 +18,7 @@ const arg = (name, fallback) => {
 };
 const MESSAGES = Number(arg('messages', 2_000_000));
 const BATCH = Number(arg('batch', 5000));
-const SWEEP = arg('sweep', '')
-  .split(',')
-  .filter(Boolean)
-  .map(Number);
+const SWEEP = arg('sweep', '').split(',').filter(Boolean).map(Number);
 const ONLY = arg('only', '');
 // chronological: rows stored in the order they were said, as live ingestion writes them (the
 // usual case). shuffled: created_at unrelated to storage order, as after a large backdated import
@@ -33,7 +30,8 @@ const agePg = (i, n) => (LAYOUT === 'shuffled' ? `((${i}::bigint * 7919) % ${SPA
 const ageSqlite = (i, n) => (LAYOUT === 'shuffled' ? `((${i} * 7919) % ${SPAN_S})` : `((${SPAN_S} * (${n} - ${i})) / ${n})`);
 const perConversation = (n) => Math.max(1, Math.floor(n / CONVERSATIONS));
 // Which conversation message i belongs to: consecutive runs (chronological) or spread round-robin (shuffled).
-const conversationOf = (n) => (LAYOUT === 'shuffled' ? `((i - 1) % ${CONVERSATIONS} + 1)` : `(((i - 1) / ${perConversation(n)}) % ${CONVERSATIONS} + 1)`);
+const conversationOf = (n) =>
+  LAYOUT === 'shuffled' ? `((i - 1) % ${CONVERSATIONS} + 1)` : `(((i - 1) / ${perConversation(n)}) % ${CONVERSATIONS} + 1)`;
 // --autovacuum off: keep autovacuum off the message table during measurements, to tell its share
 // of a long batched run apart (a single DELETE transaction ends before autovacuum can start).
 const AUTOVACUUM = arg('autovacuum', 'on');
@@ -69,7 +67,10 @@ async function seedPg(client, messages) {
     SELECT md5('c' || i)::uuid, md5('g' || ((i - 1) % ${GUARDIANS} + 1))::uuid, 'C' || i, '${at}'::timestamptz - interval '90 days'
     FROM generate_series(1, ${CHILDREN}) i`);
   // Chronological: each conversation holds consecutive messages and starts with its first one.
-  const convStart = LAYOUT === 'shuffled' ? `interval '61 days'` : `${agePg('((j - 1) * ' + perConversation(messages) + ' + 1)', messages)} * interval '1 second'`;
+  const convStart =
+    LAYOUT === 'shuffled'
+      ? `interval '61 days'`
+      : `${agePg('((j - 1) * ' + perConversation(messages) + ' + 1)', messages)} * interval '1 second'`;
   await client.query(`INSERT INTO conversation (id, child_id, started_at, created_at)
     SELECT md5('v' || j)::uuid, md5('c' || ((j - 1) % ${CHILDREN} + 1))::uuid, '${at}'::timestamptz - ${convStart}, '${at}'::timestamptz - ${convStart}
     FROM generate_series(1, ${CONVERSATIONS}) j`);
@@ -101,7 +102,8 @@ function seedSqlite(file, messages) {
   db.exec(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${CHILDREN})
     INSERT INTO child (id, guardian_id, display_name, created_at)
     SELECT ${uuid(2, 'i')}, ${uuid(1, `(i - 1) % ${GUARDIANS} + 1`)}, 'C' || i, ${ts(at - 90 * 86400)} FROM s`);
-  const convTs = LAYOUT === 'shuffled' ? ts(at - 61 * 86400) : ts(`${at} - ${ageSqlite(`((i - 1) * ${perConversation(messages)} + 1)`, messages)}`);
+  const convTs =
+    LAYOUT === 'shuffled' ? ts(at - 61 * 86400) : ts(`${at} - ${ageSqlite(`((i - 1) * ${perConversation(messages)} + 1)`, messages)}`);
   db.exec(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${CONVERSATIONS})
     INSERT INTO conversation (id, child_id, started_at, created_at)
     SELECT ${uuid(3, 'i')}, ${uuid(2, `(i - 1) % ${CHILDREN} + 1`)}, ${convTs}, ${convTs} FROM s`);
@@ -119,7 +121,13 @@ function seedSqlite(file, messages) {
 
 // ---------- the service, run in-process from the built code ----------
 async function serviceRun(url, batch) {
-  const env = validateEnv({ DATABASE_URL: url, ADMIN_API_KEY: 'bench-operator-key-0000000001', LOG_LEVEL: 'warn', LOG_FILE: '', CLEANUP_BATCH_SIZE: String(batch) });
+  const env = validateEnv({
+    DATABASE_URL: url,
+    ADMIN_API_KEY: 'bench-operator-key-0000000001',
+    LOG_LEVEL: 'warn',
+    LOG_FILE: '',
+    CLEANUP_BATCH_SIZE: String(batch),
+  });
   const app = await createApp({ env, clock: new FixedClock(RUN_AT) });
   await app.init();
   const cleanup = app.get(CleanupService);
@@ -159,7 +167,9 @@ async function naive(url, rows) {
   const started = Date.now();
   let removed = 0;
   while (removed < rows) {
-    const batch = await ds.getRepository(Message).find({ where: { createdAt: LessThanOrEqual(CUTOFF) }, take: Math.min(500, rows - removed) });
+    const batch = await ds
+      .getRepository(Message)
+      .find({ where: { createdAt: LessThanOrEqual(CUTOFF) }, take: Math.min(500, rows - removed) });
     if (batch.length === 0) break;
     await ds.getRepository(Message).remove(batch);
     removed += batch.length;
@@ -189,11 +199,15 @@ async function pgDatabase(name) {
 async function benchPg() {
   const db = await pgDatabase(`teddy_bench_cleanup_${process.pid}`);
   try {
-    console.log(`\n## PostgreSQL: ${fmt(MESSAGES)} messages, ${fmt(GUARDIANS)} guardians, ${fmt(CHILDREN)} children, ${fmt(CONVERSATIONS)} conversations`);
+    console.log(
+      `\n## PostgreSQL: ${fmt(MESSAGES)} messages, ${fmt(GUARDIANS)} guardians, ${fmt(CHILDREN)} children, ${fmt(CONVERSATIONS)} conversations`,
+    );
     for (const batch of SWEEP) {
       const expired = await seedPg(db.client, MESSAGES);
       const r = await serviceRun(db.url, batch);
-      console.log(`sweep batch=${batch}: ${secs(r.ms)} for ${fmt(expired)} expired, max batch ${r.report.maxBatchMs} ms, ${r.report.batches} batches`);
+      console.log(
+        `sweep batch=${batch}: ${secs(r.ms)} for ${fmt(expired)} expired, max batch ${r.report.maxBatchMs} ms, ${r.report.batches} batches`,
+      );
     }
     let t0 = Date.now();
     const expired = await seedPg(db.client, MESSAGES);
@@ -208,7 +222,9 @@ async function benchPg() {
       [CUTOFF],
     );
     const rawConvMs = Date.now() - t0;
-    console.log(`raw DELETE of the conversations left empty: ${secs(rawConvMs)} (${fmt(rawConv.rowCount)} rows); both raw statements: ${secs(rawMs + rawConvMs)}`);
+    console.log(
+      `raw DELETE of the conversations left empty: ${secs(rawConvMs)} (${fmt(rawConv.rowCount)} rows); both raw statements: ${secs(rawMs + rawConvMs)}`,
+    );
 
     await seedPg(db.client, MESSAGES);
     const r = await serviceRun(db.url, BATCH);
@@ -216,7 +232,9 @@ async function benchPg() {
       `teddy cleanup (batch ${BATCH}): ${secs(r.ms)}, ${fmt(r.report.messagesDeleted)} messages + ${fmt(r.report.conversationsDeleted)} conversations, ` +
         `${r.report.batches} batches, max batch ${r.report.maxBatchMs} ms, RSS growth ${r.rssGrowthMb.toFixed(1)} MB, max event-loop lag ${r.lagMax.toFixed(0)} ms`,
     );
-    console.log(`  of which the message deletes: ${secs(r.messagesMs)}; the empty-conversation deletes and the report: ${secs(r.ms - r.messagesMs)}`);
+    console.log(
+      `  of which the message deletes: ${secs(r.messagesMs)}; the empty-conversation deletes and the report: ${secs(r.ms - r.messagesMs)}`,
+    );
     console.log(
       `ratio message deletes / raw message DELETE: ${(r.messagesMs / rawMs).toFixed(2)}x (target <= 1.5x); whole run / both raw statements: ${(r.ms / (rawMs + rawConvMs)).toFixed(2)}x; ` +
         `whole run / raw message DELETE: ${(r.ms / rawMs).toFixed(2)}x (max batch target <= 250 ms; RSS target < 64 MB)`,
@@ -226,7 +244,9 @@ async function benchPg() {
     await seedPg(db.client, MESSAGES);
     const n = await naive(db.url, 50_000);
     const ours = (r.ms / r.report.messagesDeleted) * n.removed;
-    console.log(`naive TypeORM find-then-remove: ${fmt(n.removed)} rows in ${secs(n.ms)} (${fmt(Math.round(n.removed / (n.ms / 1000)))} rows/s); teddy at its rate: ${secs(ours)}; ratio naive / teddy: ${(n.ms / ours).toFixed(1)}x`);
+    console.log(
+      `naive TypeORM find-then-remove: ${fmt(n.removed)} rows in ${secs(n.ms)} (${fmt(Math.round(n.removed / (n.ms / 1000)))} rows/s); teddy at its rate: ${secs(ours)}; ratio naive / teddy: ${(n.ms / ours).toFixed(1)}x`,
+    );
   } finally {
     await db.drop();
   }
@@ -244,7 +264,9 @@ async function benchSqlite() {
     for (const batch of SWEEP) {
       const expired = seedSqlite(file, MESSAGES);
       const r = await serviceRun(url, batch);
-      console.log(`sweep batch=${batch}: ${secs(r.ms)} for ${fmt(expired)} expired (${fmt(Math.round(expired / (r.ms / 1000)))} msg/s), max batch ${r.report.maxBatchMs} ms`);
+      console.log(
+        `sweep batch=${batch}: ${secs(r.ms)} for ${fmt(expired)} expired (${fmt(Math.round(expired / (r.ms / 1000)))} msg/s), max batch ${r.report.maxBatchMs} ms`,
+      );
     }
     let t0 = Date.now();
     const expired = seedSqlite(file, MESSAGES);
@@ -262,20 +284,28 @@ async function benchSqlite() {
       `teddy cleanup (batch ${BATCH}): ${secs(r.ms)}, ${fmt(r.report.messagesDeleted)} messages + ${fmt(r.report.conversationsDeleted)} conversations, ` +
         `${fmt(Math.round(rate))} messages/s (target >= 100,000), max batch ${r.report.maxBatchMs} ms, max event-loop lag ${r.lagMax.toFixed(0)} ms, RSS growth ${r.rssGrowthMb.toFixed(1)} MB`,
     );
-    console.log(`  of which the message deletes: ${secs(r.messagesMs)} (${fmt(Math.round(r.report.messagesDeleted / (r.messagesMs / 1000)))} messages/s)`);
-    console.log(`ratio teddy (whole run) / raw DELETE: ${(r.ms / rawMs).toFixed(2)}x; message deletes / raw DELETE: ${(r.messagesMs / rawMs).toFixed(2)}x`);
+    console.log(
+      `  of which the message deletes: ${secs(r.messagesMs)} (${fmt(Math.round(r.report.messagesDeleted / (r.messagesMs / 1000)))} messages/s)`,
+    );
+    console.log(
+      `ratio teddy (whole run) / raw DELETE: ${(r.ms / rawMs).toFixed(2)}x; message deletes / raw DELETE: ${(r.messagesMs / rawMs).toFixed(2)}x`,
+    );
     if (NAIVE === 'off') return;
     seedSqlite(file, MESSAGES);
     const n = await naive(url, 50_000);
     const ours = (r.ms / r.report.messagesDeleted) * n.removed;
-    console.log(`naive TypeORM find-then-remove: ${fmt(n.removed)} rows in ${secs(n.ms)}; ratio naive / teddy: ${(n.ms / ours).toFixed(1)}x`);
+    console.log(
+      `naive TypeORM find-then-remove: ${fmt(n.removed)} rows in ${secs(n.ms)}; ratio naive / teddy: ${(n.ms / ours).toFixed(1)}x`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 (async () => {
-  console.log(`node ${process.version}; run at ${RUN_AT.toISOString()}, cutoff ${CUTOFF.toISOString()}; layout ${LAYOUT}; autovacuum ${AUTOVACUUM}`);
+  console.log(
+    `node ${process.version}; run at ${RUN_AT.toISOString()}, cutoff ${CUTOFF.toISOString()}; layout ${LAYOUT}; autovacuum ${AUTOVACUUM}`,
+  );
   if (ONLY !== 'sqlite') await benchPg();
   if (ONLY !== 'pg') await benchSqlite();
 })().catch((error) => {

@@ -126,7 +126,11 @@ async function rawInsert(db, n) {
   } else {
     const ddl = await db.dataSource.query(`SELECT type, sql FROM sqlite_master WHERE tbl_name = 'notice' AND sql IS NOT NULL`);
     for (const { type, sql } of ddl.sort((a, b) => (a.type === 'table' ? 0 : 1) - (b.type === 'table' ? 0 : 1))) {
-      await db.dataSource.query(type === 'table' ? sql.replace('"notice"', '"notice_baseline"') : sql.replace(/"IDX_([^"]+)"/, '"IDX_baseline_$1"').replace('ON "notice"', 'ON "notice_baseline"'));
+      await db.dataSource.query(
+        type === 'table'
+          ? sql.replace('"notice"', '"notice_baseline"')
+          : sql.replace(/"IDX_([^"]+)"/, '"IDX_baseline_$1"').replace('ON "notice"', 'ON "notice_baseline"'),
+      );
     }
   }
   const p = (i) => (k === 'postgres' ? `$${i}` : '?');
@@ -215,7 +219,12 @@ async function directSend(sinkUrl, n) {
       timeZone: 'UTC',
       children: [{ childId: randomUUID(), displayName: `Child ${i}`, messages: 2, conversations: 0 }],
     });
-    return { from: 'Teddy <no-reply@bench.example>', to: `parent${i}@bench.example`, messageId: noticeMessageId(randomUUID()), ...rendered };
+    return {
+      from: 'Teddy <no-reply@bench.example>',
+      to: `parent${i}@bench.example`,
+      messageId: noticeMessageId(randomUUID()),
+      ...rendered,
+    };
   });
   const t0 = process.hrtime.bigint();
   await mapLimit(mails, 32, (m) => transport.sendMail(m));

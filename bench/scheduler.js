@@ -220,7 +220,10 @@ async function startServer(script, env, readyPath = '/health/ready') {
           entry = { level: 50, msg: `(not JSON) ${line.slice(0, 200)}` };
         }
         if (!(entry.level >= 40)) continue;
-        const msg = `${entry.level >= 50 ? 'ERROR' : 'WARN'} ${String(entry.msg ?? '').replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<t>').replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<uuid>').slice(0, 240)}`;
+        const msg = `${entry.level >= 50 ? 'ERROR' : 'WARN'} ${String(entry.msg ?? '')
+          .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<t>')
+          .replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<uuid>')
+          .slice(0, 240)}`;
         seen.set(msg, (seen.get(msg) ?? 0) + 1);
       }
       if (stderr.trim()) seen.set(`STDERR ${stderr.trim().slice(0, 240)}`, 1);
@@ -348,7 +351,8 @@ function readRunsSqlite(file) {
 /** Runs per fire over [from, to] (whole seconds): fires with no run (gaps), fires with more than one (duplicates). */
 function perFire(runs, from, to) {
   const byFire = new Map();
-  for (const r of runs) if (r.scheduledFor >= from && r.scheduledFor <= to) byFire.set(r.scheduledFor, (byFire.get(r.scheduledFor) ?? 0) + 1);
+  for (const r of runs)
+    if (r.scheduledFor >= from && r.scheduledFor <= to) byFire.set(r.scheduledFor, (byFire.get(r.scheduledFor) ?? 0) + 1);
   let gaps = 0;
   let duplicates = 0;
   const gapAt = [];
@@ -498,16 +502,42 @@ async function throughputAll(withSqlite, withPg) {
     delete env.LOG_FILE;
     return env;
   };
-  const targets = [{ label: 'bare Nest route GET /health/ready (baseline, bench/bare-nest.js)', script: BARE, env: {}, path: '/health/ready', headers: {} }];
+  const targets = [
+    {
+      label: 'bare Nest route GET /health/ready (baseline, bench/bare-nest.js)',
+      script: BARE,
+      env: {},
+      path: '/health/ready',
+      headers: {},
+    },
+  ];
   const dbs = [];
   if (withSqlite) dbs.push({ name: 'SQLite', url: 'sqlite:./data/teddy.sqlite' });
   if (withPg) dbs.push({ name: 'PostgreSQL', url: (await freshPg('http')).url });
   for (const { name, url } of dbs) {
     targets.push(
-      { label: `${name}: GET /admin/scheduler/status, LOG_LEVEL=warn LOG_HTTP_REQUESTS=false`, script: MAIN, env: serviceEnv(url, quiet), path: '/admin/scheduler/status', headers: viewer },
-      { label: `${name}: GET /admin/scheduler/status, logging defaults (info, request log, stdout + LOG_FILE)`, script: MAIN, env: defaultsOf(url), path: '/admin/scheduler/status', headers: viewer },
+      {
+        label: `${name}: GET /admin/scheduler/status, LOG_LEVEL=warn LOG_HTTP_REQUESTS=false`,
+        script: MAIN,
+        env: serviceEnv(url, quiet),
+        path: '/admin/scheduler/status',
+        headers: viewer,
+      },
+      {
+        label: `${name}: GET /admin/scheduler/status, logging defaults (info, request log, stdout + LOG_FILE)`,
+        script: MAIN,
+        env: defaultsOf(url),
+        path: '/admin/scheduler/status',
+        headers: viewer,
+      },
       // Same app, a public route answering a constant: what the app costs before the guard and the status.
-      { label: `${name}: GET /health/live (public, constant), LOG_LEVEL=warn LOG_HTTP_REQUESTS=false`, script: MAIN, env: serviceEnv(url, quiet), path: '/health/live', headers: {} },
+      {
+        label: `${name}: GET /health/live (public, constant), LOG_LEVEL=warn LOG_HTTP_REQUESTS=false`,
+        script: MAIN,
+        env: serviceEnv(url, quiet),
+        path: '/health/live',
+        headers: {},
+      },
     );
   }
   const servers = [];
@@ -527,7 +557,14 @@ async function throughputAll(withSqlite, withPg) {
       const after = await cannon(servers[0], targets[0].path, targets[0].headers);
       const baseRps = (before.rps + after.rps) / 2;
       const baseCpu = (before.cpuUs + after.cpuUs) / 2;
-      results[0] = { ...before, rps: baseRps, cpuUs: baseCpu, p50: (before.p50 + after.p50) / 2, p99: (before.p99 + after.p99) / 2, bad: before.bad + after.bad };
+      results[0] = {
+        ...before,
+        rps: baseRps,
+        cpuUs: baseCpu,
+        p50: (before.p50 + after.p50) / 2,
+        p99: (before.p99 + after.p99) / 2,
+        bad: before.bad + after.bad,
+      };
       results.forEach((r, i) => samples[i].push({ ...r, ratio: r.rps / baseRps, cpuRatio: baseCpu / r.cpuUs }));
     }
     return targets.map((t, i) => {
@@ -559,9 +596,13 @@ async function throughputAll(withSqlite, withPg) {
 
 function printLag(lags) {
   const out = [];
-  out.push(`Fire -> start lag (job_run.started_at - scheduled_for), ${FIRES} consecutive fires of "* * * * * *", cleanup task on an empty database, SCHEDULER_SYNC_SECONDS=${SYNC_SECONDS}`);
+  out.push(
+    `Fire -> start lag (job_run.started_at - scheduled_for), ${FIRES} consecutive fires of "* * * * * *", cleanup task on an empty database, SCHEDULER_SYNC_SECONDS=${SYNC_SECONDS}`,
+  );
   out.push('');
-  out.push('| setup | runs / fires | duplicates / gaps | lag p50 | lag p99 | lag max | timer alone p50 / p99 / max | task began p50 / p99 | run duration p50 | owners (runs each) |');
+  out.push(
+    '| setup | runs / fires | duplicates / gaps | lag p50 | lag p99 | lag max | timer alone p50 / p99 / max | task began p50 / p99 | run duration p50 | owners (runs each) |',
+  );
   out.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const l of lags) {
     out.push(
@@ -570,7 +611,9 @@ function printLag(lags) {
   }
   out.push('');
   for (const l of lags) {
-    const statuses = Object.entries(l.statuses).map(([s, n]) => `${n} ${s}`).join(', ');
+    const statuses = Object.entries(l.statuses)
+      .map(([s, n]) => `${n} ${s}`)
+      .join(', ');
     out.push(
       `- ${l.label}: statuses ${statuses}; triggers ${l.triggers.join(', ')}; max attempt ${l.attempts}; whole run from the first fire to the pause: ${l.whole.fires} fires, ${l.whole.duplicates} duplicates, ${l.whole.gaps} gaps${l.whole.gapAt.length ? ` (${l.whole.gapAt.join(', ')})` : ''}; ${l.afterPause} run(s) for fires after the pause answered; status shows it paused: ${l.statusOk}`,
     );
@@ -585,7 +628,9 @@ function printHttp(http, loadAtStart) {
     `Throughput, autocannon ${CONNECTIONS} connections, ${DURATION} s after a ${WARMUP} s warm-up (autocannon in the same 2 cores); median of ${ROUNDS} interleaved rounds, each compared with the bare route measured at the start and end of its round; load average ${loadAtStart} at start`,
   );
   out.push('');
-  out.push('| target | req/s | p50 | p99 | x bare req/s (per round) | server CPU per request | x bare by CPU (per round) | non-2xx/errors | bytes/resp |');
+  out.push(
+    '| target | req/s | p50 | p99 | x bare req/s (per round) | server CPU per request | x bare by CPU (per round) | non-2xx/errors | bytes/resp |',
+  );
   out.push('|---|---|---|---|---|---|---|---|---|');
   const list = (xs) => xs.map((x) => x.toFixed(2)).join(' / ');
   for (const r of http) {
@@ -594,7 +639,9 @@ function printHttp(http, loadAtStart) {
     );
   }
   out.push('');
-  out.push('"x bare by CPU": the bare route\'s server CPU time per request divided by this one\'s, i.e. the req/s ratio one core per server would give.');
+  out.push(
+    '"x bare by CPU": the bare route\'s server CPU time per request divided by this one\'s, i.e. the req/s ratio one core per server would give.',
+  );
   const logs = http.flatMap((r) => r.problems.map((p) => `${r.label}: ${p}`));
   if (logs.length) {
     out.push('');
@@ -603,7 +650,10 @@ function printHttp(http, loadAtStart) {
   console.log(`\n${out.join('\n')}`);
 }
 
-const loadNow = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const loadNow = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 (async () => {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
@@ -612,7 +662,9 @@ const loadNow = () => loadavg().map((l) => l.toFixed(2)).join(' ');
   const withSqlite = ONLY !== 'pg';
   const pgVersion = withPg ? (await adminQuery('SHOW server_version')).rows[0].server_version : undefined;
   const started = Date.now();
-  console.log(`node ${process.version}, ${cpus().length} cores${pgVersion ? `, PostgreSQL ${pgVersion}` : ''}; load average ${loadNow()} at start`);
+  console.log(
+    `node ${process.version}, ${cpus().length} cores${pgVersion ? `, PostgreSQL ${pgVersion}` : ''}; load average ${loadNow()} at start`,
+  );
 
   if (SKIP !== 'lag') {
     const lags = [];

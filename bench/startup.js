@@ -35,7 +35,14 @@ async function once(script, env, measureIdle) {
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, [script], {
     cwd,
-    env: { PATH: process.env.PATH, PORT: String(port), LOG_LEVEL: 'warn', LOG_FILE: '', ADMIN_API_KEY: 'bench-operator-key-0000000001', ...env },
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      LOG_FILE: '',
+      ADMIN_API_KEY: 'bench-operator-key-0000000001',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -83,7 +90,11 @@ async function freshPg(i) {
   const main = join(ROOT, 'dist/src/main.js');
   const results = [];
   results.push(await measure('bare Nest route (baseline)', join(__dirname, 'bare-nest.js'), async () => ({ vars: {} })));
-  results.push(await measure('teddy-scheduler, SQLite (empty db, migrates)', main, async () => ({ vars: { DATABASE_URL: 'sqlite:./data/teddy.sqlite' } })));
+  results.push(
+    await measure('teddy-scheduler, SQLite (empty db, migrates)', main, async () => ({
+      vars: { DATABASE_URL: 'sqlite:./data/teddy.sqlite' },
+    })),
+  );
   if (await pgAvailable()) results.push(await measure('teddy-scheduler, PostgreSQL (empty db, migrates)', main, freshPg));
   const base = results[0];
   console.log(`node ${process.version}, ${RUNS} runs each, idle RSS read ${IDLE_MS / 1000} s after ready`);

@@ -32,7 +32,8 @@ export function requestShapeProblem(req: { path: string; body?: unknown }): stri
   while (stack.length > 0) {
     const [value, depth] = stack.pop()!;
     if (depth > MAX_BODY_DEPTH) return `body is nested more than ${MAX_BODY_DEPTH} levels deep`;
-    if (value && typeof value === 'object') for (const child of Object.values(value)) if (child && typeof child === 'object') stack.push([child, depth + 1]);
+    if (value && typeof value === 'object')
+      for (const child of Object.values(value)) if (child && typeof child === 'object') stack.push([child, depth + 1]);
   }
   return undefined;
 }
@@ -50,7 +51,10 @@ function setupSwagger(app: NestExpressApplication): void {
     )
     .setVersion(process.env.npm_package_version ?? '0.1.0')
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The API key of your role' }, 'api-key')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'API key', description: 'The same key, as `Authorization: Bearer <key>`' }, 'bearer')
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', bearerFormat: 'API key', description: 'The same key, as `Authorization: Bearer <key>`' },
+      'bearer',
+    )
     .build();
   const document = SwaggerModule.createDocument(app, config);
   SwaggerModule.setup('docs', app, document, {

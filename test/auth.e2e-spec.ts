@@ -180,7 +180,12 @@ describe('auth: role matrix over every route', () => {
     for (const route of routes.filter((r) => !PUBLIC_ROUTES.has(key(r)))) {
       for (const headers of [{ 'X-API-Key': UNKNOWN_KEY }, { Authorization: `Bearer ${UNKNOWN_KEY}` }] as Record<string, string>[]) {
         const res = await call(route, headers, shared);
-        if (res.status !== 401 || res.body.statusCode !== 401 || res.body.error !== 'Unauthorized' || typeof res.body.message !== 'string') {
+        if (
+          res.status !== 401 ||
+          res.body.statusCode !== 401 ||
+          res.body.error !== 'Unauthorized' ||
+          typeof res.body.message !== 'string'
+        ) {
           problems.push(`${key(route)} ${Object.keys(headers)[0]}: ${res.status} ${JSON.stringify(res.body)}`);
         }
       }
@@ -271,7 +276,10 @@ describe('auth: role matrix over every route', () => {
   });
 
   it('does not accept a key in other schemes or places', async () => {
-    for (const headers of [{ Authorization: `Basic ${KEYS.ingest}` }, { Authorization: KEYS.ingest }, { 'X-API-Key': '' }] as Record<string, string>[]) {
+    for (const headers of [{ Authorization: `Basic ${KEYS.ingest}` }, { Authorization: KEYS.ingest }, { 'X-API-Key': '' }] as Record<
+      string,
+      string
+    >[]) {
       const res = await t.http.get('/admin/auth/whoami').set(headers);
       expect([headers, res.status]).toEqual([headers, 401]);
     }
@@ -304,7 +312,10 @@ describe('auth: failed-authentication limit', () => {
         const res = await t.http.get('/admin/auth/whoami').set(from('203.0.113.50'));
         expect([i, res.status]).toEqual([i, 401]);
       }
-      await t.http.get('/admin/auth/whoami').set(from('203.0.113.50', t.as('viewer'))).expect(200, { role: 'viewer' });
+      await t.http
+        .get('/admin/auth/whoami')
+        .set(from('203.0.113.50', t.as('viewer')))
+        .expect(200, { role: 'viewer' });
     });
 
     it('answers 401 to 5 wrong keys, then 429 with Retry-After even to a valid key', async () => {
@@ -323,15 +334,25 @@ describe('auth: failed-authentication limit', () => {
       expect(retryAfter).toBeLessThanOrEqual(60);
 
       // Still blocked, whatever is presented, on any protected route.
-      await t.http.post('/v1/guardians').set(from(client, t.as('ingest'))).send({ email: 'blocked@example.com', displayName: 'B' }).expect(429);
+      await t.http
+        .post('/v1/guardians')
+        .set(from(client, t.as('ingest')))
+        .send({ email: 'blocked@example.com', displayName: 'B' })
+        .expect(429);
       await t.http.get('/admin/auth/whoami').set(from(client)).expect(429);
-      await t.http.get('/admin/auth/whoami').set(from(client, { Authorization: `Bearer ${UNKNOWN_KEY}` })).expect(429);
+      await t.http
+        .get('/admin/auth/whoami')
+        .set(from(client, { Authorization: `Bearer ${UNKNOWN_KEY}` }))
+        .expect(429);
       const [{ n }] = await t.dataSource.query(`SELECT COUNT(*) AS n FROM guardian WHERE email = 'blocked@example.com'`);
       expect(Number(n)).toBe(0);
 
       // Probes stay open, and other clients are not locked out by this one.
       await t.http.get('/health/live').set(from(client)).expect(200);
-      await t.http.get('/admin/auth/whoami').set(from('198.51.100.9', t.as('viewer'))).expect(200, { role: 'viewer' });
+      await t.http
+        .get('/admin/auth/whoami')
+        .set(from('198.51.100.9', t.as('viewer')))
+        .expect(200, { role: 'viewer' });
     });
   });
 

@@ -35,7 +35,10 @@ describe('cleanup', () => {
       const shortCutoff = RUN_AT - 7 * DAY;
       await addMessages(t, short.conversationId, [iso(CUTOFF - 5), iso(shortCutoff - 1), iso(shortCutoff), iso(shortCutoff + 1)]);
 
-      const preview = await t.http.get(`/admin/data/preview?at=${iso(RUN_AT)}`).set(t.as('viewer')).expect(200);
+      const preview = await t.http
+        .get(`/admin/data/preview?at=${iso(RUN_AT)}`)
+        .set(t.as('viewer'))
+        .expect(200);
       expect(preview.body).toMatchObject({
         at: iso(RUN_AT),
         scheduled: false,
@@ -62,7 +65,10 @@ describe('cleanup', () => {
       const youngEmpty = await newConversation(t, fam.childId, iso(CUTOFF + 1));
       const exactlyAtCutoffEmpty = await newConversation(t, fam.childId, iso(CUTOFF));
 
-      const before = await t.http.get(`/admin/data/preview?at=${iso(RUN_AT)}`).set(t.as('viewer')).expect(200);
+      const before = await t.http
+        .get(`/admin/data/preview?at=${iso(RUN_AT)}`)
+        .set(t.as('viewer'))
+        .expect(200);
       const report = await cleanup.run({ at: new Date(RUN_AT), trigger: 'manual', triggeredBy: 'test' });
       expect(report.messagesDeleted).toBe(before.body.counts.messages);
       expect(report.conversationsDeleted).toBe(before.body.counts.conversations);
@@ -76,7 +82,11 @@ describe('cleanup', () => {
 
     it('is harmless to rerun, and a dry run deletes nothing but counts the same', async () => {
       const fam = await newFamily(t, { startedAt: iso(CUTOFF - DAY) });
-      await addMessages(t, fam.conversationId, Array.from({ length: 20 }, (_, i) => iso(CUTOFF - i * 1000)));
+      await addMessages(
+        t,
+        fam.conversationId,
+        Array.from({ length: 20 }, (_, i) => iso(CUTOFF - i * 1000)),
+      );
       const dry = await cleanup.run({ at: new Date(RUN_AT), trigger: 'manual', triggeredBy: 'test', dryRun: true });
       expect(dry).toMatchObject({ status: 'succeeded', dryRun: true, messagesDeleted: 20, conversationsDeleted: 1 });
       expect(await messageTexts(t.dataSource, fam.conversationId)).toBe(20);
@@ -114,7 +124,9 @@ describe('cleanup', () => {
 
     it('a crash after batch k leaves whole batches only, and the next run finishes the work', async () => {
       const errors = async () =>
-        Number(/^teddy_application_errors_total\{type="scheduled_cleanup"\} (\d+)$/m.exec((await t.http.get('/metrics').expect(200)).text)?.[1]);
+        Number(
+          /^teddy_application_errors_total\{type="scheduled_cleanup"\} (\d+)$/m.exec((await t.http.get('/metrics').expect(200)).text)?.[1],
+        );
       const errorsBefore = await errors();
       const fam = await newFamily(t, { startedAt: iso(CUTOFF - DAY) });
       await addMessages(t, fam.conversationId, expired(1000));
@@ -163,45 +175,59 @@ describe('cleanup', () => {
     // On PostgreSQL a message can be committed by another connection between the cleanup's snapshot
     // and its delete of the (then empty) conversation. SQLite has one writer at a time, so there the
     // race cannot happen.
-    (TEST_DB === 'postgres' ? it : it.skip)('keeps a conversation, and the message, when a message lands in it during its delete', async () => {
-      const fam = await newFamily(t, { startedAt: iso(CUTOFF - DAY) });
-      await addMessages(t, fam.conversationId, expired(3));
-      const other = new Client({ connectionString: t.database.url });
-      await other.connect();
-      try {
-        // An insert in flight: it holds a key-share lock on the conversation until it commits.
-        await other.query('BEGIN');
-        await other.query(`INSERT INTO message (id, conversation_id, role, text, created_at) VALUES ($1, $2, 'child', 'still here', $3)`, [
-          randomUUID(),
-          fam.conversationId,
-          new Date(RUN_AT - 1000),
-        ]);
-        const run = cleanup.run({ at: new Date(RUN_AT), trigger: 'manual', triggeredBy: 'test' });
-        await new Promise((r) => setTimeout(r, 500));
-        await other.query('COMMIT');
-        const report = await run;
-        expect(report.status).toBe('succeeded');
-        expect(report.messagesDeleted).toBe(3);
-        const rows = await t.dataSource.query(`SELECT text FROM message WHERE conversation_id = '${fam.conversationId}'`);
-        expect(rows).toEqual([{ text: 'still here' }]);
-      } finally {
-        await other.end();
-      }
-    });
+    (TEST_DB === 'postgres' ? it : it.skip)(
+      'keeps a conversation, and the message, when a message lands in it during its delete',
+      async () => {
+        const fam = await newFamily(t, { startedAt: iso(CUTOFF - DAY) });
+        await addMessages(t, fam.conversationId, expired(3));
+        const other = new Client({ connectionString: t.database.url });
+        await other.connect();
+        try {
+          // An insert in flight: it holds a key-share lock on the conversation until it commits.
+          await other.query('BEGIN');
+          await other.query(
+            `INSERT INTO message (id, conversation_id, role, text, created_at) VALUES ($1, $2, 'child', 'still here', $3)`,
+            [randomUUID(), fam.conversationId, new Date(RUN_AT - 1000)],
+          );
+          const run = cleanup.run({ at: new Date(RUN_AT), trigger: 'manual', triggeredBy: 'test' });
+          await new Promise((r) => setTimeout(r, 500));
+          await other.query('COMMIT');
+          const report = await run;
+          expect(report.status).toBe('succeeded');
+          expect(report.messagesDeleted).toBe(3);
+          const rows = await t.dataSource.query(`SELECT text FROM message WHERE conversation_id = '${fam.conversationId}'`);
+          expect(rows).toEqual([{ text: 'still here' }]);
+        } finally {
+          await other.end();
+        }
+      },
+    );
 
     it('finishes a run over rows with microsecond timestamps (written by SQL or older systems)', async () => {
       const fam = await newFamily(t, { startedAt: iso(CUTOFF - DAY) });
       const kind = t.dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
       // PostgreSQL keeps microseconds; SQLite stores what it is given as text.
       for (let i = 0; i < 150; i++) {
-        const at = kind === 'postgres' ? `'${iso(CUTOFF - DAY).replace('Z', '')}${String(500 + i).padStart(3, '0')}Z'` : `'${iso(CUTOFF - DAY - i).replace('T', ' ').replace('Z', '')}'`;
+        const at =
+          kind === 'postgres'
+            ? `'${iso(CUTOFF - DAY).replace('Z', '')}${String(500 + i).padStart(3, '0')}Z'`
+            : `'${iso(CUTOFF - DAY - i)
+                .replace('T', ' ')
+                .replace('Z', '')}'`;
         await t.dataSource.query(
           `INSERT INTO message (id, conversation_id, role, text, created_at) VALUES ('${randomUUID()}', '${fam.conversationId}', 'child', 'old', ${at})`,
         );
       }
       for (let i = 0; i < 60; i++) {
-        const at = kind === 'postgres' ? `'${iso(CUTOFF - 2 * DAY).replace('Z', '')}${String(100 + i).padStart(3, '0')}Z'` : `'${iso(CUTOFF - 2 * DAY - i).replace('T', ' ').replace('Z', '')}'`;
-        await t.dataSource.query(`INSERT INTO conversation (id, child_id, started_at, created_at) VALUES ('${randomUUID()}', '${fam.childId}', ${at}, ${at})`);
+        const at =
+          kind === 'postgres'
+            ? `'${iso(CUTOFF - 2 * DAY).replace('Z', '')}${String(100 + i).padStart(3, '0')}Z'`
+            : `'${iso(CUTOFF - 2 * DAY - i)
+                .replace('T', ' ')
+                .replace('Z', '')}'`;
+        await t.dataSource.query(
+          `INSERT INTO conversation (id, child_id, started_at, created_at) VALUES ('${randomUUID()}', '${fam.childId}', ${at}, ${at})`,
+        );
       }
       let timer: NodeJS.Timeout | undefined;
       const report = await Promise.race([
@@ -295,18 +321,33 @@ describe('cleanup', () => {
     it('runs from the trigger route for operators only, and answers with the report', async () => {
       await t.http.post('/admin/scheduler/cleanup/trigger').set(t.as('viewer')).send({}).expect(403);
       const dry = await t.http.post('/admin/scheduler/cleanup/trigger').set(t.as('operator')).send({ dryRun: true }).expect(200);
-      expect(dry.body).toMatchObject({ status: 'succeeded', dryRun: true, trigger: 'manual', triggeredBy: 'operator', scheduledFor: '2026-11-28T12:00:00.000Z' });
+      expect(dry.body).toMatchObject({
+        status: 'succeeded',
+        dryRun: true,
+        trigger: 'manual',
+        triggeredBy: 'operator',
+        scheduledFor: '2026-11-28T12:00:00.000Z',
+      });
       expect(JSON.stringify(dry.body)).not.toContain('message 0');
       const res = await t.http
         .post('/admin/scheduler/cleanup/trigger')
         .set(t.as('operator'))
         .send({ at: '2026-11-28T00:00:00Z' })
         .expect(200);
-      expect(res.body).toMatchObject({ status: 'succeeded', dryRun: false, scheduledFor: '2026-11-28T00:00:00.000Z', cutoff: '2026-10-29T00:00:00.000Z' });
+      expect(res.body).toMatchObject({
+        status: 'succeeded',
+        dryRun: false,
+        scheduledFor: '2026-11-28T00:00:00.000Z',
+        cutoff: '2026-10-29T00:00:00.000Z',
+      });
     });
 
     it('refuses bad trigger and preview input with a 400 naming the field', async () => {
-      const future = await t.http.post('/admin/scheduler/cleanup/trigger').set(t.as('operator')).send({ at: '2026-11-28T12:00:00.001Z' }).expect(400);
+      const future = await t.http
+        .post('/admin/scheduler/cleanup/trigger')
+        .set(t.as('operator'))
+        .send({ at: '2026-11-28T12:00:00.001Z' })
+        .expect(400);
       expect(future.body.message).toBe('at must not be in the future');
       const bad = await t.http.post('/admin/scheduler/cleanup/trigger').set(t.as('operator')).send({ dryRun: 'yes' }).expect(400);
       expect(bad.body.message).toContain('dryRun');

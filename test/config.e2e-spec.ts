@@ -20,7 +20,12 @@ interface Exit {
  * Runs the built service with a given environment, in a fresh working directory holding `files`, until it exits or
  * `untilStdout` shows up.
  */
-function runService(env: Record<string, string>, untilStdout?: RegExp, timeoutMs = 20_000, files: Record<string, string> = {}): Promise<Exit> {
+function runService(
+  env: Record<string, string>,
+  untilStdout?: RegExp,
+  timeoutMs = 20_000,
+  files: Record<string, string> = {},
+): Promise<Exit> {
   return new Promise((done, fail) => {
     const cwd = mkdtempSync(join(tmpdir(), 'teddy-config-'));
     for (const [name, content] of Object.entries(files)) writeFileSync(join(cwd, name), content);
@@ -107,7 +112,9 @@ describe('configuration at boot (the built service)', () => {
       expect(line).not.toBeNull();
       // The README's examples, run as written after pasting the line.
       const curl = (role: string, path: string, method = 'GET') =>
-        execFileSync('bash', ['-c', `${line![1]}; curl -s -X ${method} -H "X-API-Key: $${role}_API_KEY" ${service.url}${path}`], { encoding: 'utf8' });
+        execFileSync('bash', ['-c', `${line![1]}; curl -s -X ${method} -H "X-API-Key: $${role}_API_KEY" ${service.url}${path}`], {
+          encoding: 'utf8',
+        });
       expect(JSON.parse(curl('VIEWER', '/admin/auth/whoami'))).toEqual({ role: 'viewer' });
       expect(JSON.parse(curl('ADMIN', '/admin/auth/whoami'))).toEqual({ role: 'operator' });
       expect(JSON.parse(curl('VIEWER', '/admin/notifications/trigger', 'POST'))).toMatchObject({ statusCode: 403 });
@@ -155,7 +162,9 @@ describe('configuration at boot (the built service)', () => {
     it('reads the file ENV_FILE names, and stops with one line when it is missing', async () => {
       const { code, stderr, stdout, cwd } = await runService({ ENV_FILE: 'nowhere.env' });
       expect(code).toBe(1);
-      expect(stderr.trim().split('\n')).toEqual([`Invalid environment variables: ENV_FILE: cannot read ${JSON.stringify(join(cwd, 'nowhere.env'))} (ENOENT)`]);
+      expect(stderr.trim().split('\n')).toEqual([
+        `Invalid environment variables: ENV_FILE: cannot read ${JSON.stringify(join(cwd, 'nowhere.env'))} (ENOENT)`,
+      ]);
       expect(stdout).toBe('');
 
       const named = await runService({ ENV_FILE: 'staging.env' }, undefined, 20_000, { 'staging.env': 'CLEANUP_CRON=61 * * * *\n' });

@@ -44,7 +44,11 @@ const one = (manifests: Manifest[], kind: string): Manifest => {
 const envOf = (container: any): Record<string, string> => Object.fromEntries((container.env ?? []).map((e: any) => [e.name, e.value]));
 
 /** Every variable the Env class validates, optional ones included. */
-const KNOWN_VARIABLES = new Set(getMetadataStorage().getTargetValidationMetadatas(Env, '', true, false).map((m) => m.propertyName));
+const KNOWN_VARIABLES = new Set(
+  getMetadataStorage()
+    .getTargetValidationMetadatas(Env, '', true, false)
+    .map((m) => m.propertyName),
+);
 
 /** The uid the Dockerfile gives its runtime user. */
 const imageUid = Number(/useradd [^\n]*--uid (\d+)[^\n]* teddy/.exec(dockerfile)?.[1]);
@@ -60,7 +64,10 @@ describe('deployment files', () => {
     expect(existsSync(resolve(ROOT, cmd![1]))).toBe(true);
     // Every file the build stage copies must exist in the repository.
     for (const line of dockerfile.match(/^COPY (?!--from)(.+) \.\/?\S*$/gm) ?? []) {
-      for (const path of line.replace(/^COPY /, '').split(/\s+/).slice(0, -1)) {
+      for (const path of line
+        .replace(/^COPY /, '')
+        .split(/\s+/)
+        .slice(0, -1)) {
         expect(existsSync(resolve(ROOT, path))).toBe(true);
       }
     }
@@ -68,7 +75,16 @@ describe('deployment files', () => {
 
   it('docker-compose.yml: PostgreSQL and two replicas using it, each health-gated and in production mode', () => {
     const compose = load(readFileSync(resolve(ROOT, 'docker-compose.yml'), 'utf8')) as {
-      services: Record<string, { image?: string; build?: string; environment?: Record<string, string>; depends_on?: Record<string, { condition: string }>; ports?: string[] }>;
+      services: Record<
+        string,
+        {
+          image?: string;
+          build?: string;
+          environment?: Record<string, string>;
+          depends_on?: Record<string, { condition: string }>;
+          ports?: string[];
+        }
+      >;
     };
     expect(compose.services.postgres.image).toMatch(/^postgres:/);
     const replicas = Object.entries(compose.services).filter(([, s]) => s.build === '.');
@@ -96,7 +112,7 @@ describe('deployment files', () => {
       await t?.close();
     });
 
-    it('Deployment: 2 replicas running the Dockerfile\'s command, whose file is built', () => {
+    it("Deployment: 2 replicas running the Dockerfile's command, whose file is built", () => {
       expect(deployment.spec.replicas).toBe(2);
       expect(pod.containers).toHaveLength(1);
       const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)![1];
@@ -123,7 +139,7 @@ describe('deployment files', () => {
       expect(grace).toBeGreaterThan(preStop + new Env().SHUTDOWN_TIMEOUT_MS / 1000);
     });
 
-    it('Deployment: runs as the image\'s non-root user, with resources, every variable one the service knows', () => {
+    it("Deployment: runs as the image's non-root user, with resources, every variable one the service knows", () => {
       expect(imageUid).toBeGreaterThan(0);
       expect(pod.securityContext).toEqual(expect.objectContaining({ runAsNonRoot: true, runAsUser: imageUid, runAsGroup: imageUid }));
       expect(container.securityContext).toEqual(expect.objectContaining({ allowPrivilegeEscalation: false }));
@@ -132,7 +148,7 @@ describe('deployment files', () => {
       expect(Object.keys(env).filter((name) => !KNOWN_VARIABLES.has(name))).toEqual([]);
     });
 
-    it('Service and PodDisruptionBudget select the Deployment\'s pods; the budget keeps one of two', () => {
+    it("Service and PodDisruptionBudget select the Deployment's pods; the budget keeps one of two", () => {
       const labels = deployment.spec.template.metadata.labels;
       expect(deployment.spec.selector.matchLabels).toEqual(labels);
       const service = one(manifests, 'Service');
@@ -198,7 +214,9 @@ describe('deployment files', () => {
       services: Record<string, { image?: string; build?: string; profiles?: string[]; command?: string[]; volumes?: string[] }>;
     };
     const monitoring = Object.entries(compose.services).filter(([, s]) => s.profiles?.includes('monitoring'));
-    const replicas = Object.entries(compose.services).filter(([, s]) => s.build === '.').map(([name]) => name);
+    const replicas = Object.entries(compose.services)
+      .filter(([, s]) => s.build === '.')
+      .map(([name]) => name);
     /** The repository files a service mounts, by their path in the container. */
     const mounts = (service: string) =>
       new Map(

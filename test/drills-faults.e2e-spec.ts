@@ -106,7 +106,12 @@ describe(`fault drills (${TEST_DB})`, () => {
       const downAt = Date.now();
       const run = await call(p, 'POST', '/admin/notifications/trigger', undefined, 'operator', 120_000);
       expect(run.status).toBe(200);
-      expect(run.body).toMatchObject({ cleanupRuns: [cleanupAt.toISOString()], noticesDue: GUARDIANS, noticesCreated: GUARDIANS, skippedGuardians: 0 });
+      expect(run.body).toMatchObject({
+        cleanupRuns: [cleanupAt.toISOString()],
+        noticesDue: GUARDIANS,
+        noticesCreated: GUARDIANS,
+        skippedGuardians: 0,
+      });
       expect(run.body.delivery).toMatchObject({ sent: 0, dead: 0 });
       expect(run.body.run).toMatchObject({ status: 'succeeded', jobId: 'cleanup_notifications' });
 
@@ -185,229 +190,247 @@ describe(`fault drills (${TEST_DB})`, () => {
   // 2. PostgreSQL restarted in the middle of a cleanup (PostgreSQL only, on a private cluster)
   // ---------------------------------------------------------------------------------------------
 
-  pgIt('[postgres] PostgreSQL restarted in the middle of a cleanup: whole batches only, the service recovers, the next run finishes', async () => {
-    await res.explained(async () => {
-      const SEEDED = 500_000;
-      const BATCH = 100;
-      const LEASE_SECONDS = 6;
-      const cluster = await PrivatePostgres.create();
-      res.add('destroy the private cluster', () => cluster.destroy());
-      res.notes.push(() => `--- private cluster log ---\n${cluster.log()}`);
-      const url = await cluster.createDatabase('teddy_drill');
-      const p = await service('pg-restart', url, { CLEANUP_BATCH_SIZE: String(BATCH), SCHEDULER_LEASE_SECONDS: String(LEASE_SECONDS) });
-      await pauseNoticeJob(p);
-      let db = await openDrillDb(url);
-      await seedExpiredConversation(db, SEEDED);
-      expect(await expiredMessages(db)).toBe(SEEDED);
-      await db.close();
+  pgIt(
+    '[postgres] PostgreSQL restarted in the middle of a cleanup: whole batches only, the service recovers, the next run finishes',
+    async () => {
+      await res.explained(async () => {
+        const SEEDED = 500_000;
+        const BATCH = 100;
+        const LEASE_SECONDS = 6;
+        const cluster = await PrivatePostgres.create();
+        res.add('destroy the private cluster', () => cluster.destroy());
+        res.notes.push(() => `--- private cluster log ---\n${cluster.log()}`);
+        const url = await cluster.createDatabase('teddy_drill');
+        const p = await service('pg-restart', url, { CLEANUP_BATCH_SIZE: String(BATCH), SCHEDULER_LEASE_SECONDS: String(LEASE_SECONDS) });
+        await pauseNoticeJob(p);
+        let db = await openDrillDb(url);
+        await seedExpiredConversation(db, SEEDED);
+        expect(await expiredMessages(db)).toBe(SEEDED);
+        await db.close();
 
-      // The cleanup, not awaited: its answer comes after the restart.
-      const triggeredAt = Date.now();
-      const interrupted = call(p, 'POST', '/admin/scheduler/cleanup/trigger', {}, 'operator', 240_000).then(
-        (answer) => answer,
-        (error: Error) => ({ status: -1, body: { error: error.message }, ms: Date.now() - triggeredAt }),
-      );
-      // Some batches first (the service counts them in /metrics as they commit).
-      const deletedByMetric = async () => metric(await scrape(p.url), 'teddy_cleanup_deleted_total{table="message"}') ?? 0;
-      await waitFor('the cleanup to commit 50 batches', async () => (await deletedByMetric()) >= 50 * BATCH, 60_000, 20);
-      const seenBeforeRestart = await deletedByMetric();
+        // The cleanup, not awaited: its answer comes after the restart.
+        const triggeredAt = Date.now();
+        const interrupted = call(p, 'POST', '/admin/scheduler/cleanup/trigger', {}, 'operator', 240_000).then(
+          (answer) => answer,
+          (error: Error) => ({ status: -1, body: { error: error.message }, ms: Date.now() - triggeredAt }),
+        );
+        // Some batches first (the service counts them in /metrics as they commit).
+        const deletedByMetric = async () => metric(await scrape(p.url), 'teddy_cleanup_deleted_total{table="message"}') ?? 0;
+        await waitFor('the cleanup to commit 50 batches', async () => (await deletedByMetric()) >= 50 * BATCH, 60_000, 20);
+        const seenBeforeRestart = await deletedByMetric();
 
-      const stopAt = Date.now();
-      await cluster.stop('fast');
-      const downAt = Date.now();
-      await cluster.start();
-      const upAt = Date.now();
-      const readyAt = await waitFor(
-        '/health/ready to answer 200 again',
-        async () => {
-          try {
-            const r = await fetch(`${p.url}/health/ready`, { signal: AbortSignal.timeout(4000) });
-            return r.status === 200 && Date.now();
-          } catch {
-            return false;
-          }
-        },
-        60_000,
-        100,
-      );
-      expect(p.alive).toBe(true);
-      const answer = await within(interrupted, 120_000);
-      expect(answer).toBeDefined();
+        const stopAt = Date.now();
+        await cluster.stop('fast');
+        const downAt = Date.now();
+        await cluster.start();
+        const upAt = Date.now();
+        const readyAt = await waitFor(
+          '/health/ready to answer 200 again',
+          async () => {
+            try {
+              const r = await fetch(`${p.url}/health/ready`, { signal: AbortSignal.timeout(4000) });
+              return r.status === 200 && Date.now();
+            } catch {
+              return false;
+            }
+          },
+          60_000,
+          100,
+        );
+        expect(p.alive).toBe(true);
+        const answer = await within(interrupted, 120_000);
+        expect(answer).toBeDefined();
 
-      db = await openDrillDb(url);
-      res.add('close the drill connection', () => db.close());
-      // Whole batches only: the messages are a millisecond apart, so every batch is exactly BATCH rows.
-      const remaining = await expiredMessages(db);
-      const deleted = SEEDED - remaining;
-      const conversationsLeft = await count(db, 'SELECT COUNT(*) AS n FROM conversation');
-      const orphans = await orphanMessages(db);
+        db = await openDrillDb(url);
+        res.add('close the drill connection', () => db.close());
+        // Whole batches only: the messages are a millisecond apart, so every batch is exactly BATCH rows.
+        const remaining = await expiredMessages(db);
+        const deleted = SEEDED - remaining;
+        const conversationsLeft = await count(db, 'SELECT COUNT(*) AS n FROM conversation');
+        const orphans = await orphanMessages(db);
 
-      // How the interrupted run ended: in its HTTP answer, in the ledger, in its cleanup report. The
-      // ledger row and the report are written by the run itself when it ends; give them time to
-      // appear (the database is back), then read what they say.
-      const settled = await within(
-        waitFor('the interrupted run to leave "running" in the ledger', async () => (await ledgerRuns(db, 'daily_data_cleanup')).find((r) => r.status !== 'running'), 15_000, 250).catch(
-          () => undefined,
-        ),
-        20_000,
-      );
-      const [run1] = await ledgerRuns(db, 'daily_data_cleanup');
-      const [report1] = await cleanupReports(db);
+        // How the interrupted run ended: in its HTTP answer, in the ledger, in its cleanup report. The
+        // ledger row and the report are written by the run itself when it ends; give them time to
+        // appear (the database is back), then read what they say.
+        const settled = await within(
+          waitFor(
+            'the interrupted run to leave "running" in the ledger',
+            async () => (await ledgerRuns(db, 'daily_data_cleanup')).find((r) => r.status !== 'running'),
+            15_000,
+            250,
+          ).catch(() => undefined),
+          20_000,
+        );
+        const [run1] = await ledgerRuns(db, 'daily_data_cleanup');
+        const [report1] = await cleanupReports(db);
 
-      // The next run, by hand. While the interrupted run still holds the job (max_instances 1, its
-      // lease not yet run out) the trigger answers 409: retried until a deadline.
-      let conflicts = 0;
-      const nextAt = Date.now();
-      let next = await call(p, 'POST', '/admin/scheduler/cleanup/trigger', {}, 'operator', 240_000);
-      while (next.status === 409 && Date.now() - nextAt < 90_000) {
-        conflicts += 1;
-        await sleep(500);
-        next = await call(p, 'POST', '/admin/scheduler/cleanup/trigger', {}, 'operator', 240_000);
-      }
-      const leftAfterNext = await expiredMessages(db);
-      const conversationsAfterNext = await count(db, 'SELECT COUNT(*) AS n FROM conversation');
-      const runs = await ledgerRuns(db, 'daily_data_cleanup');
-      const reports = await cleanupReports(db);
-      const interruptedOutcome = answer!.body?.run?.status;
+        // The next run, by hand. While the interrupted run still holds the job (max_instances 1, its
+        // lease not yet run out) the trigger answers 409: retried until a deadline.
+        let conflicts = 0;
+        const nextAt = Date.now();
+        let next = await call(p, 'POST', '/admin/scheduler/cleanup/trigger', {}, 'operator', 240_000);
+        while (next.status === 409 && Date.now() - nextAt < 90_000) {
+          conflicts += 1;
+          await sleep(500);
+          next = await call(p, 'POST', '/admin/scheduler/cleanup/trigger', {}, 'operator', 240_000);
+        }
+        const leftAfterNext = await expiredMessages(db);
+        const conversationsAfterNext = await count(db, 'SELECT COUNT(*) AS n FROM conversation');
+        const runs = await ledgerRuns(db, 'daily_data_cleanup');
+        const reports = await cleanupReports(db);
+        const interruptedOutcome = answer!.body?.run?.status;
 
-      figures('pg-restart', {
-        seeded: SEEDED,
-        batchSize: BATCH,
-        batchesBeforeRestart: deleted / BATCH,
-        deletedBeforeRestart: deleted,
-        restartMs: upAt - stopAt,
-        stopMs: downAt - stopAt,
-        readyAfterStartMs: readyAt - upAt,
-        readyAfterStopMs: readyAt - stopAt,
-        interruptedAnswer: `HTTP ${answer!.status} run=${interruptedOutcome} report=${answer!.body?.status ?? '(none)'} after ${answer!.ms} ms, error="${String(answer!.body?.error ?? answer!.body?.run?.error ?? '').slice(0, 100)}"`,
-        interruptedLedger: `${run1.status}${run1.error ? ` ("${run1.error.slice(0, 80)}")` : ''}${settled ? '' : ' (still, 15 s after the database was back)'}`,
-        interruptedReport: `${report1.status} messagesDeleted=${report1.messagesDeleted} (actually deleted ${deleted})`,
-        nextRun: `HTTP ${next.status} ${next.body?.status} ${next.body?.messagesDeleted} messages in ${next.body?.durationMs} ms after ${conflicts} x 409`,
-        expiredLeft: leftAfterNext,
-        ledgerAtEnd: runs.map((r) => r.status).join(','),
-        reportsAtEnd: reports.map((r) => `${r.status}:${r.messagesDeleted}`).join(','),
+        figures('pg-restart', {
+          seeded: SEEDED,
+          batchSize: BATCH,
+          batchesBeforeRestart: deleted / BATCH,
+          deletedBeforeRestart: deleted,
+          restartMs: upAt - stopAt,
+          stopMs: downAt - stopAt,
+          readyAfterStartMs: readyAt - upAt,
+          readyAfterStopMs: readyAt - stopAt,
+          interruptedAnswer: `HTTP ${answer!.status} run=${interruptedOutcome} report=${answer!.body?.status ?? '(none)'} after ${answer!.ms} ms, error="${String(answer!.body?.error ?? answer!.body?.run?.error ?? '').slice(0, 100)}"`,
+          interruptedLedger: `${run1.status}${run1.error ? ` ("${run1.error.slice(0, 80)}")` : ''}${settled ? '' : ' (still, 15 s after the database was back)'}`,
+          interruptedReport: `${report1.status} messagesDeleted=${report1.messagesDeleted} (actually deleted ${deleted})`,
+          nextRun: `HTTP ${next.status} ${next.body?.status} ${next.body?.messagesDeleted} messages in ${next.body?.durationMs} ms after ${conflicts} x 409`,
+          expiredLeft: leftAfterNext,
+          ledgerAtEnd: runs.map((r) => r.status).join(','),
+          reportsAtEnd: reports.map((r) => `${r.status}:${r.messagesDeleted}`).join(','),
+        });
+
+        // The service stayed up and is ready again.
+        expect(p.alive).toBe(true);
+        // The interrupted run answered (no hang), as failed, or as succeeded had it resumed.
+        expect(answer!.status).toBe(200);
+        expect(['failed', 'succeeded']).toContain(interruptedOutcome);
+        // No half-applied batch, no dangling reference.
+        expect(deleted % BATCH).toBe(0);
+        expect(deleted).toBeGreaterThanOrEqual(seenBeforeRestart);
+        expect(orphans).toBe(0);
+        if (interruptedOutcome === 'failed') {
+          expect(remaining).toBeGreaterThan(0);
+          expect(conversationsLeft).toBe(1);
+        }
+        // The next run finished the work.
+        expect(next.status).toBe(200);
+        expect(next.body).toMatchObject({ status: 'succeeded', messagesDeleted: remaining, conversationsDeleted: conversationsLeft });
+        expect(leftAfterNext).toBe(0);
+        expect(conversationsAfterNext).toBe(0);
+
+        // The interrupted run is recorded as it ended, in the ledger and in its cleanup report (the
+        // deletion evidence), with what it deleted. Last, so that everything above is checked first.
+        //
+        // Fails as of 2026-11-28 (a bug in src/, left visible here): the run's end is written once,
+        // right after the connection error, while the server is still shutting down
+        // (CleanupService.execute's final save, then JobLedger.finish from SchedulerService.execute);
+        // both fail with 57P03 and are never retried. The ledger row stays "running" for good (a
+        // replica never reaps its own runs: JobLedger.reapExpired skips owner = itself), and the
+        // report stays "running" with the counts of its last progress save (0 before 5 s), though
+        // thousands of messages were deleted; the HTTP answer carries no report at all.
+        expect({ ledger: run1.status, report: report1.status, reportMessagesDeleted: report1.messagesDeleted }).toEqual({
+          ledger: interruptedOutcome,
+          report: interruptedOutcome,
+          reportMessagesDeleted: deleted,
+        });
       });
-
-      // The service stayed up and is ready again.
-      expect(p.alive).toBe(true);
-      // The interrupted run answered (no hang), as failed, or as succeeded had it resumed.
-      expect(answer!.status).toBe(200);
-      expect(['failed', 'succeeded']).toContain(interruptedOutcome);
-      // No half-applied batch, no dangling reference.
-      expect(deleted % BATCH).toBe(0);
-      expect(deleted).toBeGreaterThanOrEqual(seenBeforeRestart);
-      expect(orphans).toBe(0);
-      if (interruptedOutcome === 'failed') {
-        expect(remaining).toBeGreaterThan(0);
-        expect(conversationsLeft).toBe(1);
-      }
-      // The next run finished the work.
-      expect(next.status).toBe(200);
-      expect(next.body).toMatchObject({ status: 'succeeded', messagesDeleted: remaining, conversationsDeleted: conversationsLeft });
-      expect(leftAfterNext).toBe(0);
-      expect(conversationsAfterNext).toBe(0);
-
-      // The interrupted run is recorded as it ended, in the ledger and in its cleanup report (the
-      // deletion evidence), with what it deleted. Last, so that everything above is checked first.
-      //
-      // Fails as of 2026-11-28 (a bug in src/, left visible here): the run's end is written once,
-      // right after the connection error, while the server is still shutting down
-      // (CleanupService.execute's final save, then JobLedger.finish from SchedulerService.execute);
-      // both fail with 57P03 and are never retried. The ledger row stays "running" for good (a
-      // replica never reaps its own runs: JobLedger.reapExpired skips owner = itself), and the
-      // report stays "running" with the counts of its last progress save (0 before 5 s), though
-      // thousands of messages were deleted; the HTTP answer carries no report at all.
-      expect({ ledger: run1.status, report: report1.status, reportMessagesDeleted: report1.messagesDeleted }).toEqual({
-        ledger: interruptedOutcome,
-        report: interruptedOutcome,
-        reportMessagesDeleted: deleted,
-      });
-    });
-  }, 300_000);
+    },
+    300_000,
+  );
 
   // ---------------------------------------------------------------------------------------------
   // 3. SIGKILL of the replica running the scheduled cleanup (PostgreSQL only)
   // ---------------------------------------------------------------------------------------------
 
-  pgIt('[postgres] SIGKILL of the replica running the scheduled daily_data_cleanup: the other replica reruns the fire (attempt 2) after the lease and leaves nothing expired', async () => {
-    await res.explained(async () => {
-      const SEEDED = 200_000;
-      const url = await database();
-      const env = { SCHEDULER_LEASE_SECONDS: '3', CLEANUP_BATCH_SIZE: '100' };
-      const replicas = await Promise.all(['replica-a', 'replica-b'].map(async (name) => res.service(await startService({ name, databaseUrl: url, env }))));
-      await Promise.all(replicas.map((r) => r.ready(60_000)));
-      const [a] = replicas;
-      const byPid = new Map(replicas.map((r) => [r.pid, r]));
-      const db = await drillDb(url);
-      await seedExpiredConversation(db, SEEDED);
-      await pauseNoticeJob(a);
+  pgIt(
+    '[postgres] SIGKILL of the replica running the scheduled daily_data_cleanup: the other replica reruns the fire (attempt 2) after the lease and leaves nothing expired',
+    async () => {
+      await res.explained(async () => {
+        const SEEDED = 200_000;
+        const url = await database();
+        const env = { SCHEDULER_LEASE_SECONDS: '3', CLEANUP_BATCH_SIZE: '100' };
+        const replicas = await Promise.all(
+          ['replica-a', 'replica-b'].map(async (name) => res.service(await startService({ name, databaseUrl: url, env }))),
+        );
+        await Promise.all(replicas.map((r) => r.ready(60_000)));
+        const [a] = replicas;
+        const byPid = new Map(replicas.map((r) => [r.pid, r]));
+        const db = await drillDb(url);
+        await seedExpiredConversation(db, SEEDED);
+        await pauseNoticeJob(a);
 
-      // The normal daily job, rescheduled to fire once, a few seconds from now (6-field cron, UTC):
-      // both replicas learn of it at their next sync (every second) and race for the fire.
-      const fire = new Date(Math.ceil((Date.now() + 4000) / 1000) * 1000);
-      await a.expect(200, 'PATCH', '/admin/scheduler/jobs/daily_data_cleanup', {
-        cron: `${fire.getUTCSeconds()} ${fire.getUTCMinutes()} ${fire.getUTCHours()} * * *`,
-        timezone: 'UTC',
+        // The normal daily job, rescheduled to fire once, a few seconds from now (6-field cron, UTC):
+        // both replicas learn of it at their next sync (every second) and race for the fire.
+        const fire = new Date(Math.ceil((Date.now() + 4000) / 1000) * 1000);
+        await a.expect(200, 'PATCH', '/admin/scheduler/jobs/daily_data_cleanup', {
+          cron: `${fire.getUTCSeconds()} ${fire.getUTCMinutes()} ${fire.getUTCHours()} * * *`,
+          timezone: 'UTC',
+        });
+        const first = await waitFor(
+          'a replica to claim and start the fire',
+          async () => (await ledgerRuns(db, 'daily_data_cleanup')).find((r) => r.status === 'running'),
+          30_000,
+          50,
+        );
+        expect(first).toMatchObject({ attempt: 1, trigger: 'scheduled', triggeredBy: 'scheduler', fireKey: fire.toISOString() });
+        await waitFor('the run to commit its first batches', async () => (await expiredMessages(db)) <= SEEDED - 1000, 60_000, 20);
+
+        const victim = byPid.get(ownerPid(first.owner))!;
+        expect(victim).toBeDefined();
+        const survivor = replicas.find((r) => r !== victim)!;
+        const killedAt = Date.now();
+        victim.signal('SIGKILL');
+        await victim.exited;
+        const [atKill] = await ledgerRuns(db, 'daily_data_cleanup');
+        expect(atKill.status).toBe('running');
+        const leftAtKill = await expiredMessages(db);
+        expect(leftAtKill).toBeGreaterThan(0);
+        expect(leftAtKill % 100).toBe(0);
+
+        const rerun = await waitFor(
+          'attempt 2 of the fire to end',
+          async () => (await ledgerRuns(db, 'daily_data_cleanup')).find((r) => r.attempt === 2 && r.status !== 'running'),
+          120_000,
+          100,
+        );
+        const runs = await ledgerRuns(db, 'daily_data_cleanup');
+        const abandoned = runs.find((r) => r.id === first.id)!;
+        const left = await expiredMessages(db);
+        const reports = await cleanupReports(db);
+        figures('sigkill-scheduled-cleanup', {
+          seeded: SEEDED,
+          batchSize: 100,
+          leaseSeconds: 3,
+          victim: victim.name,
+          survivor: survivor.name,
+          leftAtKill,
+          batchesBeforeKill: (SEEDED - leftAtKill) / 100,
+          abandonedAfterMs: abandoned.finishedAt ? abandoned.finishedAt.getTime() - killedAt : null,
+          attempt2StartedAfterMs: rerun.startedAt.getTime() - killedAt,
+          attempt2FinishedAfterMs: rerun.finishedAt ? rerun.finishedAt.getTime() - killedAt : null,
+          attempt2Deleted: rerun.summary?.messagesDeleted,
+          attempt2Status: rerun.status,
+          expiredLeft: left,
+          ledger: runs.map((r) => `${r.attempt}:${r.status}`).join(','),
+          // The killed run's report keeps its last progress save until a cleanup finds it stale (10 min).
+          reports: reports.map((r) => `${r.status}:${r.messagesDeleted}`).join(','),
+        });
+
+        expect(runs).toHaveLength(2);
+        expect(abandoned).toMatchObject({ attempt: 1, status: 'abandoned', fireKey: fire.toISOString() });
+        expect(abandoned.error).toMatch(/stopped renewing the lease/);
+        expect(abandoned.finishedAt!.getTime()).toBeGreaterThanOrEqual(atKill.leaseUntil!.getTime() - 50);
+        expect(rerun).toMatchObject({ attempt: 2, status: 'succeeded', trigger: 'scheduled', fireKey: fire.toISOString() });
+        expect(ownerPid(rerun.owner)).toBe(survivor.pid);
+        expect(rerun.summary).toMatchObject({ rerunOf: abandoned.id, dryRun: false, messagesDeleted: leftAtKill, conversationsDeleted: 1 });
+        expect(left).toBe(0);
+        expect(await count(db, 'SELECT COUNT(*) AS n FROM conversation')).toBe(0);
+        expect(await orphanMessages(db)).toBe(0);
+        expect(survivor.alive).toBe(true);
+        await survivor.expect(200, 'GET', '/health/ready');
       });
-      const first = await waitFor('a replica to claim and start the fire', async () => (await ledgerRuns(db, 'daily_data_cleanup')).find((r) => r.status === 'running'), 30_000, 50);
-      expect(first).toMatchObject({ attempt: 1, trigger: 'scheduled', triggeredBy: 'scheduler', fireKey: fire.toISOString() });
-      await waitFor('the run to commit its first batches', async () => (await expiredMessages(db)) <= SEEDED - 1000, 60_000, 20);
-
-      const victim = byPid.get(ownerPid(first.owner))!;
-      expect(victim).toBeDefined();
-      const survivor = replicas.find((r) => r !== victim)!;
-      const killedAt = Date.now();
-      victim.signal('SIGKILL');
-      await victim.exited;
-      const [atKill] = await ledgerRuns(db, 'daily_data_cleanup');
-      expect(atKill.status).toBe('running');
-      const leftAtKill = await expiredMessages(db);
-      expect(leftAtKill).toBeGreaterThan(0);
-      expect(leftAtKill % 100).toBe(0);
-
-      const rerun = await waitFor(
-        'attempt 2 of the fire to end',
-        async () => (await ledgerRuns(db, 'daily_data_cleanup')).find((r) => r.attempt === 2 && r.status !== 'running'),
-        120_000,
-        100,
-      );
-      const runs = await ledgerRuns(db, 'daily_data_cleanup');
-      const abandoned = runs.find((r) => r.id === first.id)!;
-      const left = await expiredMessages(db);
-      const reports = await cleanupReports(db);
-      figures('sigkill-scheduled-cleanup', {
-        seeded: SEEDED,
-        batchSize: 100,
-        leaseSeconds: 3,
-        victim: victim.name,
-        survivor: survivor.name,
-        leftAtKill,
-        batchesBeforeKill: (SEEDED - leftAtKill) / 100,
-        abandonedAfterMs: abandoned.finishedAt ? abandoned.finishedAt.getTime() - killedAt : null,
-        attempt2StartedAfterMs: rerun.startedAt.getTime() - killedAt,
-        attempt2FinishedAfterMs: rerun.finishedAt ? rerun.finishedAt.getTime() - killedAt : null,
-        attempt2Deleted: rerun.summary?.messagesDeleted,
-        attempt2Status: rerun.status,
-        expiredLeft: left,
-        ledger: runs.map((r) => `${r.attempt}:${r.status}`).join(','),
-        // The killed run's report keeps its last progress save until a cleanup finds it stale (10 min).
-        reports: reports.map((r) => `${r.status}:${r.messagesDeleted}`).join(','),
-      });
-
-      expect(runs).toHaveLength(2);
-      expect(abandoned).toMatchObject({ attempt: 1, status: 'abandoned', fireKey: fire.toISOString() });
-      expect(abandoned.error).toMatch(/stopped renewing the lease/);
-      expect(abandoned.finishedAt!.getTime()).toBeGreaterThanOrEqual(atKill.leaseUntil!.getTime() - 50);
-      expect(rerun).toMatchObject({ attempt: 2, status: 'succeeded', trigger: 'scheduled', fireKey: fire.toISOString() });
-      expect(ownerPid(rerun.owner)).toBe(survivor.pid);
-      expect(rerun.summary).toMatchObject({ rerunOf: abandoned.id, dryRun: false, messagesDeleted: leftAtKill, conversationsDeleted: 1 });
-      expect(left).toBe(0);
-      expect(await count(db, 'SELECT COUNT(*) AS n FROM conversation')).toBe(0);
-      expect(await orphanMessages(db)).toBe(0);
-      expect(survivor.alive).toBe(true);
-      await survivor.expect(200, 'GET', '/health/ready');
-    });
-  }, 240_000);
+    },
+    240_000,
+  );
 
   // ---------------------------------------------------------------------------------------------
   // 4. 200 clients during a 1,000,000-message cleanup (both databases)
@@ -434,7 +457,12 @@ describe(`fault drills (${TEST_DB})`, () => {
       await sleep(200);
 
       // Where the ingest clients write: a family of today, ten conversations, through the API.
-      const guardian = await p.request('POST', '/v1/guardians', { email: `load-${Date.now()}@example.com`, displayName: 'Load parent' }, 'ingest');
+      const guardian = await p.request(
+        'POST',
+        '/v1/guardians',
+        { email: `load-${Date.now()}@example.com`, displayName: 'Load parent' },
+        'ingest',
+      );
       expect(guardian.status).toBe(201);
       const child = await p.request('POST', `/v1/guardians/${guardian.body.id}/children`, { displayName: 'Load child' }, 'ingest');
       expect(child.status).toBe(201);
@@ -472,7 +500,11 @@ describe(`fault drills (${TEST_DB})`, () => {
               return {
                 ...request,
                 path: `/v1/conversations/${conversations[sent % conversations.length]}/messages`,
-                body: JSON.stringify({ role: sent % 2 ? 'child' : 'teddy', text: `load ${sent}`, createdAt: new Date(Date.now() - 1000).toISOString() }),
+                body: JSON.stringify({
+                  role: sent % 2 ? 'child' : 'teddy',
+                  text: `load ${sent}`,
+                  createdAt: new Date(Date.now() - 1000).toISOString(),
+                }),
               };
             },
             onResponse: (code, body) => {
@@ -492,7 +524,9 @@ describe(`fault drills (${TEST_DB})`, () => {
         (error: Error) => ({ answer: undefined, error: error.message, at: Date.now() }),
       );
       const underLoad = await within(cleanupCall, LOAD_BUDGET_MS);
-      const deletedWhenLoadStopped = underLoad ? undefined : await scrape(p.url).then((t) => metric(t, 'teddy_cleanup_deleted_total{table="message"}'));
+      const deletedWhenLoadStopped = underLoad
+        ? undefined
+        : await scrape(p.url).then((t) => metric(t, 'teddy_cleanup_deleted_total{table="message"}'));
       const [statusResult, ingestResult] = await Promise.all([status.stop(), ingest.stop()]);
       const lagFigures = await lag.stop();
       const ended = underLoad ?? (await within(cleanupCall, HANG_MS));
@@ -506,7 +540,11 @@ describe(`fault drills (${TEST_DB})`, () => {
         const chunk = ingested.slice(i, i + 1000);
         found += await count(db, `SELECT COUNT(*) AS n FROM message WHERE id IN (${chunk.map((_, j) => `$${j + 1}`).join(', ')})`, chunk);
       }
-      const inIngestConversations = await count(db, `SELECT COUNT(*) AS n FROM message WHERE conversation_id IN (${conversations.map((_, j) => `$${j + 1}`).join(', ')})`, conversations);
+      const inIngestConversations = await count(
+        db,
+        `SELECT COUNT(*) AS n FROM message WHERE conversation_id IN (${conversations.map((_, j) => `$${j + 1}`).join(', ')})`,
+        conversations,
+      );
       const youngSeeded = await count(db, "SELECT COUNT(*) AS n FROM message WHERE text = 'kept'");
       const expiredLeft = await expiredMessages(db);
 
@@ -548,13 +586,22 @@ describe(`fault drills (${TEST_DB})`, () => {
       expect(statusResult.non2xx).toBe(0);
       expect(ingestResult.errors).toBe(0);
       expect(ingestResult.non2xx).toBe(0);
-      expect({ status: [...status.statuses], ingest: [...ingest.statuses], errors: [...status.errorSamples, ...ingest.errorSamples] }).toEqual({ status: [], ingest: [], errors: [] });
+      expect({
+        status: [...status.statuses],
+        ingest: [...ingest.statuses],
+        errors: [...status.errorSamples, ...ingest.errorSamples],
+      }).toEqual({ status: [], ingest: [], errors: [] });
       expect(statusResult.requests.total).toBeGreaterThan(0);
       expect(ingested.length).toBeGreaterThan(0);
       expect(ingestResult['2xx']).toBe(ingested.length);
 
       expect(cleanup!.status).toBe(200);
-      expect(cleanup!.body).toMatchObject({ status: 'succeeded', messagesDeleted: population.expired, conversationsDeleted: population.expiredConversations, error: null });
+      expect(cleanup!.body).toMatchObject({
+        status: 'succeeded',
+        messagesDeleted: population.expired,
+        conversationsDeleted: population.expiredConversations,
+        error: null,
+      });
       expect(expiredLeft).toBe(0);
       expect(youngSeeded).toBe(TOTAL - EXPIRED);
       expect(found).toBe(ingested.length);

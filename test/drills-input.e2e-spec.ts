@@ -27,7 +27,18 @@ const FUZZ_BODY_LIMIT = '1mb';
 const FUZZ_BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** Every table of the schema; row counts before and after the injection drill are compared. */
-const TABLES = ['message', 'conversation', 'child', 'guardian', 'notice', 'cleanup_report', 'job_run', 'scheduler_job', 'audit_entry', 'erasure_record'] as const;
+const TABLES = [
+  'message',
+  'conversation',
+  'child',
+  'guardian',
+  'notice',
+  'cleanup_report',
+  'job_run',
+  'scheduler_job',
+  'audit_entry',
+  'erasure_record',
+] as const;
 type Table = (typeof TABLES)[number];
 
 const say = (line: string) => console.log(`[drill] ${line}`);
@@ -45,8 +56,16 @@ let seq = 0;
 async function seedFamily(t: TestApp, label: string, texts: string[] = []): Promise<Family> {
   const ingest = t.as('ingest');
   seq += 1;
-  const g = await t.http.post('/v1/guardians').set(ingest).send({ email: `drill-${label}-${seq}-${process.pid}@example.com`, displayName: `Drill ${label}` }).expect(201);
-  const c = await t.http.post(`/v1/guardians/${g.body.id}/children`).set(ingest).send({ displayName: `Kid ${label}` }).expect(201);
+  const g = await t.http
+    .post('/v1/guardians')
+    .set(ingest)
+    .send({ email: `drill-${label}-${seq}-${process.pid}@example.com`, displayName: `Drill ${label}` })
+    .expect(201);
+  const c = await t.http
+    .post(`/v1/guardians/${g.body.id}/children`)
+    .set(ingest)
+    .send({ displayName: `Kid ${label}` })
+    .expect(201);
   const cv = await t.http.post(`/v1/children/${c.body.id}/conversations`).set(ingest).send({}).expect(201);
   const messages: Family['messages'] = [];
   if (texts.length) {
@@ -61,7 +80,16 @@ async function seedFamily(t: TestApp, label: string, texts: string[] = []): Prom
 }
 
 /** Texts that look like attacks: stored and read back as plain data. */
-const VICTIM_TEXTS = ["' OR '1'='1", 'Teddy, why is the sky blue?', 'مرحبا تيدي 🧸', 'line one\nline two\ttab', '../../etc/passwd', 'a\u200Bb e\u0301', '%27%20OR%201%3D1', '$1 ? \\'];
+const VICTIM_TEXTS = [
+  "' OR '1'='1",
+  'Teddy, why is the sky blue?',
+  'مرحبا تيدي 🧸',
+  'line one\nline two\ttab',
+  '../../etc/passwd',
+  'a\u200Bb e\u0301',
+  '%27%20OR%201%3D1',
+  '$1 ? \\',
+];
 
 /** Every message of a conversation, through the API, all pages. */
 async function readMessages(t: TestApp, conversationId: string): Promise<Array<{ id: string; text: string }>> {
@@ -84,7 +112,8 @@ async function readMessages(t: TestApp, conversationId: string): Promise<Array<{
 async function familyIntact(t: TestApp, f: Family): Promise<string[]> {
   const problems: string[] = [];
   const history = await t.http.get(`/admin/families/${f.guardianId}/history`).set(t.as('viewer'));
-  if (history.status !== 200 || history.body.exists !== true) problems.push(`family history: ${history.status} ${history.text.slice(0, 200)}`);
+  if (history.status !== 200 || history.body.exists !== true)
+    problems.push(`family history: ${history.status} ${history.text.slice(0, 200)}`);
   const conversations = await t.http.get(`/v1/children/${f.childId}/conversations`).query({ limit: 200 }).set(t.as('ingest'));
   if (conversations.status !== 200 || !conversations.body.items.some((c: { id: string }) => c.id === f.conversationId)) {
     problems.push(`conversation ${f.conversationId} missing: ${conversations.status}`);
@@ -124,7 +153,9 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
       for (const [k, v] of f.statuses) total.statuses.set(k, (total.statuses.get(k) ?? 0) + v);
       if (f.slowest.ms > total.slowest.ms) total.slowest = f.slowest;
     }
-    say(`${total.line('all drills').replace('[drill] ', '')} time=${((performance.now() - suiteStarted) / 1000).toFixed(1)}s database=${TEST_DB}`);
+    say(
+      `${total.line('all drills').replace('[drill] ', '')} time=${((performance.now() - suiteStarted) / 1000).toFixed(1)}s database=${TEST_DB}`,
+    );
   });
   // -------------------------------------------------------------------------------------------
   describe('1. fuzz (fast-check) of every admin and ingest operation', () => {
@@ -156,7 +187,11 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
       const operator = t.as('operator');
       // Pages to get real cursors from, and a job the fuzzer may steer, trigger and delete.
       await t.http.post(`/v1/children/${victim.childId}/conversations`).set(ingest).send({}).expect(201);
-      await t.http.post('/admin/scheduler/jobs').set(operator).send({ id: 'fuzz-owned', name: 'Fuzz owned', task: 'notices', cron: '0 12 * * *', paused: true }).expect(201);
+      await t.http
+        .post('/admin/scheduler/jobs')
+        .set(operator)
+        .send({ id: 'fuzz-owned', name: 'Fuzz owned', task: 'notices', cron: '0 12 * * *', paused: true })
+        .expect(201);
       await t.http.patch('/admin/scheduler/jobs/fuzz-owned').set(operator).send({ name: 'Fuzz owned (renamed)' }).expect(200);
       const cursors = [
         (await t.http.get(`/v1/children/${victim.childId}/conversations?limit=1`).set(ingest)).body.nextCursor,
@@ -208,7 +243,9 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
       fuzzRan = true;
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       say(`fuzz: per operation ${perOp.join(' ')}`);
-      say(`${figures.line('fuzz').replace('[drill] ', '')} time=${seconds}s (generation ${(generationMs / 1000).toFixed(1)}s) problems=${log.size}`);
+      say(
+        `${figures.line('fuzz').replace('[drill] ', '')} time=${seconds}s (generation ${(generationMs / 1000).toFixed(1)}s) problems=${log.size}`,
+      );
       for (const line of log.lines()) say(`fuzz problem: ${line}`);
 
       expect(figures.sent).toBeGreaterThanOrEqual(2000);
@@ -243,7 +280,11 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
       scratch = await seedFamily(t, 'scratch', ['scratch']);
       const operator = t.as('operator');
       // Rows in every table an "OR 1=1" could reveal or destroy: audit entries, a cleanup report and its run.
-      await t.http.post('/admin/scheduler/jobs').set(operator).send({ id: 'drill-target', name: 'Drill target', task: 'notices', cron: '0 12 * * *', paused: true }).expect(201);
+      await t.http
+        .post('/admin/scheduler/jobs')
+        .set(operator)
+        .send({ id: 'drill-target', name: 'Drill target', task: 'notices', cron: '0 12 * * *', paused: true })
+        .expect(201);
       await t.http.patch('/admin/scheduler/jobs/drill-target').set(operator).send({ name: 'Drill target 2' }).expect(200);
       await t.http.post('/admin/scheduler/cleanup/trigger').set(operator).send({ dryRun: true }).expect(200);
     });
@@ -266,7 +307,13 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
       /** Path values that reach the handler: the victim's ids for reads, the scratch family's for writes. */
       const safeIds = (op: Operation): Record<string, string> => {
         const f = op.method === 'get' ? victim : scratch;
-        return { guardianId: f.guardianId, childId: f.childId, conversationId: f.conversationId, id: 'drill-target', jobId: 'drill-target' };
+        return {
+          guardianId: f.guardianId,
+          childId: f.childId,
+          conversationId: f.conversationId,
+          id: 'drill-target',
+          jobId: 'drill-target',
+        };
       };
 
       /** A valid body for the route, the field at `field` (e.g. "messages.0.text") to be replaced. */
@@ -305,16 +352,26 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
       };
 
       /** Fields a DTO trims before storing. */
-      const TRIMMED = new Set(['post /v1/guardians:email', 'post /v1/guardians:displayName', 'post /v1/guardians/{guardianId}/children:displayName']);
+      const TRIMMED = new Set([
+        'post /v1/guardians:email',
+        'post /v1/guardians:displayName',
+        'post /v1/guardians/{guardianId}/children:displayName',
+      ]);
 
       /** For a 2xx: the payload must have been stored exactly (writes) or matched nothing (filters). Also books the rows it wrote. */
       const verify2xx = async (op: Operation, where: string, field: string, payload: string, a: Answer): Promise<string | undefined> => {
-        const body = a.body as Record<string, unknown> & { items?: Array<Record<string, unknown>>; count?: number; id?: string; version?: number };
+        const body = a.body as Record<string, unknown> & {
+          items?: Array<Record<string, unknown>>;
+          count?: number;
+          id?: string;
+          version?: number;
+        };
         const want = TRIMMED.has(`${op.key}:${field}`) ? payload.trim() : payload;
         const leaf = field.split('.').pop()!;
         if (where !== 'body') {
           // A read that took the payload as a filter must match nothing: an "OR 1=1" that ran would match everything.
-          if (op.method === 'get' && where === 'query' && Array.isArray(body?.items)) return body.items.length === 0 ? undefined : `filter matched ${body.items.length} rows`;
+          if (op.method === 'get' && where === 'query' && Array.isArray(body?.items))
+            return body.items.length === 0 ? undefined : `filter matched ${body.items.length} rows`;
           return `${where} payload answered ${a.status}`;
         }
         switch (op.key) {
@@ -370,7 +427,9 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
         names: string[];
       }
       const combos: Combo[] = [];
-      const namesOf = (op: Operation) => [...new Set([...op.params.map((p) => p.name), ...stringFields(op.body).flatMap((f) => f.split('.')), 'body'])];
+      const namesOf = (op: Operation) => [
+        ...new Set([...op.params.map((p) => p.name), ...stringFields(op.body).flatMap((f) => f.split('.')), 'body']),
+      ];
       const encodedIds = (op: Operation) => Object.fromEntries(Object.entries(safeIds(op)).map(([k, id]) => [k, encode(id)]));
       const plain = (op: Operation, url: string, text: string | undefined): WireRequest => ({
         method: op.method,
@@ -391,7 +450,14 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
             const variants = [encode(payload)];
             if (/^[\x21-\x7e]+$/.test(payload) && !/[?#]/.test(payload) && encode(payload) !== payload) variants.push(payload);
             for (const v of variants) {
-              combos.push({ op, where: 'path', field: param, payload, req: plain(op, fillPath(op, { ...encodedIds(op), [param]: v }), bodyText(op)), names: namesOf(op) });
+              combos.push({
+                op,
+                where: 'path',
+                field: param,
+                payload,
+                req: plain(op, fillPath(op, { ...encodedIds(op), [param]: v }), bodyText(op)),
+                names: namesOf(op),
+              });
             }
           }
         }
@@ -411,7 +477,14 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
           for (const payload of PAYLOADS) {
             const body = validBody(op, field) ?? {};
             setAt(body, field, payload);
-            combos.push({ op, where: 'body', field, payload, req: plain(op, fillPath(op, encodedIds(op)), JSON.stringify(body)), names: namesOf(op) });
+            combos.push({
+              op,
+              where: 'body',
+              field,
+              payload,
+              req: plain(op, fillPath(op, encodedIds(op)), JSON.stringify(body)),
+              names: namesOf(op),
+            });
           }
         }
       }
@@ -477,7 +550,8 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
       return { at: 0, answer: undefined as unknown as Answer };
     }
 
-    const get = (t: TestApp, headers: Record<string, string>) => send(t, { method: 'get', url: ROUTE, headers: Object.entries(headers) }, figures);
+    const get = (t: TestApp, headers: Record<string, string>) =>
+      send(t, { method: 'get', url: ROUTE, headers: Object.entries(headers) }, figures);
 
     it('with the default configuration: 429 with Retry-After before 100 tries, and then even the right key is refused', async () => {
       const defaults = new Env();
@@ -499,7 +573,9 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
         expect(spoofed.status).toBe(429);
         // Probes stay open to a blocked client.
         await t.http.get('/health/live').expect(200);
-        say(`brute-force (default limit ${defaults.AUTH_FAILURE_LIMIT} per ${defaults.AUTH_FAILURE_WINDOW_SECONDS} s, no TRUST_PROXY): 429 at try ${at}, Retry-After=${retryAfter}s; right key then → ${right.status}; spoofed X-Forwarded-For → ${spoofed.status}`);
+        say(
+          `brute-force (default limit ${defaults.AUTH_FAILURE_LIMIT} per ${defaults.AUTH_FAILURE_WINDOW_SECONDS} s, no TRUST_PROXY): 429 at try ${at}, Retry-After=${retryAfter}s; right key then → ${right.status}; spoofed X-Forwarded-For → ${spoofed.status}`,
+        );
       } finally {
         await t.close();
       }
@@ -525,14 +601,18 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
         const polite = '198.51.100.24';
         for (let i = 0; i < 30; i++) expect((await get(t, { 'X-Forwarded-For': polite })).status).toBe(401);
         expect((await get(t, { ...t.as('viewer'), 'X-Forwarded-For': polite })).status).toBe(200);
-        say(`brute-force (TRUST_PROXY=1): 429 at try ${at} for ${attacker}; its right key → ${attackerRight.status}; prepended XFF → ${prepended.status}; other client → ${other.status}; 30 key-less requests then right key → 200`);
+        say(
+          `brute-force (TRUST_PROXY=1): 429 at try ${at} for ${attacker}; its right key → ${attackerRight.status}; prepended XFF → ${prepended.status}; other client → ${other.status}; 30 key-less requests then right key → 200`,
+        );
       } finally {
         await t.close();
       }
     }, 60_000);
 
     it('lifts the block when the window ends', async () => {
-      const t = await startApp({ env: { AUTH_FAILURE_LIMIT: '3', AUTH_FAILURE_WINDOW_SECONDS: '2', LOG_LEVEL: process.env.LOG_LEVEL ?? 'fatal' } });
+      const t = await startApp({
+        env: { AUTH_FAILURE_LIMIT: '3', AUTH_FAILURE_WINDOW_SECONDS: '2', LOG_LEVEL: process.env.LOG_LEVEL ?? 'fatal' },
+      });
       try {
         const { at, answer } = await bruteForce(t);
         expect(at).toBe(4);
@@ -572,7 +652,12 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
       ServerErrorLog.stop();
     });
 
-    const json = (method: WireRequest['method'], url: string, body: string | object | undefined, headers: Array<[string, string]> = []): WireRequest => ({
+    const json = (
+      method: WireRequest['method'],
+      url: string,
+      body: string | object | undefined,
+      headers: Array<[string, string]> = [],
+    ): WireRequest => ({
       method,
       url,
       headers: body === undefined ? headers : [...headers, ['Content-Type', 'application/json']],
@@ -586,12 +671,18 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
       const out = judge(a, names)
         .filter((p) => p.kind !== '5xx')
         .map((p) => `${p.kind}: ${p.detail}`);
-      if (a.status < 400 || a.status >= 500) out.unshift(`answered ${a.status}${a.serverError ? ` (server logged: ${a.serverError})` : ''}: ${a.text.slice(0, 160)}`);
+      if (a.status < 400 || a.status >= 500)
+        out.unshift(`answered ${a.status}${a.serverError ? ` (server logged: ${a.serverError})` : ''}: ${a.text.slice(0, 160)}`);
       return out;
     }
 
     /** Either refused with a 4xx naming `field`, or accepted with the value stored exactly as sent. */
-    async function refusedOrStoredExactly(req: WireRequest, field: string, read: (a: Answer) => Promise<unknown>, want: unknown): Promise<string[]> {
+    async function refusedOrStoredExactly(
+      req: WireRequest,
+      field: string,
+      read: (a: Answer) => Promise<unknown>,
+      want: unknown,
+    ): Promise<string[]> {
       const a = await send(t, req, figures);
       if (a.status >= 200 && a.status < 300) {
         const got = await read(a);
@@ -600,36 +691,67 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
       const out = judge(a, [field])
         .filter((p) => p.kind !== '5xx')
         .map((p) => `${p.kind}: ${p.detail}`);
-      if (a.status >= 500 || a.status < 400) out.unshift(`answered ${a.status}${a.serverError ? ` (server logged: ${a.serverError})` : ''}`);
+      if (a.status >= 500 || a.status < 400)
+        out.unshift(`answered ${a.status}${a.serverError ? ` (server logged: ${a.serverError})` : ''}`);
       return out;
     }
 
-    it.each(['gzip', 'deflate', 'br'])('Content-Encoding %s on a body that is not so encoded → 4xx, not 500 (even without a key, even on /health/live)', async (encoding) => {
-      const headers: Array<[string, string]> = [['Content-Encoding', encoding]];
-      const problems = [
-        ...(await refusal(json('post', '/v1/guardians', '{"email":"x@example.com"}', headers), ['Content-Encoding', 'encoding', 'body', encoding])),
-        ...(await refusal(json('post', '/v1/guardians', '{}', [...headers, ...key('ingest')]), ['Content-Encoding', 'encoding', 'body', encoding])),
-      ];
-      const probe = await send(t, json('get', '/health/live', '{}', headers), figures);
-      if (probe.status >= 500) problems.push(`GET /health/live with Content-Encoding ${encoding}: ${probe.status} (server logged: ${probe.serverError})`);
-      expect(problems).toEqual([]);
-    });
+    it.each(['gzip', 'deflate', 'br'])(
+      'Content-Encoding %s on a body that is not so encoded → 4xx, not 500 (even without a key, even on /health/live)',
+      async (encoding) => {
+        const headers: Array<[string, string]> = [['Content-Encoding', encoding]];
+        const problems = [
+          ...(await refusal(json('post', '/v1/guardians', '{"email":"x@example.com"}', headers), [
+            'Content-Encoding',
+            'encoding',
+            'body',
+            encoding,
+          ])),
+          ...(await refusal(json('post', '/v1/guardians', '{}', [...headers, ...key('ingest')]), [
+            'Content-Encoding',
+            'encoding',
+            'body',
+            encoding,
+          ])),
+        ];
+        const probe = await send(t, json('get', '/health/live', '{}', headers), figures);
+        if (probe.status >= 500)
+          problems.push(`GET /health/live with Content-Encoding ${encoding}: ${probe.status} (server logged: ${probe.serverError})`);
+        expect(problems).toEqual([]);
+      },
+    );
 
-    it.each([5_000, 100_000])('a JSON body nested %i levels deep → 4xx naming the body or the field, not 500 (RangeError: Maximum call stack size exceeded)', async (depth) => {
-      const nested = `${'['.repeat(depth)}"x"${']'.repeat(depth)}`;
-      expect(
-        await refusal(json('post', '/v1/guardians', `{"email":"deep@example.com","displayName":${nested}}`, key('ingest')), ['displayName', 'body']),
-      ).toEqual([]);
-      expect(await refusal(json('patch', '/admin/scheduler/jobs/daily_data_cleanup', `{"name":"x","extra":${nested}}`, key('operator')), ['extra', 'body'])).toEqual([]);
-    });
+    it.each([5_000, 100_000])(
+      'a JSON body nested %i levels deep → 4xx naming the body or the field, not 500 (RangeError: Maximum call stack size exceeded)',
+      async (depth) => {
+        const nested = `${'['.repeat(depth)}"x"${']'.repeat(depth)}`;
+        expect(
+          await refusal(json('post', '/v1/guardians', `{"email":"deep@example.com","displayName":${nested}}`, key('ingest')), [
+            'displayName',
+            'body',
+          ]),
+        ).toEqual([]);
+        expect(
+          await refusal(json('patch', '/admin/scheduler/jobs/daily_data_cleanup', `{"name":"x","extra":${nested}}`, key('operator')), [
+            'extra',
+            'body',
+          ]),
+        ).toEqual([]);
+      },
+    );
 
     it('POST …/messages {"messages": null} → 400 naming messages, not 500 (TypeError reading "map" in RecordsService.appendMessages)', async () => {
-      expect(await refusal(json('post', `/v1/conversations/${fam.conversationId}/messages`, { messages: null }, key('ingest')), ['messages'])).toEqual([]);
+      expect(
+        await refusal(json('post', `/v1/conversations/${fam.conversationId}/messages`, { messages: null }, key('ingest')), ['messages']),
+      ).toEqual([]);
     });
 
-    it.each(['99999999999999999999', '1e308'])('GET /admin/data/preview?offset=%s → 400 naming offset, not 500 (the driver refuses the OFFSET)', async (offset) => {
-      expect(await refusal(json('get', `/admin/data/preview?offset=${offset}`, undefined, key('viewer')), ['offset'])).toEqual([]);
-    });
+    it.each(['99999999999999999999', '1e308'])(
+      'GET /admin/data/preview?offset=%s → 400 naming offset, not 500 (the driver refuses the OFFSET)',
+      async (offset) => {
+        expect(await refusal(json('get', `/admin/data/preview?offset=${offset}`, undefined, key('viewer')), ['offset'])).toEqual([]);
+      },
+    );
 
     // validator's MaxLength counts "a\uFE0F" (a letter and a variation selector) as 1 character; a varchar(n) column counts 2.
     const VS = (n: number) => 'a\uFE0F'.repeat(n);
@@ -648,7 +770,12 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
           VS(60),
         )),
         ...(await refusedOrStoredExactly(
-          json('post', '/admin/scheduler/jobs', { id: 'vs-name', name: VS(150), task: 'notices', cron: '0 12 * * *', paused: true }, key('operator')),
+          json(
+            'post',
+            '/admin/scheduler/jobs',
+            { id: 'vs-name', name: VS(150), task: 'notices', cron: '0 12 * * *', paused: true },
+            key('operator'),
+          ),
           'name',
           async () => (await t.dataSource.getRepository(SchedulerJob).findOneBy({ id: 'vs-name' }))?.name,
           VS(150),
@@ -661,12 +788,22 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
       const read = (id: string) => async () => (await t.dataSource.getRepository(SchedulerJob).findOneBy({ id }))?.cron;
       const problems = [
         ...(await refusedOrStoredExactly(
-          json('post', '/admin/scheduler/jobs', { id: 'long-cron', name: 'x', task: 'notices', cron: LONG_CRON, paused: true }, key('operator')),
+          json(
+            'post',
+            '/admin/scheduler/jobs',
+            { id: 'long-cron', name: 'x', task: 'notices', cron: LONG_CRON, paused: true },
+            key('operator'),
+          ),
           'cron',
           read('long-cron'),
           LONG_CRON,
         )),
-        ...(await refusedOrStoredExactly(json('patch', '/admin/scheduler/jobs/cleanup_notifications', { cron: LONG_CRON }, key('operator')), 'cron', read('cleanup_notifications'), LONG_CRON)),
+        ...(await refusedOrStoredExactly(
+          json('patch', '/admin/scheduler/jobs/cleanup_notifications', { cron: LONG_CRON }, key('operator')),
+          'cron',
+          read('cleanup_notifications'),
+          LONG_CRON,
+        )),
       ];
       expect(problems).toEqual([]);
     });
@@ -675,17 +812,23 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
       'a path parameter that is not valid percent-encoding (%s) → 400 in the error shape, with its requestId',
       async (url) => {
         const role: Role = url.startsWith('/v1/') ? 'ingest' : 'viewer';
-        expect(await refusal(json(url.endsWith('/children') ? 'post' : 'get', url, url.endsWith('/children') ? { displayName: 'k' } : undefined, key(role)), ['id', 'conversationId', 'guardianId', 'path'])).toEqual([]);
+        expect(
+          await refusal(
+            json(url.endsWith('/children') ? 'post' : 'get', url, url.endsWith('/children') ? { displayName: 'k' } : undefined, key(role)),
+            ['id', 'conversationId', 'guardianId', 'path'],
+          ),
+        ).toEqual([]);
       },
     );
 
-    it('an instant before 1970 written as 1970 local time (1970-01-01T00:30:00+01:00) → refused naming the field, or accepted and pageable with the API\'s own cursors', async () => {
+    it("an instant before 1970 written as 1970 local time (1970-01-01T00:30:00+01:00) → refused naming the field, or accepted and pageable with the API's own cursors", async () => {
       const problems: string[] = [];
       const made: string[] = [];
       for (const startedAt of ['1970-01-01T00:30:00+01:00', '1970-01-01T00:20:00+01:00']) {
         const res = await send(t, json('post', `/v1/children/${fam.childId}/conversations`, { startedAt }, key('ingest')), figures);
         if (res.status === 201) made.push((res.body as { id: string }).id);
-        else if (res.status !== 400 || !String((res.body as { message?: string })?.message).includes('startedAt')) problems.push(`POST conversation startedAt=${startedAt}: ${res.status} ${res.text}`);
+        else if (res.status !== 400 || !String((res.body as { message?: string })?.message).includes('startedAt'))
+          problems.push(`POST conversation startedAt=${startedAt}: ${res.status} ${res.text}`);
       }
       if (made.length) {
         // Walk every page, one conversation per page, with the API's own nextCursor.
@@ -712,12 +855,32 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
       const name = 'a\u0000b';
       const read = (id: string) => async () => (await t.dataSource.getRepository(SchedulerJob).findOneBy({ id }))?.name;
       const problems = [
-        ...(await refusedOrStoredExactly(json('post', '/admin/scheduler/jobs', { id: 'nul-name', name, task: 'notices', cron: '0 12 * * *', paused: true }, key('operator')), 'name', read('nul-name'), name)),
-        ...(await refusedOrStoredExactly(json('patch', '/admin/scheduler/jobs/cleanup_notifications', { name }, key('operator')), 'name', read('cleanup_notifications'), name)),
+        ...(await refusedOrStoredExactly(
+          json(
+            'post',
+            '/admin/scheduler/jobs',
+            { id: 'nul-name', name, task: 'notices', cron: '0 12 * * *', paused: true },
+            key('operator'),
+          ),
+          'name',
+          read('nul-name'),
+          name,
+        )),
+        ...(await refusedOrStoredExactly(
+          json('patch', '/admin/scheduler/jobs/cleanup_notifications', { name }, key('operator')),
+          'name',
+          read('cleanup_notifications'),
+          name,
+        )),
       ];
       const audit = await send(t, json('get', `/admin/audit?target=${encode(name)}`, undefined, key('viewer')), figures);
       const listed = audit.status === 200 && Array.isArray((audit.body as { items?: unknown[] }).items);
-      if (!listed) problems.push(...(await refusal(json('get', `/admin/audit?target=${encode(name)}`, undefined, key('viewer')), ['target'])).map((p) => `GET /admin/audit?target=a%00b: ${p}`));
+      if (!listed)
+        problems.push(
+          ...(await refusal(json('get', `/admin/audit?target=${encode(name)}`, undefined, key('viewer')), ['target'])).map(
+            (p) => `GET /admin/audit?target=a%00b: ${p}`,
+          ),
+        );
       expect(problems).toEqual([]);
     });
 
@@ -725,9 +888,20 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
       const docs = await t.http.get('/docs-json').expect(200);
       const problems: string[] = [];
       for (const op of operations(docs.body).filter((o) => o.body && (o.path.startsWith('/admin/') || o.path.startsWith('/v1/')))) {
-        const ids: Record<string, string> = { guardianId: fam.guardianId, childId: fam.childId, conversationId: fam.conversationId, id: 'cleanup_notifications', jobId: 'cleanup_notifications' };
+        const ids: Record<string, string> = {
+          guardianId: fam.guardianId,
+          childId: fam.childId,
+          conversationId: fam.conversationId,
+          id: 'cleanup_notifications',
+          jobId: 'cleanup_notifications',
+        };
         const req = json(op.method, fillPath(op, ids), '[]', key(op.roles.includes('viewer') ? 'viewer' : op.roles[0]));
-        for (const p of await refusal(req, ['body', ...stringFields(op.body).map((f) => f.split('.')[0]), ...Object.keys(op.body?.properties ?? {})])) problems.push(`${op.key}: ${p}`);
+        for (const p of await refusal(req, [
+          'body',
+          ...stringFields(op.body).map((f) => f.split('.')[0]),
+          ...Object.keys(op.body?.properties ?? {}),
+        ]))
+          problems.push(`${op.key}: ${p}`);
       }
       expect(problems).toEqual([]);
     });

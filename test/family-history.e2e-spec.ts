@@ -18,12 +18,22 @@ describe(`a family's deletion history (${TEST_DB})`, () => {
     await addMessages(t, fam.conversationId, ['2026-10-30T12:00:00.000Z', '2026-10-30T13:00:00.000Z']);
 
     const told = await t.http.post('/admin/notifications/trigger').set(t.as('operator')).expect(200);
-    expect(told.body).toMatchObject({ noticesCreated: 1, delivery: { sent: 1 }, run: { jobId: 'cleanup_notifications', status: 'succeeded' } });
+    expect(told.body).toMatchObject({
+      noticesCreated: 1,
+      delivery: { sent: 1 },
+      run: { jobId: 'cleanup_notifications', status: 'succeeded' },
+    });
 
     let history = await t.http.get(`/admin/families/${fam.guardianId}/history`).set(t.as('viewer')).expect(200);
     expect(history.body).toMatchObject({ exists: true, stored: { children: 1, messages: 2, oldestMessageAt: '2026-10-30T12:00:00.000Z' } });
     expect(history.body.notices).toEqual([
-      expect.objectContaining({ cleanupAt: '2026-11-30T00:00:00.000Z', status: 'sent', sentAt: '2026-11-28T23:00:00.000Z', messages: 2, cleanup: null }),
+      expect.objectContaining({
+        cleanupAt: '2026-11-30T00:00:00.000Z',
+        status: 'sent',
+        sentAt: '2026-11-28T23:00:00.000Z',
+        messages: 2,
+        cleanup: null,
+      }),
     ]);
 
     // Only the cleanup fires here (the notice job's own catch-up is another test's subject).
@@ -35,7 +45,11 @@ describe(`a family's deletion history (${TEST_DB})`, () => {
     history = await t.http.get(`/admin/families/${fam.guardianId}/history`).set(t.as('viewer')).expect(200);
     expect(history.body.stored).toMatchObject({ messages: 0, oldestMessageAt: null });
     expect(history.body.notices).toHaveLength(1);
-    expect(history.body.notices[0].cleanup).toMatchObject({ status: 'succeeded', trigger: 'scheduled', finishedAt: '2026-11-30T00:00:00.000Z' });
+    expect(history.body.notices[0].cleanup).toMatchObject({
+      status: 'succeeded',
+      trigger: 'scheduled',
+      finishedAt: '2026-11-30T00:00:00.000Z',
+    });
 
     await addMessages(t, fam.conversationId, ['2026-11-29T10:00:00.000Z']);
     clock.set('2026-11-30T08:00:00.000Z');

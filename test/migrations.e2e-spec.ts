@@ -75,15 +75,35 @@ describe(`migrations on an empty ${TEST_DB} database`, () => {
     const v = '00000000-0000-4000-8000-000000000003';
     const p = (i: number) => placeholder(TEST_DB, i);
     const now = sqlTimestamp(TEST_DB, new Date('2026-11-28T00:00:00Z'));
-    await ds.query(`INSERT INTO guardian (id, email, display_name, locale, notifications_enabled, created_at) VALUES (${p(1)}, 'a@b.co', 'A', 'en', ${TEST_DB === 'postgres' ? 'true' : '1'}, ${p(2)})`, [g, now]);
+    await ds.query(
+      `INSERT INTO guardian (id, email, display_name, locale, notifications_enabled, created_at) VALUES (${p(1)}, 'a@b.co', 'A', 'en', ${TEST_DB === 'postgres' ? 'true' : '1'}, ${p(2)})`,
+      [g, now],
+    );
     await ds.query(`INSERT INTO child (id, guardian_id, display_name, created_at) VALUES (${p(1)}, ${p(2)}, 'C', ${p(3)})`, [c, g, now]);
-    await ds.query(`INSERT INTO conversation (id, child_id, started_at, created_at) VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)})`, [v, c, now, now]);
-    await ds.query(`INSERT INTO message (id, conversation_id, role, text, created_at) VALUES (${p(1)}, ${p(2)}, 'child', 'hi', ${p(3)})`, ['00000000-0000-4000-8000-000000000004', v, now]);
+    await ds.query(`INSERT INTO conversation (id, child_id, started_at, created_at) VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)})`, [
+      v,
+      c,
+      now,
+      now,
+    ]);
+    await ds.query(`INSERT INTO message (id, conversation_id, role, text, created_at) VALUES (${p(1)}, ${p(2)}, 'child', 'hi', ${p(3)})`, [
+      '00000000-0000-4000-8000-000000000004',
+      v,
+      now,
+    ]);
     await expect(
-      ds.query(`INSERT INTO message (id, conversation_id, role, text, created_at) VALUES (${p(1)}, ${p(2)}, 'robot', 'x', ${p(3)})`, ['00000000-0000-4000-8000-000000000005', v, now]),
+      ds.query(`INSERT INTO message (id, conversation_id, role, text, created_at) VALUES (${p(1)}, ${p(2)}, 'robot', 'x', ${p(3)})`, [
+        '00000000-0000-4000-8000-000000000005',
+        v,
+        now,
+      ]),
     ).rejects.toThrow(/CHK_message_role|constraint/i);
     await expect(
-      ds.query(`INSERT INTO child (id, guardian_id, display_name, created_at) VALUES (${p(1)}, ${p(2)}, 'C', ${p(3)})`, ['00000000-0000-4000-8000-000000000006', '00000000-0000-4000-8000-0000000000ff', now]),
+      ds.query(`INSERT INTO child (id, guardian_id, display_name, created_at) VALUES (${p(1)}, ${p(2)}, 'C', ${p(3)})`, [
+        '00000000-0000-4000-8000-000000000006',
+        '00000000-0000-4000-8000-0000000000ff',
+        now,
+      ]),
     ).rejects.toThrow(/foreign key/i);
 
     // A conversation that still holds messages cannot be deleted, directly or through its family.
@@ -91,7 +111,9 @@ describe(`migrations on an empty ${TEST_DB} database`, () => {
     await expect(ds.query(`DELETE FROM guardian WHERE id = ${p(1)}`, [g])).rejects.toThrow(/foreign key/i);
     await ds.query(`DELETE FROM message WHERE conversation_id = ${p(1)}`, [v]);
     await ds.query(`DELETE FROM guardian WHERE id = ${p(1)}`, [g]);
-    const [{ n }] = await ds.query('SELECT (SELECT COUNT(*) FROM child) + (SELECT COUNT(*) FROM conversation) + (SELECT COUNT(*) FROM message) AS n');
+    const [{ n }] = await ds.query(
+      'SELECT (SELECT COUNT(*) FROM child) + (SELECT COUNT(*) FROM conversation) + (SELECT COUNT(*) FROM message) AS n',
+    );
     expect(Number(n)).toBe(0);
   });
 

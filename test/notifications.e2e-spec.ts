@@ -48,16 +48,30 @@ interface NoticeBody {
 async function family(t: TestApp, spec: FamilySpec): Promise<string> {
   const ingest = t.as('ingest');
   const { email, displayName = 'Parent', locale, retentionDays, notificationsEnabled } = spec;
-  const guardian = await t.http.post('/v1/guardians').set(ingest).send({ email, displayName, locale, retentionDays, notificationsEnabled }).expect(201);
+  const guardian = await t.http
+    .post('/v1/guardians')
+    .set(ingest)
+    .send({ email, displayName, locale, retentionDays, notificationsEnabled })
+    .expect(201);
   for (const child of spec.children) {
     const c = await t.http.post(`/v1/guardians/${guardian.body.id}/children`).set(ingest).send({ displayName: child.name }).expect(201);
     for (const conversation of child.conversations) {
-      const v = await t.http.post(`/v1/children/${c.body.id}/conversations`).set(ingest).send({ startedAt: conversation.startedAt }).expect(201);
+      const v = await t.http
+        .post(`/v1/children/${c.body.id}/conversations`)
+        .set(ingest)
+        .send({ startedAt: conversation.startedAt })
+        .expect(201);
       if (conversation.messages.length === 0) continue;
       await t.http
         .post(`/v1/conversations/${v.body.id}/messages`)
         .set(ingest)
-        .send({ messages: conversation.messages.map((createdAt, i) => ({ role: i % 2 ? 'teddy' : 'child', text: `secret words ${i}`, createdAt })) })
+        .send({
+          messages: conversation.messages.map((createdAt, i) => ({
+            role: i % 2 ? 'teddy' : 'child',
+            text: `secret words ${i}`,
+            createdAt,
+          })),
+        })
         .expect(201);
     }
   }
@@ -190,7 +204,11 @@ describe(`deletion notices on ${TEST_DB}`, () => {
           },
         ],
       });
-      sami = await family(t, { email: 'sami@example.com', notificationsEnabled: false, children: oneMessage('Rami', '2026-10-01T00:00:00Z') });
+      sami = await family(t, {
+        email: 'sami@example.com',
+        notificationsEnabled: false,
+        children: oneMessage('Rami', '2026-10-01T00:00:00Z'),
+      });
       // Nothing old enough: no notice.
       await family(t, { email: 'fresh@example.com', children: oneMessage('Yara', '2026-11-28T00:00:00Z') });
     });
@@ -217,7 +235,8 @@ describe(`deletion notices on ${TEST_DB}`, () => {
     it('gives each record to the first run that deletes it, per child, with the guardian-specific cutoff', async () => {
       const list = await notices(t);
       const find = (guardianId: string, cleanupAt: string) => list.find((n) => n.guardianId === guardianId && n.cleanupAt === cleanupAt)!;
-      const counts = (n: NoticeBody) => n.children.map(({ displayName, messages, conversations }) => ({ displayName, messages, conversations }));
+      const counts = (n: NoticeBody) =>
+        n.children.map(({ displayName, messages, conversations }) => ({ displayName, messages, conversations }));
 
       expect(counts(find(layla, T1))).toEqual([{ displayName: 'Omar', messages: 3, conversations: 1 }]);
       expect(counts(find(layla, T2))).toEqual([
@@ -279,7 +298,9 @@ describe(`deletion notices on ${TEST_DB}`, () => {
       expect(bad.body.message).toContain('status must be one of pending, sent, failed, dead');
       expect((await t.http.get('/admin/notifications?limit=0').set(t.as('viewer')).expect(400)).body.message).toContain('limit');
       expect((await t.http.get('/admin/notifications?cursor=nope').set(t.as('viewer')).expect(400)).body.message).toContain('cursor');
-      expect((await t.http.get('/admin/notifications?guardianId=x').set(t.as('viewer')).expect(400)).body.message).toContain('guardianId must be a UUID');
+      expect((await t.http.get('/admin/notifications?guardianId=x').set(t.as('viewer')).expect(400)).body.message).toContain(
+        'guardianId must be a UUID',
+      );
     });
 
     it('lets a viewer list but only an operator trigger', async () => {
@@ -313,7 +334,12 @@ describe(`deletion notices on ${TEST_DB}`, () => {
         email: 'mona@example.com',
         displayName: 'منى',
         locale: 'ar',
-        children: [{ name: 'عمر <& co>', conversations: [{ startedAt: '2026-10-30T09:00:00Z', messages: ['2026-10-30T09:00:00Z', '2026-10-30T09:01:00Z'] }] }],
+        children: [
+          {
+            name: 'عمر <& co>',
+            conversations: [{ startedAt: '2026-10-30T09:00:00Z', messages: ['2026-10-30T09:00:00Z', '2026-10-30T09:01:00Z'] }],
+          },
+        ],
       });
       ids.john = await family(t, { email: 'john@example.com', displayName: 'John', children: oneMessage('Ella', '2026-11-01T00:00:00Z') });
     });
@@ -413,7 +439,8 @@ describe(`deletion notices on ${TEST_DB}`, () => {
         clock.set('2026-12-04T23:00:00.000Z');
         await cleanupRan(t, T3);
         // Due at 2026-12-06T00:00, the second run of the window.
-        for (let i = 0; i < 20; i++) await family(t, { email: `many${i}@example.com`, children: oneMessage(`Kid ${i}`, '2026-11-05T03:00:00Z') });
+        for (let i = 0; i < 20; i++)
+          await family(t, { email: `many${i}@example.com`, children: oneMessage(`Kid ${i}`, '2026-11-05T03:00:00Z') });
         const before = sink.mails.length;
         const enqueued = await Promise.all(replicas.map((r) => enqueueAt(r, clock.now())));
         expect(enqueued.map((e) => e.noticesCreated).reduce((a, b) => a + b)).toBe(20);
@@ -548,7 +575,12 @@ describe(`deletion notices on ${TEST_DB}`, () => {
       const first = await t.http.post('/admin/notifications/trigger').set(t.as('operator')).expect(200);
       expect(first.body.delivery).toMatchObject({ failed: 1 });
       const [failed] = await notices(t);
-      expect(failed).toMatchObject({ channel: 'smtp,webhook', deliveredChannels: 'smtp', status: 'failed', lastError: 'webhook: webhook answered HTTP 503' });
+      expect(failed).toMatchObject({
+        channel: 'smtp,webhook',
+        deliveredChannels: 'smtp',
+        status: 'failed',
+        lastError: 'webhook: webhook answered HTTP 503',
+      });
 
       // The retry comes within minutes; the deletion (T1) is an hour away.
       clock.advance(10 * 60_000);

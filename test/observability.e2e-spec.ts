@@ -29,7 +29,10 @@ function parseMetrics(text: string): Sample[] {
 /** The value of the one sample with exactly these labels (ignoring `le`), or 0 if absent. */
 function valueOf(samples: Sample[], name: string, labels: Record<string, string>): number {
   const found = samples.filter(
-    (s) => s.name === name && Object.keys(labels).length === Object.keys(s.labels).length && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+    (s) =>
+      s.name === name &&
+      Object.keys(labels).length === Object.keys(s.labels).length &&
+      Object.entries(labels).every(([k, v]) => s.labels[k] === v),
   );
   if (found.length > 1) throw new Error(`more than one ${name} sample for ${JSON.stringify(labels)}`);
   return found[0]?.value ?? 0;
@@ -47,7 +50,11 @@ const ERRORS = 'teddy_application_errors_total';
 async function family(t: TestApp) {
   const email = `p${Math.random().toString(36).slice(2)}@example.com`;
   const guardian = await t.http.post('/v1/guardians').set(t.as('ingest')).send({ email, displayName: 'Layla' }).expect(201);
-  const child = await t.http.post(`/v1/guardians/${guardian.body.id}/children`).set(t.as('ingest')).send({ displayName: 'Omar' }).expect(201);
+  const child = await t.http
+    .post(`/v1/guardians/${guardian.body.id}/children`)
+    .set(t.as('ingest'))
+    .send({ displayName: 'Omar' })
+    .expect(201);
   const conversation = await t.http.post(`/v1/children/${child.body.id}/conversations`).set(t.as('ingest')).send({}).expect(201);
   return { guardianId: guardian.body.id as string, childId: child.body.id as string, conversationId: conversation.body.id as string };
 }
@@ -110,7 +117,11 @@ describe('observability: metrics and health', () => {
     const series = after.filter((s) => s.name.startsWith(HISTOGRAM));
     expect(series.length).toBeGreaterThan(0);
     for (const s of series) {
-      expect(Object.keys(s.labels).filter((k) => k !== 'le').sort()).toEqual(['method', 'route', 'status_code']);
+      expect(
+        Object.keys(s.labels)
+          .filter((k) => k !== 'le')
+          .sort(),
+      ).toEqual(['method', 'route', 'status_code']);
       expect(s.labels.route).not.toMatch(UUID);
       expect(s.labels.route).not.toContain('/no/such/path');
     }
@@ -136,7 +147,12 @@ describe('observability: readiness without a database', () => {
     await t.http.get('/health/ready').expect(200);
     await t.dataSource.destroy();
     const res = await t.http.get('/health/ready').expect(503);
-    expect(res.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable', message: 'not ready: database down', checks: { database: { status: 'down' } } });
+    expect(res.body).toMatchObject({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: 'not ready: database down',
+      checks: { database: { status: 'down' } },
+    });
     await t.http.get('/health/live').expect(200);
   });
 });
@@ -203,7 +219,10 @@ describe('observability: logs', () => {
       res = await t.http.get(`/v1/children/${res.body.id}/conversations?x=${EMAIL}`).set('X-API-Key', KEYS.ingest).expect(400);
       record(res, '/v1/children/');
       // The same, URL-encoded as URLSearchParams would send it.
-      res = await t.http.get(`/v1/guardians?${new URLSearchParams({ email: EMAIL })}`).set('X-API-Key', KEYS.ingest).expect(404);
+      res = await t.http
+        .get(`/v1/guardians?${new URLSearchParams({ email: EMAIL })}`)
+        .set('X-API-Key', KEYS.ingest)
+        .expect(404);
       record(res, '/v1/guardians?email=');
       res = await t.http.get('/admin/auth/whoami').set('X-API-Key', KEYS.operator).set('X-Request-Id', 'log-test-operator').expect(200);
       record(res, '/admin/auth/whoami');
@@ -312,7 +331,11 @@ describe('observability: unhandled errors', () => {
     expect(after - before).toBe(1);
     // The 500 is timed under its route pattern too.
     expect(
-      valueOf(await scrape(t), `${HISTOGRAM}_count`, { method: 'GET', route: '/v1/conversations/:conversationId/messages', status_code: '500' }),
+      valueOf(await scrape(t), `${HISTOGRAM}_count`, {
+        method: 'GET',
+        route: '/v1/conversations/:conversationId/messages',
+        status_code: '500',
+      }),
     ).toBeGreaterThanOrEqual(1);
 
     // The cause is logged server-side, with its stack and the request id the client was given.

@@ -110,7 +110,12 @@ function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, failEarly?: () => string | undefined): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  failEarly?: () => string | undefined,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -122,7 +127,8 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
     await sleep(250);
   }
 }
@@ -150,7 +156,10 @@ interface AlertTestCase {
 }
 
 function alertTestCases(): AlertTestCase[] {
-  const doc = load(readFileSync(ALERTS_TEST_YML, 'utf8')) as { rule_files: string[]; tests: { name: string; alert_rule_test?: AlertTestCase[] }[] };
+  const doc = load(readFileSync(ALERTS_TEST_YML, 'utf8')) as {
+    rule_files: string[];
+    tests: { name: string; alert_rule_test?: AlertTestCase[] }[];
+  };
   return doc.tests.flatMap((t) => t.alert_rule_test ?? []);
 }
 
@@ -176,7 +185,21 @@ function withoutGrafanaVariables(expr: string): string {
     .replace(/\$\{?job_id\}?/g, '.+');
 }
 
-const PROMQL_WORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'bool', 'and', 'or', 'unless', 'inf', 'nan']);
+const PROMQL_WORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'offset',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'inf',
+  'nan',
+]);
 
 /** The metric names a PromQL expression selects (not its functions, labels, keywords or durations). */
 function metricNames(expr: string): string[] {
@@ -191,7 +214,13 @@ function metricNames(expr: string): string[] {
   for (const m of e.matchAll(/[A-Za-z_:][\w:]*/g)) {
     const before = e[m.index! - 1] ?? ' ';
     if (/[\d.]/.test(before)) continue; // a number's exponent or a duration's unit
-    if (e.slice(m.index! + m[0].length).trimStart().startsWith('(')) continue; // a function or an aggregation
+    if (
+      e
+        .slice(m.index! + m[0].length)
+        .trimStart()
+        .startsWith('(')
+    )
+      continue; // a function or an aggregation
     if (PROMQL_WORDS.has(m[0].toLowerCase())) continue;
     names.add(m[0]);
   }
@@ -265,9 +294,16 @@ describe('operations files: promtool', () => {
 
   it('gives every alert a severity, a summary, a description and its runbook', () => {
     for (const rule of alertRules()) {
-      expect({ alert: rule.alert, severity: rule.labels?.severity }).toEqual({ alert: rule.alert, severity: expect.stringMatching(/^(critical|warning)$/) });
+      expect({ alert: rule.alert, severity: rule.labels?.severity }).toEqual({
+        alert: rule.alert,
+        severity: expect.stringMatching(/^(critical|warning)$/),
+      });
       expect(rule.annotations).toEqual(
-        expect.objectContaining({ summary: expect.any(String), description: expect.any(String), runbook: `docs/operations.md#${RUNBOOKS[rule.alert]}` }),
+        expect.objectContaining({
+          summary: expect.any(String),
+          description: expect.any(String),
+          runbook: `docs/operations.md#${RUNBOOKS[rule.alert]}`,
+        }),
       );
     }
   });
@@ -278,7 +314,14 @@ describe('operations files: promtool', () => {
       readFileSync(join(ROOT, 'docs/operations.md'), 'utf8')
         .split('\n')
         .filter((line) => /^#{1,6} /.test(line))
-        .map((line) => line.replace(/^#+ /, '').trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')),
+        .map((line) =>
+          line
+            .replace(/^#+ /, '')
+            .trim()
+            .toLowerCase()
+            .replace(/[^\w\- ]/g, '')
+            .replace(/ /g, '-'),
+        ),
     );
     for (const rule of alertRules()) {
       const anchor = String(rule.annotations?.runbook).split('#')[1];
@@ -287,9 +330,13 @@ describe('operations files: promtool', () => {
   });
 
   it('finds the metric names in PromQL expressions', () => {
-    expect(metricNames('sum by (job_id, status) (increase(teddy_job_runs_total{job_id=~"$job_id", x="a b"}[1h]))')).toEqual(['teddy_job_runs_total']);
+    expect(metricNames('sum by (job_id, status) (increase(teddy_job_runs_total{job_id=~"$job_id", x="a b"}[1h]))')).toEqual([
+      'teddy_job_runs_total',
+    ]);
     expect(
-      metricNames('histogram_quantile(0.99, sum by (route, le) (rate(teddy_http_request_duration_seconds_bucket[$__rate_interval]))) * 1e3'),
+      metricNames(
+        'histogram_quantile(0.99, sum by (route, le) (rate(teddy_http_request_duration_seconds_bucket[$__rate_interval]))) * 1e3',
+      ),
     ).toEqual(['teddy_http_request_duration_seconds_bucket']);
     expect(metricNames('time() - max(a_seconds) > 26 * 3600 or (absent_over_time(b[26h]) and on () count(up offset 26h) > 0)')).toEqual([
       'a_seconds',
@@ -342,14 +389,18 @@ describe('operations files: against the running service', () => {
     expectSuccess('promtool check metrics (the whole page)', await promtool(['check', 'metrics'], metricsText));
   }, 60_000);
 
-  it('exports the configured retention and each job\'s longest wait between fires, which the alert thresholds add up', () => {
-    const sample = (name: string) => metricsText.split('\n').find((line) => line.startsWith(`${name} `))?.slice(name.length + 1);
+  it("exports the configured retention and each job's longest wait between fires, which the alert thresholds add up", () => {
+    const sample = (name: string) =>
+      metricsText
+        .split('\n')
+        .find((line) => line.startsWith(`${name} `))
+        ?.slice(name.length + 1);
     expect(sample('teddy_retention_seconds')).toBe(String(7 * 86_400));
     expect(sample('teddy_job_interval_seconds{job_id="daily_data_cleanup"}')).toBe(String(6 * 3600));
     expect(sample('teddy_job_interval_seconds{job_id="cleanup_notifications"}')).toBe(String(86_400)); // NOTIFY_CRON's default
   });
 
-  it('drops a job\'s interval while it is paused, and follows a new cron', async () => {
+  it("drops a job's interval while it is paused, and follows a new cron", async () => {
     const interval = async () => {
       const text = (await t.http.get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`).expect(200)).text;
       return /^teddy_job_interval_seconds\{job_id="cleanup_notifications"\} (\S+)$/m.exec(text)?.[1];
@@ -383,7 +434,12 @@ describe('operations files: against the running service', () => {
     const problems = used.map((u) => ({ ...u, problem: notExported(u.name, page) })).filter((u) => u.problem);
     expect(problems).toEqual([]);
     // Every family the dashboard is about is there.
-    for (const name of ['teddy_job_runs_total', 'teddy_job_duration_seconds_bucket', 'teddy_cleanup_deleted_total', 'teddy_notices_total']) {
+    for (const name of [
+      'teddy_job_runs_total',
+      'teddy_job_duration_seconds_bucket',
+      'teddy_cleanup_deleted_total',
+      'teddy_notices_total',
+    ]) {
       expect(used.map((u) => u.name)).toContain(name);
     }
   });
@@ -433,7 +489,12 @@ describe('operations files: against the running service', () => {
     };
     const query = (promql: string) => api(`/api/v1/query?query=${encodeURIComponent(promql)}`);
 
-    await waitFor('Prometheus to be ready', async () => ((await fetch(`${prometheusUrl}/-/ready`, { signal: AbortSignal.timeout(2_000) })).ok ? true : undefined), 30_000, died);
+    await waitFor(
+      'Prometheus to be ready',
+      async () => ((await fetch(`${prometheusUrl}/-/ready`, { signal: AbortSignal.timeout(2_000) })).ok ? true : undefined),
+      30_000,
+      died,
+    );
 
     // The target is up: the scrape (with the token) works.
     await waitFor(
@@ -464,7 +525,9 @@ describe('operations files: against the running service', () => {
     expect([...exported(metricsText).samples].filter((n) => n.startsWith('teddy_') && !storedNames.has(n))).toEqual([]);
 
     // The alert rules are loaded and evaluate without error on the real series.
-    const expected = alertRules().map((r) => r.alert).sort();
+    const expected = alertRules()
+      .map((r) => r.alert)
+      .sort();
     const rules = await waitFor(
       'every alert rule to be evaluated',
       async () => {
@@ -476,7 +539,9 @@ describe('operations files: against the running service', () => {
       died,
     );
     expect(rules.map((r: any) => r.name).sort()).toEqual(expected);
-    expect(rules.filter((r: any) => r.health !== 'ok').map((r: any) => ({ name: r.name, health: r.health, error: r.lastError }))).toEqual([]);
+    expect(rules.filter((r: any) => r.health !== 'ok').map((r: any) => ({ name: r.name, health: r.health, error: r.lastError }))).toEqual(
+      [],
+    );
     // A healthy service that just ran both jobs raises no alert.
     const alerts = await api('/api/v1/alerts');
     expect(alerts.alerts.filter((a: any) => a.state === 'firing').map((a: any) => a.labels.alertname)).toEqual([]);

@@ -12,7 +12,11 @@ describe('records ingest API', () => {
 
   async function family(email = `p${Math.random().toString(36).slice(2)}@example.com`) {
     const guardian = await t.http.post('/v1/guardians').set(t.as('ingest')).send({ email, displayName: 'Layla', locale: 'ar' }).expect(201);
-    const child = await t.http.post(`/v1/guardians/${guardian.body.id}/children`).set(t.as('ingest')).send({ displayName: 'Omar' }).expect(201);
+    const child = await t.http
+      .post(`/v1/guardians/${guardian.body.id}/children`)
+      .set(t.as('ingest'))
+      .send({ displayName: 'Omar' })
+      .expect(201);
     const conversation = await t.http.post(`/v1/children/${child.body.id}/conversations`).set(t.as('ingest')).send({}).expect(201);
     return { guardian: guardian.body, child: child.body, conversation: conversation.body };
   }
@@ -39,9 +43,17 @@ describe('records ingest API', () => {
   });
 
   it('accepts a shorter retention and refuses one longer than RETENTION_DAYS', async () => {
-    const ok = await t.http.post('/v1/guardians').set(t.as('ingest')).send({ email: 'short@example.com', displayName: 'S', retentionDays: 7 }).expect(201);
+    const ok = await t.http
+      .post('/v1/guardians')
+      .set(t.as('ingest'))
+      .send({ email: 'short@example.com', displayName: 'S', retentionDays: 7 })
+      .expect(201);
     expect(ok.body.retentionDays).toBe(7);
-    const res = await t.http.post('/v1/guardians').set(t.as('ingest')).send({ email: 'long@example.com', displayName: 'L', retentionDays: 31 }).expect(400);
+    const res = await t.http
+      .post('/v1/guardians')
+      .set(t.as('ingest'))
+      .send({ email: 'long@example.com', displayName: 'L', retentionDays: 31 })
+      .expect(400);
     expect(res.body.message).toContain('retentionDays');
   });
 
@@ -52,7 +64,12 @@ describe('records ingest API', () => {
       .set(t.as('ingest'))
       .send({ role: 'child', text: 'Hello Teddy' })
       .expect(201);
-    expect(one.body).toMatchObject({ conversationId: conversation.id, role: 'child', text: 'Hello Teddy', createdAt: '2026-11-28T12:00:00.000Z' });
+    expect(one.body).toMatchObject({
+      conversationId: conversation.id,
+      role: 'child',
+      text: 'Hello Teddy',
+      createdAt: '2026-11-28T12:00:00.000Z',
+    });
 
     const batch = await t.http
       .post(`/v1/conversations/${conversation.id}/messages`)
@@ -65,7 +82,10 @@ describe('records ingest API', () => {
       })
       .expect(201);
     expect(batch.body.count).toBe(2);
-    expect(batch.body.items.map((m: { createdAt: string }) => m.createdAt)).toEqual(['2026-09-01T08:00:00.000Z', '2026-09-01T08:00:00.123Z']);
+    expect(batch.body.items.map((m: { createdAt: string }) => m.createdAt)).toEqual([
+      '2026-09-01T08:00:00.000Z',
+      '2026-09-01T08:00:00.123Z',
+    ]);
 
     const page = await t.http.get(`/v1/conversations/${conversation.id}/messages`).set(t.as('ingest')).expect(200);
     expect(page.body.items.map((m: { text: string }) => m.text)).toEqual(['imported one', 'imported two', 'Hello Teddy']);
@@ -134,9 +154,19 @@ describe('records ingest API', () => {
     }
     const first = await t.http.get(`/v1/children/${child.id}/conversations?limit=2`).set(t.as('ingest')).expect(200);
     // The family() conversation started "now" (2026-11-28) and comes first.
-    expect(first.body.items.map((c: { startedAt: string }) => c.startedAt)).toEqual(['2026-11-28T12:00:00.000Z', '2026-11-03T00:00:00.000Z']);
-    const second = await t.http.get(`/v1/children/${child.id}/conversations`).query({ limit: 2, cursor: first.body.nextCursor }).set(t.as('ingest')).expect(200);
-    expect(second.body.items.map((c: { startedAt: string }) => c.startedAt)).toEqual(['2026-11-02T00:00:00.000Z', '2026-11-01T00:00:00.000Z']);
+    expect(first.body.items.map((c: { startedAt: string }) => c.startedAt)).toEqual([
+      '2026-11-28T12:00:00.000Z',
+      '2026-11-03T00:00:00.000Z',
+    ]);
+    const second = await t.http
+      .get(`/v1/children/${child.id}/conversations`)
+      .query({ limit: 2, cursor: first.body.nextCursor })
+      .set(t.as('ingest'))
+      .expect(200);
+    expect(second.body.items.map((c: { startedAt: string }) => c.startedAt)).toEqual([
+      '2026-11-02T00:00:00.000Z',
+      '2026-11-01T00:00:00.000Z',
+    ]);
     expect(second.body.nextCursor).toBeNull();
   });
 
@@ -154,7 +184,11 @@ describe('records ingest API', () => {
   it('erases a family at once and answers with exact counts, leaving other families alone', async () => {
     const a = await family();
     const b = await family();
-    const secondChild = await t.http.post(`/v1/guardians/${a.guardian.id}/children`).set(t.as('ingest')).send({ displayName: 'Sara' }).expect(201);
+    const secondChild = await t.http
+      .post(`/v1/guardians/${a.guardian.id}/children`)
+      .set(t.as('ingest'))
+      .send({ displayName: 'Sara' })
+      .expect(201);
     const secondConv = await t.http.post(`/v1/children/${secondChild.body.id}/conversations`).set(t.as('ingest')).send({}).expect(201);
     const msgs = (n: number) => ({ messages: Array.from({ length: n }, (_, i) => ({ role: 'child', text: `t${i}` })) });
     await t.http.post(`/v1/conversations/${a.conversation.id}/messages`).set(t.as('ingest')).send(msgs(3)).expect(201);
@@ -174,9 +208,7 @@ describe('records ingest API', () => {
     expect(other.body.items).toHaveLength(5);
     const [{ n }] = await t.dataSource.query('SELECT COUNT(*) AS n FROM message');
     expect(Number(n)).toBeGreaterThanOrEqual(5);
-    const [{ orphans }] = await t.dataSource.query(
-      `SELECT COUNT(*) AS orphans FROM child WHERE guardian_id = '${a.guardian.id}'`,
-    );
+    const [{ orphans }] = await t.dataSource.query(`SELECT COUNT(*) AS orphans FROM child WHERE guardian_id = '${a.guardian.id}'`);
     expect(Number(orphans)).toBe(0);
   });
 });

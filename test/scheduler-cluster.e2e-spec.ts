@@ -135,7 +135,12 @@ describe(`the scheduler across service processes (${TEST_DB})`, () => {
           maxInstances: 1,
         });
         // The other replicas learn of the job at their next sync; from then on all three race for each fire.
-        await waitFor('60 fires and more', async () => (await count(ledger, 'SELECT COUNT(*) AS n FROM job_run WHERE job_id = $1', [jobId])) >= 63, 110_000, 1000);
+        await waitFor(
+          '60 fires and more',
+          async () => (await count(ledger, 'SELECT COUNT(*) AS n FROM job_run WHERE job_id = $1', [jobId])) >= 63,
+          110_000,
+          1000,
+        );
 
         const pausedAt = Date.now();
         await b.expect(200, 'PATCH', `/admin/scheduler/jobs/${jobId}`, { paused: true });
@@ -171,12 +176,14 @@ describe(`the scheduler across service processes (${TEST_DB})`, () => {
         for (const r of runs) expect(r.scheduledFor.getTime() % 1000).toBe(0);
 
         // Every fire ran, once, on schedule, to the end.
-        const odd = runs.filter((r) => r.status !== 'succeeded' || r.attempt !== 1 || r.trigger !== 'scheduled' || r.triggeredBy !== 'scheduler' || !r.finishedAt);
+        const odd = runs.filter(
+          (r) => r.status !== 'succeeded' || r.attempt !== 1 || r.trigger !== 'scheduled' || r.triggeredBy !== 'scheduler' || !r.finishedAt,
+        );
         expect(odd.map((r) => `${r.fireKey} ${r.status} attempt ${r.attempt} ${r.trigger} ${r.error ?? ''}`)).toEqual([]);
         for (const r of runs) expect(r.fireKey).toBe(r.scheduledFor.toISOString());
 
         // No replica ran a fire without its ledger row: one scheduled cleanup report per run, and each run names its own.
-        const reports = await ledger.all("SELECT id FROM cleanup_report WHERE \"trigger\" = 'scheduled'");
+        const reports = await ledger.all('SELECT id FROM cleanup_report WHERE "trigger" = \'scheduled\'');
         expect(reports).toHaveLength(runs.length);
         const reportIds = new Set(reports.map((r) => String(r.id)));
         const named = runs.map((r) => String(r.summary?.reportId));
@@ -187,7 +194,12 @@ describe(`the scheduler across service processes (${TEST_DB})`, () => {
         const listed: string[] = [];
         let cursor: string | null | undefined;
         do {
-          const page = await c.request('GET', `/admin/scheduler/jobs/${jobId}/runs?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, undefined, 'viewer');
+          const page = await c.request(
+            'GET',
+            `/admin/scheduler/jobs/${jobId}/runs?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+            undefined,
+            'viewer',
+          );
           expect(page.status).toBe(200);
           listed.push(...page.body.items.map((i: { id: string }) => i.id));
           cursor = page.body.nextCursor;
@@ -264,7 +276,13 @@ describe(`the scheduler across service processes (${TEST_DB})`, () => {
         // abandoning replica's clock is the same host's).
         expect(atKill.leaseUntil).not.toBeNull();
         expect(abandoned.finishedAt!.getTime()).toBeGreaterThanOrEqual(atKill.leaseUntil!.getTime() - 50);
-        expect(rerun).toMatchObject({ attempt: 2, status: 'succeeded', trigger: 'scheduled', triggeredBy: 'scheduler', fireKey: fire.toISOString() });
+        expect(rerun).toMatchObject({
+          attempt: 2,
+          status: 'succeeded',
+          trigger: 'scheduled',
+          triggeredBy: 'scheduler',
+          fireKey: fire.toISOString(),
+        });
         expect(rerun.scheduledFor.getTime()).toBe(fire.getTime());
         expect(rerun.owner).not.toBe(abandoned.owner);
         expect(ownerPid(rerun.owner)).toBe(survivor.pid);
@@ -302,7 +320,12 @@ describe(`the scheduler across service processes (${TEST_DB})`, () => {
       await pauseBuiltins(p);
       const jobId = 'cleanup_once';
       const fire = await addOneShotCleanup(p, jobId, 2500);
-      const run = await waitFor('the fire to start', async () => (await runsOf(ledger, jobId)).find((r) => r.status === 'running'), 20_000, 50);
+      const run = await waitFor(
+        'the fire to start',
+        async () => (await runsOf(ledger, jobId)).find((r) => r.status === 'running'),
+        20_000,
+        50,
+      );
       expect(run).toMatchObject({ attempt: 1, trigger: 'scheduled', fireKey: fire.toISOString() });
       expect(ownerPid(run.owner)).toBe(p.pid);
       return { p, ledger, jobId, fire, run };

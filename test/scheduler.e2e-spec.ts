@@ -54,7 +54,15 @@ async function metric(t: TestApp, line: RegExp): Promise<number> {
 
 /** Independent of the scheduler: the Berlin wall-clock time of an instant, read with Intl. */
 function berlinWallClock(ms: number): string {
-  const f = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin', hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
+  const f = new Intl.DateTimeFormat('en-CA', {
+    timeZone: 'Europe/Berlin',
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
   return f.format(new Date(ms)).replace(', ', 'T');
 }
 
@@ -106,7 +114,13 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
       await engine.idle();
       const runs = await runsOf(t, 'daily_data_cleanup');
       expect(runs).toHaveLength(1);
-      expect(runs[0]).toMatchObject({ trigger: 'scheduled', triggeredBy: 'scheduler', status: 'succeeded', attempt: 1, owner: engine.instanceId });
+      expect(runs[0]).toMatchObject({
+        trigger: 'scheduled',
+        triggeredBy: 'scheduler',
+        status: 'succeeded',
+        attempt: 1,
+        owner: engine.instanceId,
+      });
       expect(runs[0].scheduledFor.toISOString()).toBe('2026-11-29T00:00:00.000Z');
       expect(runs[0].summary).toMatchObject({ cutoff: iso(midnight - 30 * DAY), messagesDeleted: 1 });
       const [{ n }] = await t.dataSource.query('SELECT COUNT(*) AS n FROM message');
@@ -114,10 +128,18 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
 
       const status = await t.http.get('/admin/scheduler/status').set(t.as('viewer')).expect(200);
       expect(status.body.jobs[0].next_run_time).toBe('2026-11-30T00:00:00+00:00');
-      expect(status.body.jobs[0].last_run).toMatchObject({ id: runs[0].id, status: 'succeeded', finished_at: runs[0].finishedAt!.toISOString() });
+      expect(status.body.jobs[0].last_run).toMatchObject({
+        id: runs[0].id,
+        status: 'succeeded',
+        finished_at: runs[0].finishedAt!.toISOString(),
+      });
       expect(await metric(t, /^teddy_job_runs_total\{job_id="daily_data_cleanup",status="succeeded"\}/)).toBe(before + 1);
-      expect(await metric(t, /^teddy_job_next_run_timestamp_seconds\{job_id="daily_data_cleanup"\}/)).toBe(Date.parse('2026-11-30T00:00:00Z') / 1000);
-      expect(await metric(t, /^teddy_job_last_success_timestamp_seconds\{job_id="daily_data_cleanup"\}/)).toBe(runs[0].finishedAt!.getTime() / 1000);
+      expect(await metric(t, /^teddy_job_next_run_timestamp_seconds\{job_id="daily_data_cleanup"\}/)).toBe(
+        Date.parse('2026-11-30T00:00:00Z') / 1000,
+      );
+      expect(await metric(t, /^teddy_job_last_success_timestamp_seconds\{job_id="daily_data_cleanup"\}/)).toBe(
+        runs[0].finishedAt!.getTime() / 1000,
+      );
     });
   });
 
@@ -176,7 +198,11 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
 
     it('shows the notice job in the zone too, with the winter offset (its 25 October fire ran above)', async () => {
       const status = await t.http.get('/admin/scheduler/status').set(t.as('viewer')).expect(200);
-      expect(status.body.jobs[1]).toMatchObject({ id: 'cleanup_notifications', timezone: 'Europe/Berlin', next_run_time: '2026-10-26T23:00:00+01:00' });
+      expect(status.body.jobs[1]).toMatchObject({
+        id: 'cleanup_notifications',
+        timezone: 'Europe/Berlin',
+        next_run_time: '2026-10-26T23:00:00+01:00',
+      });
     });
   });
 
@@ -198,10 +224,14 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
         await engineOf(t).tick();
         await engineOf(t).idle();
         const cleanups = await runsOf(t, 'daily_data_cleanup');
-        expect(cleanups.map((r) => [r.scheduledFor.toISOString(), r.trigger, r.status])).toEqual([['2026-11-29T00:00:00.000Z', 'catch-up', 'succeeded']]);
+        expect(cleanups.map((r) => [r.scheduledFor.toISOString(), r.trigger, r.status])).toEqual([
+          ['2026-11-29T00:00:00.000Z', 'catch-up', 'succeeded'],
+        ]);
         expect(cleanups[0].summary).toMatchObject({ cutoff: '2026-10-30T00:00:00.000Z' });
         const notices = await runsOf(t, 'cleanup_notifications');
-        expect(notices.map((r) => [r.scheduledFor.toISOString(), r.trigger, r.status])).toEqual([['2026-11-28T23:00:00.000Z', 'catch-up', 'succeeded']]);
+        expect(notices.map((r) => [r.scheduledFor.toISOString(), r.trigger, r.status])).toEqual([
+          ['2026-11-28T23:00:00.000Z', 'catch-up', 'succeeded'],
+        ]);
       } finally {
         await t.close();
       }
@@ -235,7 +265,12 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
         await engineOf(t).idle();
         const latest = (await runsOf(t, 'daily_data_cleanup')).slice(2);
         expect(latest.map((r) => [r.scheduledFor.toISOString(), r.status])).toEqual([['2026-12-04T00:00:00.000Z', 'skipped']]);
-        expect(latest[0].summary).toMatchObject({ reason: 'missed', missedFires: 2, firstMissed: '2026-12-03T00:00:00.000Z', misfireGraceSeconds: 3600 });
+        expect(latest[0].summary).toMatchObject({
+          reason: 'missed',
+          missedFires: 2,
+          firstMissed: '2026-12-03T00:00:00.000Z',
+          misfireGraceSeconds: 3600,
+        });
         expect(await metric(t, /^teddy_scheduler_missed_total\{job_id="daily_data_cleanup"\}/)).toBe(before + 2);
       } finally {
         await t.close();
@@ -300,8 +335,16 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
       const hold = holdCleanups(t);
       let first: Promise<{ status: number; body: { run: { id: string }; status: string } }> | undefined;
       try {
-        first = t.http.post('/admin/scheduler/cleanup/trigger').set(t.as('operator')).send({}).then((r) => r);
-        const [running] = await until('the manual run', () => engineOf(t).runningHere().filter((r) => r.jobId === 'daily_data_cleanup'));
+        first = t.http
+          .post('/admin/scheduler/cleanup/trigger')
+          .set(t.as('operator'))
+          .send({})
+          .then((r) => r);
+        const [running] = await until('the manual run', () =>
+          engineOf(t)
+            .runningHere()
+            .filter((r) => r.jobId === 'daily_data_cleanup'),
+        );
         const second = await t.http.post('/admin/scheduler/cleanup/trigger').set(t.as('operator')).send({}).expect(409);
         expect(second.body.message).toContain(running.id);
       } finally {
@@ -311,7 +354,12 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
       }
       const done = await first!;
       expect(done.status).toBe(200);
-      expect(done.body).toMatchObject({ status: 'succeeded', trigger: 'manual', triggeredBy: 'operator', run: { status: 'succeeded', trigger: 'manual', triggeredBy: 'operator' } });
+      expect(done.body).toMatchObject({
+        status: 'succeeded',
+        trigger: 'manual',
+        triggeredBy: 'operator',
+        run: { status: 'succeeded', trigger: 'manual', triggeredBy: 'operator' },
+      });
     });
 
     it('changes a job, stores and audits the change, and shows it in the status', async () => {
@@ -321,7 +369,12 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
         .set('X-Request-Id', 'steer-1')
         .send({ cron: '0 2 * * *', timezone: 'America/New_York' })
         .expect(200);
-      expect(res.body).toMatchObject({ cron: '0 2 * * *', timezone: 'America/New_York', trigger: "cron[hour='2', minute='0']", nextRunTime: '2026-11-29T02:00:00-05:00' });
+      expect(res.body).toMatchObject({
+        cron: '0 2 * * *',
+        timezone: 'America/New_York',
+        trigger: "cron[hour='2', minute='0']",
+        nextRunTime: '2026-11-29T02:00:00-05:00',
+      });
       const status = await t.http.get('/admin/scheduler/status').set(t.as('viewer')).expect(200);
       expect(status.body.jobs[0]).toMatchObject({ next_run_time: '2026-11-29T02:00:00-05:00', timezone: 'America/New_York' });
       const audit = await t.http.get('/admin/audit?target=daily_data_cleanup').set(t.as('viewer')).expect(200);
@@ -369,9 +422,21 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
         .set(t.as('operator'))
         .send({ id: 'notices_twice_daily', name: 'Notices at 09:00 and 18:00', task: 'notices', cron: '0 9,18 * * *' })
         .expect(201);
-      expect(created.body).toMatchObject({ builtin: false, trigger: "cron[hour='9,18', minute='0']", nextRunTime: '2026-11-28T18:00:00+00:00' });
-      await t.http.post('/admin/scheduler/jobs').set(t.as('operator')).send({ id: 'notices_twice_daily', name: 'x', task: 'notices', cron: '0 9 * * *' }).expect(409);
-      const badTask = await t.http.post('/admin/scheduler/jobs').set(t.as('operator')).send({ id: 'x1', name: 'x', task: 'backup', cron: '0 9 * * *' }).expect(400);
+      expect(created.body).toMatchObject({
+        builtin: false,
+        trigger: "cron[hour='9,18', minute='0']",
+        nextRunTime: '2026-11-28T18:00:00+00:00',
+      });
+      await t.http
+        .post('/admin/scheduler/jobs')
+        .set(t.as('operator'))
+        .send({ id: 'notices_twice_daily', name: 'x', task: 'notices', cron: '0 9 * * *' })
+        .expect(409);
+      const badTask = await t.http
+        .post('/admin/scheduler/jobs')
+        .set(t.as('operator'))
+        .send({ id: 'x1', name: 'x', task: 'backup', cron: '0 9 * * *' })
+        .expect(400);
       expect(badTask.body.message).toContain('task');
       const status = await t.http.get('/admin/scheduler/status').set(t.as('viewer')).expect(200);
       expect(status.body.total_jobs).toBe(4);
@@ -397,13 +462,16 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
-        const res: { body: { items: { id: string; jobId: string; startedAt: string; trigger: string }[]; nextCursor: string | null } } = await t.http
-          .get(`/admin/scheduler/jobs/cleanup_notifications/runs?limit=2${cursor ? `&cursor=${cursor}` : ''}`)
-          .set(t.as('viewer'))
-          .expect(200);
+        const res: { body: { items: { id: string; jobId: string; startedAt: string; trigger: string }[]; nextCursor: string | null } } =
+          await t.http
+            .get(`/admin/scheduler/jobs/cleanup_notifications/runs?limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+            .set(t.as('viewer'))
+            .expect(200);
         for (const item of res.body.items) {
           expect(item).toMatchObject({ jobId: 'cleanup_notifications', trigger: 'manual' });
-          expect(Object.keys(item)).toEqual(expect.arrayContaining(['id', 'jobId', 'scheduledFor', 'trigger', 'status', 'startedAt', 'finishedAt', 'summary']));
+          expect(Object.keys(item)).toEqual(
+            expect.arrayContaining(['id', 'jobId', 'scheduledFor', 'trigger', 'status', 'startedAt', 'finishedAt', 'summary']),
+          );
           seen.push(item.startedAt);
         }
         cursor = res.body.nextCursor;
@@ -502,7 +570,11 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
     });
 
     it('applies a change made on one replica on the other within seconds', async () => {
-      await a.http.patch('/admin/scheduler/jobs/daily_data_cleanup').set(a.as('operator')).send({ paused: true, cron: '15 3 * * *' }).expect(200);
+      await a.http
+        .patch('/admin/scheduler/jobs/daily_data_cleanup')
+        .set(a.as('operator'))
+        .send({ paused: true, cron: '15 3 * * *' })
+        .expect(200);
       const started = Date.now();
       await until('replica b to see the change', async () => {
         const res = await b.http.get('/admin/scheduler/status').set(b.as('viewer')).expect(200);
@@ -574,7 +646,13 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
       const res = await run(['daily_data_cleanup', '--dry-run']);
       expect(res.code).toBe(0);
       const { run: ledger } = JSON.parse(res.stdout);
-      expect(ledger).toMatchObject({ jobId: 'daily_data_cleanup', trigger: 'cli', triggeredBy: 'cli', status: 'succeeded', summary: { dryRun: true } });
+      expect(ledger).toMatchObject({
+        jobId: 'daily_data_cleanup',
+        trigger: 'cli',
+        triggeredBy: 'cli',
+        status: 'succeeded',
+        summary: { dryRun: true },
+      });
       expect(res.stderr).not.toContain('generated an operator key');
       const t = await startApp({ database });
       try {
@@ -592,7 +670,10 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
       expect(res.stdout).toBe(`${JSON.stringify(answer, null, 2)}\n`);
       // Only warnings and errors reach stderr; this run has none.
       expect(res.stderr).toBe('');
-      const lines = logFile().trim().split('\n').map((l) => JSON.parse(l) as { msg: string; runId?: string });
+      const lines = logFile()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { msg: string; runId?: string });
       expect(lines.some((l) => /dependencies initialized$/.test(l.msg))).toBe(true);
       expect(lines.filter((l) => l.runId === answer.run.id).map((l) => l.msg)).toContainEqual(
         expect.stringMatching(/^job daily_data_cleanup succeeded in \d+ ms$/),
@@ -620,7 +701,11 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
       let pending: Promise<unknown> | undefined;
       try {
         pending = engineOf(t).runNow('daily_data_cleanup', { trigger: 'manual', triggeredBy: 'test' });
-        const [running] = await until('the manual run', () => engineOf(t).runningHere().filter((r) => r.jobId === 'daily_data_cleanup'));
+        const [running] = await until('the manual run', () =>
+          engineOf(t)
+            .runningHere()
+            .filter((r) => r.jobId === 'daily_data_cleanup'),
+        );
         const res = await run(['daily_data_cleanup']);
         expect(res.code).toBe(3);
         expect(res.stderr).toContain(running.id);

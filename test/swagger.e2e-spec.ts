@@ -66,7 +66,9 @@ describe('Swagger UI and the OpenAPI document', () => {
           return url.pathname;
         });
         const names = paths.map((p) => p.slice(p.lastIndexOf('/') + 1));
-        expect(names).toEqual(expect.arrayContaining(['swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'swagger-ui-init.js', 'swagger-ui.css']));
+        expect(names).toEqual(
+          expect.arrayContaining(['swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'swagger-ui-init.js', 'swagger-ui.css']),
+        );
 
         for (const path of paths) {
           const asset = await t.http.get(path).expect(200);
@@ -227,7 +229,12 @@ describe('Swagger UI and the OpenAPI document', () => {
       }
       // The walk reached the DTOs and the nested batch item.
       expect(checked).toEqual(
-        expect.arrayContaining(['CreateGuardianDto.email', 'CreateGuardianDto.notificationsEnabled', 'AppendMessagesDto.messages', 'MessageInputDto.role']),
+        expect.arrayContaining([
+          'CreateGuardianDto.email',
+          'CreateGuardianDto.notificationsEnabled',
+          'AppendMessagesDto.messages',
+          'MessageInputDto.role',
+        ]),
       );
     });
   });

@@ -70,7 +70,13 @@ describe('validation and HTTP hygiene', () => {
     return res;
   }
 
-  const post = (path: string, body: unknown) => writesNothing(() => t.http.post(path).set(t.as('ingest')).send(body as object));
+  const post = (path: string, body: unknown) =>
+    writesNothing(() =>
+      t.http
+        .post(path)
+        .set(t.as('ingest'))
+        .send(body as object),
+    );
 
   beforeAll(async () => {
     t = await startApp({ clock });
@@ -84,9 +90,18 @@ describe('validation and HTTP hygiene', () => {
 
   describe('NUL characters, which PostgreSQL text cannot hold', () => {
     it('refuses them in a message, a batch item and a child name with a 400 naming the field', async () => {
-      expectBadRequest(await post(`/v1/conversations/${family.conversationId}/messages`, { role: 'child', text: 'a\u0000b' }), 'text', 'NUL');
       expectBadRequest(
-        await post(`/v1/conversations/${family.conversationId}/messages`, { messages: [{ role: 'child', text: 'ok' }, { role: 'teddy', text: '\u0000' }] }),
+        await post(`/v1/conversations/${family.conversationId}/messages`, { role: 'child', text: 'a\u0000b' }),
+        'text',
+        'NUL',
+      );
+      expectBadRequest(
+        await post(`/v1/conversations/${family.conversationId}/messages`, {
+          messages: [
+            { role: 'child', text: 'ok' },
+            { role: 'teddy', text: '\u0000' },
+          ],
+        }),
         'messages.1.text',
         'NUL',
       );
@@ -121,9 +136,21 @@ describe('validation and HTTP hygiene', () => {
 
     it('accepts the boundaries (displayName of 100, retentionDays 1 and 30) — so the refusals above are not blanket', async () => {
       const ingest = t.as('ingest');
-      await t.http.post('/v1/guardians').set(ingest).send({ email: 'b100@example.com', displayName: 'x'.repeat(100) }).expect(201);
-      await t.http.post('/v1/guardians').set(ingest).send({ email: 'r1@example.com', displayName: 'R', retentionDays: 1, locale: 'ar' }).expect(201);
-      await t.http.post('/v1/guardians').set(ingest).send({ email: 'r30@example.com', displayName: 'R', retentionDays: 30, notificationsEnabled: false }).expect(201);
+      await t.http
+        .post('/v1/guardians')
+        .set(ingest)
+        .send({ email: 'b100@example.com', displayName: 'x'.repeat(100) })
+        .expect(201);
+      await t.http
+        .post('/v1/guardians')
+        .set(ingest)
+        .send({ email: 'r1@example.com', displayName: 'R', retentionDays: 1, locale: 'ar' })
+        .expect(201);
+      await t.http
+        .post('/v1/guardians')
+        .set(ingest)
+        .send({ email: 'r30@example.com', displayName: 'R', retentionDays: 30, notificationsEnabled: false })
+        .expect(201);
     });
 
     it('lists every problem of a body in details', async () => {
@@ -136,10 +163,21 @@ describe('validation and HTTP hygiene', () => {
     });
 
     it('refuses a body that is not an object, or not JSON at all, with 400', async () => {
-      expectBadRequest(await writesNothing(() => t.http.post('/v1/guardians').set(t.as('ingest')).set('Content-Type', 'application/json').send('[]')), 'body', 'must be a JSON object');
+      expectBadRequest(
+        await writesNothing(() => t.http.post('/v1/guardians').set(t.as('ingest')).set('Content-Type', 'application/json').send('[]')),
+        'body',
+        'must be a JSON object',
+      );
       const deep = `{"displayName":${'['.repeat(5000)}${']'.repeat(5000)}}`;
-      expectBadRequest(await writesNothing(() => t.http.post('/v1/guardians').set(t.as('ingest')).set('Content-Type', 'application/json').send(deep)), 'body', 'nested more than 32 levels');
-      expectBadRequest(await writesNothing(() => t.http.post('/v1/guardians').set(t.as('ingest')).set('Content-Type', 'text/plain').send('email=a@b.co')), 'email');
+      expectBadRequest(
+        await writesNothing(() => t.http.post('/v1/guardians').set(t.as('ingest')).set('Content-Type', 'application/json').send(deep)),
+        'body',
+        'nested more than 32 levels',
+      );
+      expectBadRequest(
+        await writesNothing(() => t.http.post('/v1/guardians').set(t.as('ingest')).set('Content-Type', 'text/plain').send('email=a@b.co')),
+        'email',
+      );
     });
   });
 
@@ -155,7 +193,11 @@ describe('validation and HTTP hygiene', () => {
     });
 
     it('refuses an unknown property', async () => {
-      expectBadRequest(await post(`/v1/guardians/${family.guardianId}/children`, { displayName: 'K', guardianId: family.guardianId }), 'guardianId', 'should not exist');
+      expectBadRequest(
+        await post(`/v1/guardians/${family.guardianId}/children`, { displayName: 'K', guardianId: family.guardianId }),
+        'guardianId',
+        'should not exist',
+      );
     });
   });
 
@@ -177,7 +219,11 @@ describe('validation and HTTP hygiene', () => {
     it('accepts startedAt exactly now and in the past with an offset', async () => {
       const ingest = t.as('ingest');
       await t.http.post(`/v1/children/${family.childId}/conversations`).set(ingest).send({ startedAt: NOW }).expect(201);
-      await t.http.post(`/v1/children/${family.childId}/conversations`).set(ingest).send({ startedAt: '2026-11-28T13:00:00+02:00' }).expect(201);
+      await t.http
+        .post(`/v1/children/${family.childId}/conversations`)
+        .set(ingest)
+        .send({ startedAt: '2026-11-28T13:00:00+02:00' })
+        .expect(201);
     });
   });
 
@@ -204,21 +250,26 @@ describe('validation and HTTP hygiene', () => {
       ['with 0 items', { messages: [] }, 'messages', 'at least 1'],
       ['with 1001 items', { messages: Array.from({ length: 1001 }, (_, i) => ok(i)) }, 'messages', '1000'],
       ['not an array', { messages: 'hello' }, 'messages', 'array'],
-      [
-        'with a bad role in item 2',
-        { messages: [ok(0), ok(1), { role: 'parent', text: 'x' }, ok(3)] },
-        'messages.2.role',
-        /child.*teddy/,
-      ],
+      ['with a bad role in item 2', { messages: [ok(0), ok(1), { role: 'parent', text: 'x' }, ok(3)] }, 'messages.2.role', /child.*teddy/],
       ['with an empty text in item 1', { messages: [ok(0), { role: 'child', text: '' }] }, 'messages.1.text', 'must not be empty'],
       ['with a bad createdAt in item 0', { messages: [{ ...ok(0), createdAt: 'soon' }, ok(1)] }, 'messages.0.createdAt', 'ISO-8601'],
       [
         'with a future createdAt in the last item',
-        { messages: [{ ...ok(0), createdAt: '2026-11-01T00:00:00Z' }, { ...ok(1), createdAt: '2026-12-01T00:00:00Z' }] },
+        {
+          messages: [
+            { ...ok(0), createdAt: '2026-11-01T00:00:00Z' },
+            { ...ok(1), createdAt: '2026-12-01T00:00:00Z' },
+          ],
+        },
         'messages.1.createdAt',
         'future',
       ],
-      ['with an unknown property in item 1', { messages: [ok(0), { ...ok(1), extra: 1 }] }, 'messages.1', 'property extra should not exist'],
+      [
+        'with an unknown property in item 1',
+        { messages: [ok(0), { ...ok(1), extra: 1 }] },
+        'messages.1',
+        'property extra should not exist',
+      ],
       ['combined with the single form', { role: 'child', text: 'hi', messages: [ok(0)] }, 'messages', 'cannot be combined'],
       ['combined with createdAt only', { createdAt: '2026-11-01T00:00:00Z', messages: [ok(0)] }, 'messages', 'cannot be combined'],
     ])('batch %s → 400 naming the field, nothing written', async (...[_label, body, field, text]) => {
@@ -227,8 +278,16 @@ describe('validation and HTTP hygiene', () => {
 
     it('accepts a text of exactly 4000 characters and a batch of exactly 1000 — so the limits are where they say', async () => {
       const ingest = t.as('ingest');
-      await t.http.post(path()).set(ingest).send({ role: 'child', text: 'z'.repeat(4000) }).expect(201);
-      const res = await t.http.post(path()).set(ingest).send({ messages: Array.from({ length: 1000 }, (_, i) => ok(i)) }).expect(201);
+      await t.http
+        .post(path())
+        .set(ingest)
+        .send({ role: 'child', text: 'z'.repeat(4000) })
+        .expect(201);
+      const res = await t.http
+        .post(path())
+        .set(ingest)
+        .send({ messages: Array.from({ length: 1000 }, (_, i) => ok(i)) })
+        .expect(201);
       expect(res.body.count).toBe(1000);
     });
   });
@@ -262,7 +321,11 @@ describe('validation and HTTP hygiene', () => {
       ['limit 1.5', { limit: '1.5' }, 'limit', 'integer'],
       ['a garbage cursor', { cursor: 'garbage' }, 'cursor'],
       ['a cursor of valid base64 but the wrong content', { cursor: Buffer.from('{"a":1}').toString('base64url') }, 'cursor'],
-      ['a cursor with a bad date', { cursor: Buffer.from(JSON.stringify(['nope', '00000000-0000-4000-8000-000000000000'])).toString('base64url') }, 'cursor'],
+      [
+        'a cursor with a bad date',
+        { cursor: Buffer.from(JSON.stringify(['nope', '00000000-0000-4000-8000-000000000000'])).toString('base64url') },
+        'cursor',
+      ],
       ['an over-long cursor', { cursor: 'a'.repeat(201) }, 'cursor'],
       ['an unknown parameter', { sort: 'asc' }, 'sort', 'should not exist'],
     ])('%s → 400 naming the field', async (...[_label, query, field, text]) => {
@@ -336,13 +399,20 @@ describe('validation and HTTP hygiene', () => {
 
     describe('X-Request-Id', () => {
       const cases = () => [
-        { name: 'a validation error', send: (h: Record<string, string>) => t.http.post('/v1/guardians').set(t.as('ingest')).set(h).send({ email: 'x' }) },
-        { name: 'a bad UUID', send: (h: Record<string, string>) => t.http.get('/v1/children/abc/conversations').set(t.as('ingest')).set(h) },
+        {
+          name: 'a validation error',
+          send: (h: Record<string, string>) => t.http.post('/v1/guardians').set(t.as('ingest')).set(h).send({ email: 'x' }),
+        },
+        {
+          name: 'a bad UUID',
+          send: (h: Record<string, string>) => t.http.get('/v1/children/abc/conversations').set(t.as('ingest')).set(h),
+        },
         { name: 'a missing key', send: (h: Record<string, string>) => t.http.get('/admin/auth/whoami').set(h) },
         { name: 'an unknown route', send: (h: Record<string, string>) => t.http.get('/nope').set(h) },
         {
           name: 'a malformed body',
-          send: (h: Record<string, string>) => t.http.post('/v1/guardians').set(t.as('ingest')).set(h).set('Content-Type', 'application/json').send('{'),
+          send: (h: Record<string, string>) =>
+            t.http.post('/v1/guardians').set(t.as('ingest')).set(h).set('Content-Type', 'application/json').send('{'),
         },
       ];
 
@@ -358,7 +428,10 @@ describe('validation and HTTP hygiene', () => {
 
       it('generates a UUID when none, or a malformed one, is sent, and puts it in the error body', async () => {
         for (const c of cases()) {
-          for (const headers of [{}, { 'X-Request-Id': 'has spaces and <html>' }, { 'X-Request-Id': 'x'.repeat(65) }] as Record<string, string>[]) {
+          for (const headers of [{}, { 'X-Request-Id': 'has spaces and <html>' }, { 'X-Request-Id': 'x'.repeat(65) }] as Record<
+            string,
+            string
+          >[]) {
             const res = await c.send(headers);
             const id = res.headers['x-request-id'];
             expect([c.name, headers, id]).toEqual([c.name, headers, expect.stringMatching(UUID_RE)]);

@@ -43,7 +43,10 @@ export class AuditService {
       requestId: actor.requestId ?? null,
     };
     await m.insert(AuditEntry, entry);
-    this.logger.log({ audit: { actor: entry.actor, action, target, before, after, requestId: entry.requestId } }, `${entry.actor} ${action} ${target}`);
+    this.logger.log(
+      { audit: { actor: entry.actor, action, target, before, after, requestId: entry.requestId } },
+      `${entry.actor} ${action} ${target}`,
+    );
     return entry;
   }
 

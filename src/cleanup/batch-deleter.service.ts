@@ -127,7 +127,10 @@ export class BatchDeleter {
     const p = new SqlParams(this.db.kind);
     const due = messageDue(segment, p);
     if (this.db.kind === 'sqlite') {
-      const deleted = await q.affected(`DELETE FROM message WHERE rowid IN (SELECT m.rowid FROM message m WHERE ${due} LIMIT ${p.add(size)})`, p.values);
+      const deleted = await q.affected(
+        `DELETE FROM message WHERE rowid IN (SELECT m.rowid FROM message m WHERE ${due} LIMIT ${p.add(size)})`,
+        p.values,
+      );
       return { deleted, more: deleted === size };
     }
     const w = new SqlParams(this.db.kind);

@@ -18,6 +18,8 @@ describe('CleanupCalendar', () => {
 
   it('has no next cleanup without schedules (every cleanup job paused)', () => {
     expect(new CleanupCalendar([]).next(from)).toBeUndefined();
-    expect(new CleanupCalendar([CronSchedule.parse('30 1 * * *', 'Europe/Berlin')]).next(from)?.toISOString()).toBe('2026-12-02T00:30:00.000Z');
+    expect(new CleanupCalendar([CronSchedule.parse('30 1 * * *', 'Europe/Berlin')]).next(from)?.toISOString()).toBe(
+      '2026-12-02T00:30:00.000Z',
+    );
   });
 });

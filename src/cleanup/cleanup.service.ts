@@ -47,7 +47,11 @@ export class CleanupService {
   async plan(at: Date): Promise<RetentionPlan> {
     const { sql, params } = shorterRetentionsQuery(this.db.kind, this.env.RETENTION_DAYS);
     const rows: { d: number | string }[] = await this.db.dataSource.query(sql, params);
-    return retentionPlan(at, this.env.RETENTION_DAYS, rows.map((r) => Number(r.d)));
+    return retentionPlan(
+      at,
+      this.env.RETENTION_DAYS,
+      rows.map((r) => Number(r.d)),
+    );
   }
 
   /**
@@ -107,7 +111,9 @@ export class CleanupService {
     // The evidence of what was deleted must survive a database that is restarting right now (the
     // likely reason the run failed): the final counts are retried until it answers again.
     await persistently(`save the final state of cleanup report ${report.id}`, this.logger, () => this.save(report));
-    await this.purgeOldReports().catch((error: unknown) => this.logger.warn({ err: error }, 'could not purge old cleanup reports; the next run will'));
+    await this.purgeOldReports().catch((error: unknown) =>
+      this.logger.warn({ err: error }, 'could not purge old cleanup reports; the next run will'),
+    );
     this.logger.log(
       {
         reportId: report.id,
@@ -170,7 +176,13 @@ export class CleanupService {
     };
     await this.db.transaction((m) => m.insert(CleanupReport, report));
     this.logger.log(
-      { reportId: report.id, trigger: report.trigger, triggeredBy: report.triggeredBy, at: plan.at.toISOString(), cutoff: plan.cutoff.toISOString() },
+      {
+        reportId: report.id,
+        trigger: report.trigger,
+        triggeredBy: report.triggeredBy,
+        at: plan.at.toISOString(),
+        cutoff: plan.cutoff.toISOString(),
+      },
       `cleanup started (${report.trigger}${report.dryRun ? ', dry run' : ''}) for ${plan.at.toISOString()}: deleting records at or before ${plan.cutoff.toISOString()}`,
     );
     return report;

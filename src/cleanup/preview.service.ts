@@ -25,9 +25,15 @@ export class PreviewService {
 
     const p = new SqlParams(this.db.kind);
     const due = planMessageDue(plan, p);
-    const rows: { guardianId: string; childId: string; retentionDays: number | null; messages: string | number; conversations: string | number; oldest: string | Date }[] =
-      await this.db.dataSource.query(
-        `SELECT ch.guardian_id AS "guardianId", ch.id AS "childId", g.retention_days AS "retentionDays",
+    const rows: {
+      guardianId: string;
+      childId: string;
+      retentionDays: number | null;
+      messages: string | number;
+      conversations: string | number;
+      oldest: string | Date;
+    }[] = await this.db.dataSource.query(
+      `SELECT ch.guardian_id AS "guardianId", ch.id AS "childId", g.retention_days AS "retentionDays",
                 COUNT(*) AS messages, COUNT(DISTINCT m.conversation_id) AS conversations, MIN(m.created_at) AS oldest
            FROM message m
            JOIN conversation c ON c.id = m.conversation_id
@@ -37,8 +43,8 @@ export class PreviewService {
           GROUP BY ch.guardian_id, ch.id, g.retention_days
           ORDER BY ch.guardian_id, ch.id
           LIMIT ${p.add(limit + 1)} OFFSET ${p.add(offset)}`,
-        p.values,
-      );
+      p.values,
+    );
     const [oldest] = await this.db.dataSource.query('SELECT MIN(created_at) AS oldest FROM message');
     const oldestAt = fromSqlTimestamp(oldest?.oldest);
 
@@ -69,4 +75,3 @@ export class PreviewService {
     };
   }
 }
-

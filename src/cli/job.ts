@@ -46,7 +46,10 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot({ env, schedulerTimers: false, logStream: { stream: process.stderr, level: 'warn' } }), { bufferLogs: true });
+  const app = await NestFactory.createApplicationContext(
+    AppModule.forRoot({ env, schedulerTimers: false, logStream: { stream: process.stderr, level: 'warn' } }),
+    { bufferLogs: true },
+  );
   app.useLogger(app.get(Logger));
   app.flushLogs();
   try {

@@ -15,13 +15,10 @@ describe('cursor', () => {
     Buffer.from('["not a date","x"]').toString('base64url'),
     // Out of the databases' range: PostgreSQL would fail the query with a 500.
     Buffer.from('["-010000-01-01T00:00:00Z","3f0c2a8e-6d1b-4c57-9a8e-2b7d1e4f6a90"]').toString('base64url'),
-  ])(
-    'refuses %p with a 400 naming the parameter',
-    (bad) => {
-      expect(() => decodeCursor(bad)).toThrow(BadRequestException);
-      expect(() => decodeCursor(bad)).toThrow('cursor is not a cursor returned by this API');
-    },
-  );
+  ])('refuses %p with a 400 naming the parameter', (bad) => {
+    expect(() => decodeCursor(bad)).toThrow(BadRequestException);
+    expect(() => decodeCursor(bad)).toThrow('cursor is not a cursor returned by this API');
+  });
 
   it('pages with one extra row to know whether more exist', () => {
     const rows = [1, 2, 3].map((n) => ({ n, at: new Date(n * 1000), id: `00000000-0000-4000-8000-00000000000${n}` }));

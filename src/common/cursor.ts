@@ -16,7 +16,14 @@ export function decodeCursor(cursor: string, field = 'cursor'): CursorPosition {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
     const date = new Date(String(at));
     const year = date.getUTCFullYear();
-    if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(year) || year < 1970 || year > 9999 || !/^[0-9a-f-]{36}$/i.test(id)) {
+    if (
+      typeof at !== 'string' ||
+      typeof id !== 'string' ||
+      Number.isNaN(year) ||
+      year < 1970 ||
+      year > 9999 ||
+      !/^[0-9a-f-]{36}$/i.test(id)
+    ) {
       throw new Error('shape');
     }
     return { at: date, id };
@@ -50,7 +57,13 @@ export async function keysetPage<T extends ObjectLiteral>(
 ): Promise<Page<T>> {
   const after = cursor ? decodeCursor(cursor) : undefined;
   const cmp = keys.order === 'ASC' ? '>' : '<';
-  qb.orderBy(keys.at, keys.order).addOrderBy(keys.id, keys.order).limit(limit + 1);
-  if (after) qb.andWhere(`(${keys.at} ${cmp} :cursorAt OR (${keys.at} = :cursorAt AND ${keys.id} ${cmp} :cursorId))`, { cursorAt: after.at, cursorId: after.id });
+  qb.orderBy(keys.at, keys.order)
+    .addOrderBy(keys.id, keys.order)
+    .limit(limit + 1);
+  if (after)
+    qb.andWhere(`(${keys.at} ${cmp} :cursorAt OR (${keys.at} = :cursorAt AND ${keys.id} ${cmp} :cursorId))`, {
+      cursorAt: after.at,
+      cursorId: after.id,
+    });
   return toPage(await qb.getMany(), limit, position);
 }

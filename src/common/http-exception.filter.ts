@@ -83,7 +83,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
       const details = Array.isArray(raw) ? raw.map(String) : undefined;
       const checks = healthChecks(response);
       if (checks) {
-        const down = Object.entries(checks).filter(([, c]) => (c as { status?: string }).status !== 'up').map(([name]) => name);
+        const down = Object.entries(checks)
+          .filter(([, c]) => (c as { status?: string }).status !== 'up')
+          .map(([name]) => name);
         return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: `not ready: ${down.join(', ')} down`, checks };
       }
       const message = details ? details.join('; ') : String(raw ?? exception.message);

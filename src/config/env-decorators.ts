@@ -7,8 +7,7 @@ import { getMetadataStorage, IsInt, Max, Min, registerDecorator } from 'class-va
  * the variable must be (the boot error puts the variable's name and value in front of it).
  */
 
-const toInt = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value);
 
 const toBool = ({ value }: { value: unknown }) => {
   if (typeof value !== 'string') return value;

@@ -50,7 +50,11 @@ describe('loadEnvFile', () => {
 describe('.env.example', () => {
   const text = readFileSync(EXAMPLE, 'utf8');
   const parsed = parseEnv(text);
-  const known = new Set(getMetadataStorage().getTargetValidationMetadatas(Env, '', true, false).map((m) => m.propertyName));
+  const known = new Set(
+    getMetadataStorage()
+      .getTargetValidationMetadatas(Env, '', true, false)
+      .map((m) => m.propertyName),
+  );
 
   it('holds only comments, blank lines and NAME=value lines, each naming a variable the service validates', () => {
     const assignments = text.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'));

@@ -49,7 +49,9 @@ describe('validateEnv', () => {
 
   it('accepts 6-field cron expressions with seconds and refuses other field counts', () => {
     expect(validateEnv({ NOTIFY_CRON: '*/5 * * * * *' }).NOTIFY_CRON).toBe('*/5 * * * * *');
-    expect(problems({ NOTIFY_CRON: '0 0 * *' })[0]).toMatch(/^NOTIFY_CRON: "0 0 \* \*" is not a valid cron expression \(must have 5 fields/);
+    expect(problems({ NOTIFY_CRON: '0 0 * *' })[0]).toMatch(
+      /^NOTIFY_CRON: "0 0 \* \*" is not a valid cron expression \(must have 5 fields/,
+    );
     expect(problems({ NOTIFY_CRON: '@daily' })[0]).toMatch(/^NOTIFY_CRON: .*must have 5 fields/);
   });
 
@@ -79,7 +81,10 @@ describe('validateEnv', () => {
   });
 
   it('refuses a webhook URL with credentials in it, without echoing them', () => {
-    const found = problems({ NOTIFY_WEBHOOK_URL: 'https://user:s3cret@hooks.example.com/t', NOTIFY_WEBHOOK_SECRET: `whsec_${'x'.repeat(32)}` });
+    const found = problems({
+      NOTIFY_WEBHOOK_URL: 'https://user:s3cret@hooks.example.com/t',
+      NOTIFY_WEBHOOK_SECRET: `whsec_${'x'.repeat(32)}`,
+    });
     expect(found).toEqual(['NOTIFY_WEBHOOK_URL: must not contain user:password@ (the webhook is authenticated by its signature)']);
   });
 
@@ -129,11 +134,11 @@ describe('validateEnv', () => {
   });
 
   it('reports every bad variable at once', () => {
-    expect(problems({ PORT: '-1', LOG_LEVEL: 'x', RETENTION_DAYS: 'y' }).map((p) => p.split(':')[0]).sort()).toEqual([
-      'LOG_LEVEL',
-      'PORT',
-      'RETENTION_DAYS',
-    ]);
+    expect(
+      problems({ PORT: '-1', LOG_LEVEL: 'x', RETENTION_DAYS: 'y' })
+        .map((p) => p.split(':')[0])
+        .sort(),
+    ).toEqual(['LOG_LEVEL', 'PORT', 'RETENTION_DAYS']);
   });
 
   it('checks the variables against each other', () => {
@@ -143,7 +148,9 @@ describe('validateEnv', () => {
     expect(problems({ NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/teddy' })).toEqual([
       'NOTIFY_WEBHOOK_SECRET: is required when NOTIFY_WEBHOOK_URL is set',
     ]);
-    expect(problems({ ADMIN_API_KEY: 'same-key-0123456789', VIEWER_API_KEY: 'same-key-0123456789' })[0]).toMatch(/each role needs its own key/);
+    expect(problems({ ADMIN_API_KEY: 'same-key-0123456789', VIEWER_API_KEY: 'same-key-0123456789' })[0]).toMatch(
+      /each role needs its own key/,
+    );
   });
 
   it('refuses a notice schedule that would let a cleanup go unannounced', () => {

@@ -240,9 +240,7 @@ export function validateEnv(source: Record<string, string | undefined>): Env {
 
   if (problems.length === 0) {
     if (env.NOTICE_DAYS_BEFORE >= env.RETENTION_DAYS) {
-      problems.push(
-        `NOTICE_DAYS_BEFORE: "${env.NOTICE_DAYS_BEFORE}" must be less than RETENTION_DAYS (${env.RETENTION_DAYS})`,
-      );
+      problems.push(`NOTICE_DAYS_BEFORE: "${env.NOTICE_DAYS_BEFORE}" must be less than RETENTION_DAYS (${env.RETENTION_DAYS})`);
     }
     const gap = longestGapHours(env.NOTIFY_CRON, env.SCHEDULER_TIMEZONE);
     if (gap > env.NOTICE_DAYS_BEFORE * 24) {

@@ -61,7 +61,10 @@ const truncate = (raw: string) => {
   const text = maskEmails(raw);
   return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
 };
-const channelList = (value: unknown) => String(value ?? '').split(',').filter(Boolean) as ChannelName[];
+const channelList = (value: unknown) =>
+  String(value ?? '')
+    .split(',')
+    .filter(Boolean) as ChannelName[];
 
 /**
  * The outbox worker. Claims due notices in batches, sends each on its channels, and records the
@@ -306,7 +309,8 @@ RETURNING id, channel, delivered_channels`;
     for (const row of rows) {
       this.appErrors.count('scheduled_notifications');
       const delivered = channelList(row.delivered_channels);
-      for (const channel of channelList(row.channel).filter((c) => !delivered.includes(c))) this.noticesTotal.inc({ channel, status: 'dead' });
+      for (const channel of channelList(row.channel).filter((c) => !delivered.includes(c)))
+        this.noticesTotal.inc({ channel, status: 'dead' });
     }
     this.logger.error(
       { notices: rows.length, ids: rows.slice(0, 20).map((r) => r.id) },

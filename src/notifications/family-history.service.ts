@@ -22,7 +22,8 @@ export class FamilyHistoryService {
     const guardian = await ds.getRepository(Guardian).findOneBy({ id: guardianId });
     const notices = await ds.getRepository(Notice).find({ where: { guardianId }, order: { cleanupAt: 'DESC' } });
     const erasures = await ds.getRepository(ErasureRecord).find({ where: { guardianId }, order: { erasedAt: 'DESC' } });
-    if (!guardian && notices.length === 0 && erasures.length === 0) throw new NotFoundException(`guardian ${guardianId}: no data, notices or erasures on record`);
+    if (!guardian && notices.length === 0 && erasures.length === 0)
+      throw new NotFoundException(`guardian ${guardianId}: no data, notices or erasures on record`);
 
     const times = [...new Set(notices.map((n) => n.cleanupAt.getTime()))].map((t) => new Date(t));
     const reports = times.length
@@ -71,7 +72,13 @@ export class FamilyHistoryService {
           cleanup: report ? { reportId: report.id, status: report.status, trigger: report.trigger, finishedAt: report.finishedAt } : null,
         };
       }),
-      erasures: erasures.map(({ erasedAt, erasedBy, children, conversations, messages }) => ({ erasedAt, erasedBy, children, conversations, messages })),
+      erasures: erasures.map(({ erasedAt, erasedBy, children, conversations, messages }) => ({
+        erasedAt,
+        erasedBy,
+        children,
+        conversations,
+        messages,
+      })),
     };
   }
 }

@@ -131,7 +131,10 @@ export class NoticeService {
       skippedGuardians: skipped.size,
       durationMs: Math.round(performance.now() - started),
     };
-    this.logger.log(summary, `notices enqueued: ${created} new, ${summary.noticesExisting} already there, ${skipped.size} guardians with notices off`);
+    this.logger.log(
+      summary,
+      `notices enqueued: ${created} new, ${summary.noticesExisting} already there, ${skipped.size} guardians with notices off`,
+    );
     return summary;
   }
 
@@ -141,7 +144,10 @@ export class NoticeService {
     const qb = this.db.dataSource.getRepository(Notice).createQueryBuilder('n');
     if (query.status) qb.andWhere('n.status = :status', { status: query.status });
     if (query.guardianId) qb.andWhere('n.guardian_id = :guardianId', { guardianId: query.guardianId });
-    const page = await keysetPage(qb, { at: 'n.created_at', id: 'n.id', order: 'DESC' }, limit, query.cursor, (n) => ({ at: n.createdAt, id: n.id }));
+    const page = await keysetPage(qb, { at: 'n.created_at', id: 'n.id', order: 'DESC' }, limit, query.cursor, (n) => ({
+      at: n.createdAt,
+      id: n.id,
+    }));
     return { ...page, items: page.items.map(({ claimToken: _token, claimedUntil: _until, ...notice }) => notice) };
   }
 
@@ -165,11 +171,7 @@ export class NoticeService {
   }
 
   /** One draft notice per guardian with something deleted by `plan`'s run and not by `previous`'s. */
-  private async draftsFor(
-    run: Reader,
-    plan: RetentionPlan,
-    previous?: RetentionPlan,
-  ): Promise<{ enabled: boolean; notice: Draft }[]> {
+  private async draftsFor(run: Reader, plan: RetentionPlan, previous?: RetentionPlan): Promise<{ enabled: boolean; notice: Draft }[]> {
     const messages = await run<ExpiringRow>(expiringMessages(this.db.kind, plan, previous));
     const conversations = await run<ExpiringRow>(expiringConversations(this.db.kind, plan, previous));
 
@@ -193,7 +195,9 @@ export class NoticeService {
     add(conversations, 'conversations');
 
     return [...guardians].map(([guardianId, g]) => {
-      const children = [...g.children.values()].sort((a, b) => a.displayName.localeCompare(b.displayName) || a.childId.localeCompare(b.childId));
+      const children = [...g.children.values()].sort(
+        (a, b) => a.displayName.localeCompare(b.displayName) || a.childId.localeCompare(b.childId),
+      );
       return {
         enabled: g.enabled,
         notice: {
@@ -216,7 +220,9 @@ export class NoticeService {
    * (always for a key above all it holds) and never deadlocks, even with chunks in parallel.
    */
   private async insert(drafts: Draft[], now: Date): Promise<number> {
-    drafts.sort((a, b) => a.cleanupAt.getTime() - b.cleanupAt.getTime() || (a.guardianId < b.guardianId ? -1 : a.guardianId > b.guardianId ? 1 : 0));
+    drafts.sort(
+      (a, b) => a.cleanupAt.getTime() - b.cleanupAt.getTime() || (a.guardianId < b.guardianId ? -1 : a.guardianId > b.guardianId ? 1 : 0),
+    );
     const postgres = this.db.kind === 'postgres';
     const size = postgres ? POSTGRES_CHUNK : SQLITE_CHUNK;
     const chunks: Draft[][] = [];
@@ -289,7 +295,10 @@ RETURNING id`;
   private async stillThere(chunk: Draft[]): Promise<Draft[]> {
     const p = new SqlParams(this.db.kind);
     const ids = [...new Set(chunk.map((d) => d.guardianId))];
-    const rows: { id: string }[] = await this.db.dataSource.query(`SELECT id FROM guardian WHERE id IN (${ids.map((id) => p.add(id)).join(', ')})`, p.values);
+    const rows: { id: string }[] = await this.db.dataSource.query(
+      `SELECT id FROM guardian WHERE id IN (${ids.map((id) => p.add(id)).join(', ')})`,
+      p.values,
+    );
     const present = new Set(rows.map((r) => r.id));
     return chunk.filter((d) => present.has(d.guardianId));
   }

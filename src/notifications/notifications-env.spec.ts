@@ -38,10 +38,14 @@ describe('notification settings', () => {
   });
 
   it('need a maximum retry delay no shorter than the first', () => {
-    expect(problems({ NOTICE_RETRY_BASE_SECONDS: '600', NOTICE_RETRY_MAX_SECONDS: '60' })[0]).toMatch(/^NOTICE_RETRY_MAX_SECONDS: "60" must not be less than/);
+    expect(problems({ NOTICE_RETRY_BASE_SECONDS: '600', NOTICE_RETRY_MAX_SECONDS: '60' })[0]).toMatch(
+      /^NOTICE_RETRY_MAX_SECONDS: "60" must not be less than/,
+    );
   });
 
   it('need a lease long enough to outlast a send', () => {
-    expect(problems({ NOTICE_LEASE_SECONDS: '20', SMTP_TIMEOUT_MS: '15000' })[0]).toMatch(/^NOTICE_LEASE_SECONDS: "20" must be at least twice the longest send timeout/);
+    expect(problems({ NOTICE_LEASE_SECONDS: '20', SMTP_TIMEOUT_MS: '15000' })[0]).toMatch(
+      /^NOTICE_LEASE_SECONDS: "20" must be at least twice the longest send timeout/,
+    );
   });
 });

@@ -6,11 +6,13 @@ describe('afterFailure', () => {
   const farAway = new Date('2026-12-10T00:00:00Z');
 
   it('doubles the delay per attempt, with jitter between half and all of it', () => {
-    const delays = [1, 2, 3, 4].map((attempts) => [0, 0.999999].map((r) => {
-      const d = afterFailure(policy, attempts, now, farAway, () => r);
-      if (d.status !== 'failed') throw new Error('expected a retry');
-      return d.nextAttemptAt.getTime() - now.getTime();
-    }));
+    const delays = [1, 2, 3, 4].map((attempts) =>
+      [0, 0.999999].map((r) => {
+        const d = afterFailure(policy, attempts, now, farAway, () => r);
+        if (d.status !== 'failed') throw new Error('expected a retry');
+        return d.nextAttemptAt.getTime() - now.getTime();
+      }),
+    );
     expect(delays.map(([low]) => low)).toEqual([30_000, 60_000, 120_000, 240_000]);
     for (const [i, [, high]] of delays.entries()) expect(high).toBeCloseTo(60_000 * 2 ** i, -1);
   });

@@ -15,7 +15,13 @@ export type RetryDecision = { status: 'failed'; nextAttemptAt: Date } | { status
  * out), capped so the retry still comes before the deletion at `cleanupAt`; or dead when the
  * attempts are used up or no retry fits before the deletion.
  */
-export function afterFailure(policy: RetryPolicy, attempts: number, now: Date, cleanupAt: Date, random: () => number = Math.random): RetryDecision {
+export function afterFailure(
+  policy: RetryPolicy,
+  attempts: number,
+  now: Date,
+  cleanupAt: Date,
+  random: () => number = Math.random,
+): RetryDecision {
   if (attempts >= policy.maxAttempts) return { status: 'dead', reason: `gave up after ${attempts} attempts` };
   const exponential = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, attempts - 1));
   const delay = exponential / 2 + random() * (exponential / 2);

@@ -55,7 +55,8 @@ export class RecordsController {
   @Post('conversations/:conversationId/messages')
   @ApiOperation({
     summary: 'Append one message, or a batch of up to 1000 in one transaction',
-    description: 'Send `{ role, text, createdAt? }` for one message, or `{ messages: [...] }` for a batch. createdAt may be backdated (imports), never in the future.',
+    description:
+      'Send `{ role, text, createdAt? }` for one message, or `{ messages: [...] }` for a batch. createdAt may be backdated (imports), never in the future.',
   })
   @ApiBody({
     type: AppendMessagesDto,
@@ -106,6 +107,9 @@ export class RecordsController {
   @ApiOkResponse({ type: ErasureDto })
   @ApiErrors(400, 404)
   eraseGuardian(@UuidParam('guardianId') guardianId: string, @Req() req: AuthedRequest): Promise<ErasureDto> {
-    return this.records.eraseGuardian(guardianId, { role: req.principal!.role, requestId: typeof req.id === 'string' ? req.id : undefined });
+    return this.records.eraseGuardian(guardianId, {
+      role: req.principal!.role,
+      requestId: typeof req.id === 'string' ? req.id : undefined,
+    });
   }
 }

@@ -151,7 +151,11 @@ export class RecordsService {
   }
 
   /** Inserts a row under a parent, answering 404 if the parent is missing or is erased meanwhile. */
-  private async insertUnder(parent: 'guardian' | 'child' | 'conversation', parentId: string, insert: (m: EntityManager) => Promise<unknown>) {
+  private async insertUnder(
+    parent: 'guardian' | 'child' | 'conversation',
+    parentId: string,
+    insert: (m: EntityManager) => Promise<unknown>,
+  ) {
     const entity = { guardian: Guardian, child: Child, conversation: Conversation }[parent];
     try {
       await this.db.transaction(async (m) => {

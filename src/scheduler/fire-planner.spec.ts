@@ -9,28 +9,49 @@ describe('planFires', () => {
   const bootAt = at('2026-12-05T12:00:00Z');
 
   it('plans nothing before the next fire, and says when that is', () => {
-    const plan = planFires(daily, { coalesce: true, misfireGraceSeconds: null }, { after: at('2026-12-05T00:00:00Z'), now: at('2026-12-05T23:59:59Z'), bootAt });
+    const plan = planFires(
+      daily,
+      { coalesce: true, misfireGraceSeconds: null },
+      { after: at('2026-12-05T00:00:00Z'), now: at('2026-12-05T23:59:59Z'), bootAt },
+    );
     expect(plan.due).toEqual([]);
     expect(plan.missed).toBeUndefined();
     expect(iso(plan.nextFire!)).toBe('2026-12-06T00:00:00.000Z');
   });
 
   it('runs a fire that is due now as scheduled', () => {
-    const plan = planFires(daily, { coalesce: true, misfireGraceSeconds: null }, { after: at('2026-12-05T00:00:00Z'), now: at('2026-12-06T00:00:00Z'), bootAt });
+    const plan = planFires(
+      daily,
+      { coalesce: true, misfireGraceSeconds: null },
+      { after: at('2026-12-05T00:00:00Z'), now: at('2026-12-06T00:00:00Z'), bootAt },
+    );
     expect(plan.due).toEqual([{ at: at('2026-12-06T00:00:00Z'), trigger: 'scheduled' }]);
     expect(iso(plan.nextFire!)).toBe('2026-12-07T00:00:00.000Z');
   });
 
   it('coalesces fires missed in downtime into the latest, run as a catch-up that counts the others', () => {
     // Down from 1 December to the 5th at noon: four midnights passed.
-    const plan = planFires(daily, { coalesce: true, misfireGraceSeconds: null }, { after: at('2026-12-01T00:00:00Z'), now: bootAt, bootAt });
+    const plan = planFires(
+      daily,
+      { coalesce: true, misfireGraceSeconds: null },
+      { after: at('2026-12-01T00:00:00Z'), now: bootAt, bootAt },
+    );
     expect(plan.due).toEqual([{ at: at('2026-12-05T00:00:00Z'), trigger: 'catch-up', coalescedFires: 3 }]);
     expect(plan.missed).toBeUndefined();
   });
 
   it('without coalesce runs every missed fire, oldest first', () => {
-    const plan = planFires(daily, { coalesce: false, misfireGraceSeconds: null }, { after: at('2026-12-01T00:00:00Z'), now: bootAt, bootAt });
-    expect(plan.due.map((f) => iso(f.at))).toEqual(['2026-12-02T00:00:00.000Z', '2026-12-03T00:00:00.000Z', '2026-12-04T00:00:00.000Z', '2026-12-05T00:00:00.000Z']);
+    const plan = planFires(
+      daily,
+      { coalesce: false, misfireGraceSeconds: null },
+      { after: at('2026-12-01T00:00:00Z'), now: bootAt, bootAt },
+    );
+    expect(plan.due.map((f) => iso(f.at))).toEqual([
+      '2026-12-02T00:00:00.000Z',
+      '2026-12-03T00:00:00.000Z',
+      '2026-12-04T00:00:00.000Z',
+      '2026-12-05T00:00:00.000Z',
+    ]);
     expect(plan.due.every((f) => f.trigger === 'catch-up' && f.coalescedFires === undefined)).toBe(true);
   });
 
@@ -55,7 +76,11 @@ describe('planFires', () => {
   it('runs a fire inside the grace and misses the ones outside it', () => {
     const everyMinute = CronSchedule.parse('* * * * *', 'UTC');
     const now = at('2026-12-05T00:10:30Z');
-    const plan = planFires(everyMinute, { coalesce: false, misfireGraceSeconds: 120 }, { after: at('2026-12-05T00:05:00Z'), now, bootAt: at('2026-12-05T00:00:00Z') });
+    const plan = planFires(
+      everyMinute,
+      { coalesce: false, misfireGraceSeconds: 120 },
+      { after: at('2026-12-05T00:05:00Z'), now, bootAt: at('2026-12-05T00:00:00Z') },
+    );
     expect(plan.due.map((f) => iso(f.at))).toEqual(['2026-12-05T00:09:00.000Z', '2026-12-05T00:10:00.000Z']);
     expect(plan.due.every((f) => f.trigger === 'scheduled')).toBe(true);
     expect(plan.missed).toEqual({ count: 3, first: at('2026-12-05T00:06:00Z'), latest: at('2026-12-05T00:08:00Z'), trigger: 'scheduled' });
@@ -64,7 +89,11 @@ describe('planFires', () => {
   it('walks a one-second cron through a day of downtime in chunks, and coalesces it into one run', () => {
     const everySecond = CronSchedule.parse('* * * * * *', 'UTC');
     const now = at('2026-12-06T00:00:00Z');
-    const plan = planFires(everySecond, { coalesce: true, misfireGraceSeconds: null }, { after: at('2026-12-05T00:00:00Z'), now, bootAt: now });
+    const plan = planFires(
+      everySecond,
+      { coalesce: true, misfireGraceSeconds: null },
+      { after: at('2026-12-05T00:00:00Z'), now, bootAt: now },
+    );
     expect(plan.due).toEqual([{ at: now, trigger: 'scheduled', coalescedFires: 86_399 }]);
   });
 

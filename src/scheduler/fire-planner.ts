@@ -66,7 +66,7 @@ export function planFires(schedule: CronSchedule, options: FireOptions, window: 
     if (at > missed.latest) missed.latest = at;
   };
   let cursor = window.after;
-  for (let scanned = 0; scanned < FIRE_SCAN_LIMIT; ) {
+  for (let scanned = 0; scanned < FIRE_SCAN_LIMIT;) {
     const chunk = schedule.between(cursor, now, SCAN_CHUNK);
     scanned += chunk.length;
     for (const at of chunk) {

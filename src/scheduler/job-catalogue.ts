@@ -70,7 +70,9 @@ export class JobCatalogue {
 
   /** When the active cleanup jobs will run: what the notices warn about and the preview shows. */
   cleanupCalendar(): CleanupCalendar {
-    const schedules = [...this.live.values()].filter((j) => j.def.task === 'cleanup' && !j.def.paused && j.schedule).map((j) => j.schedule!);
+    const schedules = [...this.live.values()]
+      .filter((j) => j.def.task === 'cleanup' && !j.def.paused && j.schedule)
+      .map((j) => j.schedule!);
     return new CleanupCalendar(schedules);
   }
 
@@ -103,10 +105,16 @@ export class JobCatalogue {
         const envSchedule = `${b.cron} (${this.env.SCHEDULER_TIMEZONE})`;
         if (row.cron === b.cron && row.timezone === this.env.SCHEDULER_TIMEZONE) return;
         if (row.scheduleOverridden) {
-          this.logger.warn(`${b.id} keeps the schedule an operator set, ${row.cron} (${row.timezone}); ${b.envName}/SCHEDULER_TIMEZONE say ${envSchedule}`);
+          this.logger.warn(
+            `${b.id} keeps the schedule an operator set, ${row.cron} (${row.timezone}); ${b.envName}/SCHEDULER_TIMEZONE say ${envSchedule}`,
+          );
           return;
         }
-        await m.update(SchedulerJob, { id: b.id, version: row.version }, { cron: b.cron, timezone: this.env.SCHEDULER_TIMEZONE, version: row.version + 1, updatedAt: now });
+        await m.update(
+          SchedulerJob,
+          { id: b.id, version: row.version },
+          { cron: b.cron, timezone: this.env.SCHEDULER_TIMEZONE, version: row.version + 1, updatedAt: now },
+        );
         this.logger.log(`${b.id} now runs on ${envSchedule}, from ${b.envName}/SCHEDULER_TIMEZONE (was ${row.cron} (${row.timezone}))`);
       });
     }

@@ -54,7 +54,14 @@ export class JobMonitor {
 
   started(run: JobRun): void {
     this.logger.log(
-      { runId: run.id, jobId: run.jobId, trigger: run.trigger, attempt: run.attempt, scheduledFor: run.scheduledFor.toISOString(), lagMs: run.startedAt.getTime() - run.scheduledFor.getTime() },
+      {
+        runId: run.id,
+        jobId: run.jobId,
+        trigger: run.trigger,
+        attempt: run.attempt,
+        scheduledFor: run.scheduledFor.toISOString(),
+        lagMs: run.startedAt.getTime() - run.scheduledFor.getTime(),
+      },
       `job ${run.jobId} started (${run.trigger}${run.attempt > 1 ? `, attempt ${run.attempt}` : ''}) for ${run.scheduledFor.toISOString()}`,
     );
   }
@@ -65,10 +72,16 @@ export class JobMonitor {
     this.duration.observe({ job_id: run.jobId }, (run.durationMs ?? 0) / 1000);
     if (run.status === 'succeeded') {
       this.lastSuccess.set({ job_id: run.jobId }, (run.finishedAt ?? new Date()).getTime() / 1000);
-      this.logger.log({ runId: run.id, jobId: run.jobId, durationMs: run.durationMs, summary: run.summary }, `job ${run.jobId} succeeded in ${run.durationMs} ms`);
+      this.logger.log(
+        { runId: run.id, jobId: run.jobId, durationMs: run.durationMs, summary: run.summary },
+        `job ${run.jobId} succeeded in ${run.durationMs} ms`,
+      );
     } else {
       this.appErrors.count('scheduled_job');
-      this.logger.error({ runId: run.id, jobId: run.jobId, durationMs: run.durationMs, error: run.error }, `job ${run.jobId} failed: ${run.error}`);
+      this.logger.error(
+        { runId: run.id, jobId: run.jobId, durationMs: run.durationMs, error: run.error },
+        `job ${run.jobId} failed: ${run.error}`,
+      );
     }
   }
 

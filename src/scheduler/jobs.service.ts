@@ -97,7 +97,9 @@ export class JobsService {
       await this.audit.record(m, actor, 'job.update', id, snapshot(current), snapshot(next));
     });
     if (next.task === 'notices' && next.builtin && next.paused && !current.paused) {
-      this.logger.warn(`${id} paused by ${actor.role}: cleanups now run without the deletion notices promised to parents until it is resumed`);
+      this.logger.warn(
+        `${id} paused by ${actor.role}: cleanups now run without the deletion notices promised to parents until it is resumed`,
+      );
     }
     await this.catalogue.applyNow(next);
     return next;
@@ -105,7 +107,8 @@ export class JobsService {
 
   async remove(id: string, actor: AuditActor): Promise<SchedulerJob> {
     const job = await this.find(id);
-    if (job.builtin) throw new ConflictException(`job "${id}" is built in and cannot be deleted; pause it instead (PATCH {"paused": true})`);
+    if (job.builtin)
+      throw new ConflictException(`job "${id}" is built in and cannot be deleted; pause it instead (PATCH {"paused": true})`);
     await this.db.transaction(async (m) => {
       await m.delete(SchedulerJob, { id });
       await this.audit.record(m, actor, 'job.delete', id, snapshot(job), null);

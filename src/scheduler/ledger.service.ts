@@ -114,7 +114,12 @@ export class JobLedger {
 
       const live = liveRuns(this.time(), request.job.id);
       const liveRows: { id: string; started_at: unknown; trigger: string; owner: string | null }[] = await m.query(live.sql, live.params);
-      const running: RunningRun[] = liveRows.map((r) => ({ id: r.id, startedAt: fromSqlTimestamp(r.started_at)!, trigger: r.trigger, owner: r.owner }));
+      const running: RunningRun[] = liveRows.map((r) => ({
+        id: r.id,
+        startedAt: fromSqlTimestamp(r.started_at)!,
+        trigger: r.trigger,
+        owner: r.owner,
+      }));
       const full = running.length >= request.job.maxInstances;
 
       const now = this.clock.now();
@@ -147,7 +152,13 @@ export class JobLedger {
   }
 
   /** Records a fire that will not run (missed beyond its grace) under the fire's key; false if another replica already did. */
-  recordSkipped(job: Pick<SchedulerJob, 'id' | 'task'>, scheduledFor: Date, trigger: RunTrigger, owner: string, summary: Record<string, unknown>): Promise<JobRun | undefined> {
+  recordSkipped(
+    job: Pick<SchedulerJob, 'id' | 'task'>,
+    scheduledFor: Date,
+    trigger: RunTrigger,
+    owner: string,
+    summary: Record<string, unknown>,
+  ): Promise<JobRun | undefined> {
     const now = this.clock.now();
     const run: JobRun = {
       id: randomUUID(),
@@ -188,13 +199,15 @@ export class JobLedger {
       durationMs: Math.max(0, finishedAt.getTime() - run.startedAt.getTime()),
       leaseUntil: null,
     };
-    const lost = await persistently(`record the end (${status}) of run ${run.id}`, this.logger, () => this.db.transaction(async (m) => {
-      const p = new SqlParams(this.db.kind);
-      const [row] = await m.query(`SELECT status FROM job_run WHERE id = ${p.add(run.id)}`, p.values);
-      const update = finishRun(this.time(), done);
-      await m.query(update.sql, update.params);
-      return row?.status !== 'running';
-    }));
+    const lost = await persistently(`record the end (${status}) of run ${run.id}`, this.logger, () =>
+      this.db.transaction(async (m) => {
+        const p = new SqlParams(this.db.kind);
+        const [row] = await m.query(`SELECT status FROM job_run WHERE id = ${p.add(run.id)}`, p.values);
+        const update = finishRun(this.time(), done);
+        await m.query(update.sql, update.params);
+        return row?.status !== 'running';
+      }),
+    );
     if (lost) {
       this.logger.warn(
         { runId: run.id, jobId: run.jobId },

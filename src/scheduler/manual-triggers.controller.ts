@@ -14,7 +14,8 @@ import { ApiJobNotFound, JobIdPipe } from './job-id.pipe';
 import { CLEANUP_JOB_ID, NOTICE_JOB_ID } from './jobs';
 import { SchedulerService } from './scheduler.service';
 
-const Busy = (what: string) => ApiConflictResponse({ description: `${what} is at max_instances; the message names the running run`, type: ErrorResponseDto });
+const Busy = (what: string) =>
+  ApiConflictResponse({ description: `${what} is at max_instances; the message names the running run`, type: ErrorResponseDto });
 
 /**
  * Every "run it now" route. They go through the scheduler rather than straight to the cleanup or
@@ -56,7 +57,9 @@ export class ManualTriggersController {
   async triggerCleanup(@Body() dto: TriggerCleanupDto, @Req() req: AuthedRequest): Promise<TriggerAnswer<CleanupReport>> {
     const at = dto.at ? new Date(dto.at) : undefined;
     if (at && at.getTime() > this.clock.now().getTime()) throw new BadRequestException('at must not be in the future');
-    return withRun(await this.engine.runTask(CLEANUP_JOB_ID, 'cleanup', { trigger: 'manual', triggeredBy: req.principal!.role, dryRun: dto.dryRun, at }));
+    return withRun(
+      await this.engine.runTask(CLEANUP_JOB_ID, 'cleanup', { trigger: 'manual', triggeredBy: req.principal!.role, dryRun: dto.dryRun, at }),
+    );
   }
 
   @Post('notifications/trigger')

@@ -24,6 +24,11 @@ export class PreviewController {
   @ApiOkResponse({ type: PreviewDto })
   @ApiErrors(400)
   preview(@Query() query: PreviewQueryDto): Promise<PreviewDto> {
-    return this.previews.preview(query.at ? new Date(query.at) : undefined, this.catalogue.cleanupCalendar(), query.limit ?? 50, query.offset ?? 0);
+    return this.previews.preview(
+      query.at ? new Date(query.at) : undefined,
+      this.catalogue.cleanupCalendar(),
+      query.limit ?? 50,
+      query.offset ?? 0,
+    );
   }
 }

@@ -40,7 +40,11 @@ export class RunExecutor {
   ) {}
 
   /** Runs a claimed run to its end and records the end. Never rejects. */
-  execute<R>(def: SchedulerJob, run: JobRun, options: { dryRun: boolean; cleanups: CleanupCalendar; extra?: Record<string, unknown> }): Promise<RunResult<R>> {
+  execute<R>(
+    def: SchedulerJob,
+    run: JobRun,
+    options: { dryRun: boolean; cleanups: CleanupCalendar; extra?: Record<string, unknown> },
+  ): Promise<RunResult<R>> {
     const extra = options.extra ?? {};
     this.catalogue.noteRun(run);
     this.monitor.started(run);
@@ -68,7 +72,15 @@ export class RunExecutor {
     try {
       const task = this.tasks.find(def.task);
       if (!task) throw new Error(`task "${def.task}" is not registered in this version of the service`);
-      const context = { jobId: def.id, runId: run.id, scheduledFor: run.scheduledFor, trigger: run.trigger, triggeredBy: run.triggeredBy, dryRun, cleanups };
+      const context = {
+        jobId: def.id,
+        runId: run.id,
+        scheduledFor: run.scheduledFor,
+        trigger: run.trigger,
+        triggeredBy: run.triggeredBy,
+        dryRun,
+        cleanups,
+      };
       // The registry is keyed by the name stored in the job row; the caller that asked for R checked that name.
       return (await task.run(context)) as TaskOutcome<R>;
     } catch (e) {
@@ -104,7 +116,9 @@ export class RunExecutor {
     const deadline = Date.now() + this.env.SHUTDOWN_TIMEOUT_MS;
     const heartbeatMs = Math.max(1000, (this.env.SCHEDULER_LEASE_SECONDS * 1000) / 3);
     const names = (runs: JobRun[]) => runs.map((r) => `${r.jobId} (run ${r.id})`).join(', ');
-    this.logger.log(`shutting down: waiting up to ${this.env.SHUTDOWN_TIMEOUT_MS} ms for ${this.inFlight.size} running job(s): ${names(this.runningHere())}`);
+    this.logger.log(
+      `shutting down: waiting up to ${this.env.SHUTDOWN_TIMEOUT_MS} ms for ${this.inFlight.size} running job(s): ${names(this.runningHere())}`,
+    );
     while (this.inFlight.size > 0 && Date.now() < deadline) {
       const all = Promise.allSettled([...this.inFlight.values()].map((r) => r.done));
       await Promise.race([all, sleep(Math.min(heartbeatMs, Math.max(0, deadline - Date.now())))]);
@@ -116,12 +130,26 @@ export class RunExecutor {
       return;
     }
     const reason = `the replica shut down before the run finished (SHUTDOWN_TIMEOUT_MS=${this.env.SHUTDOWN_TIMEOUT_MS}); another replica runs the fire again`;
-    const n = await this.ledger.release(left.map((r) => r.id), reason).catch((error: unknown) => {
-      this.logger.error({ err: error }, 'could not release the unfinished runs; their leases will expire instead');
-      return 0;
-    });
+    const n = await this.ledger
+      .release(
+        left.map((r) => r.id),
+        reason,
+      )
+      .catch((error: unknown) => {
+        this.logger.error({ err: error }, 'could not release the unfinished runs; their leases will expire instead');
+        return 0;
+      });
     for (const r of left) {
-      this.monitor.abandoned({ id: r.id, jobId: r.jobId, fireKey: r.fireKey, attempt: r.attempt, trigger: r.trigger, scheduledFor: r.scheduledFor, owner: r.owner, reason });
+      this.monitor.abandoned({
+        id: r.id,
+        jobId: r.jobId,
+        fireKey: r.fireKey,
+        attempt: r.attempt,
+        trigger: r.trigger,
+        scheduledFor: r.scheduledFor,
+        owner: r.owner,
+        reason,
+      });
     }
     this.logger.warn(`shutting down: gave up ${n} unfinished run(s): ${names(left)}`);
   }

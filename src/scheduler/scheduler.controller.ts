@@ -90,7 +90,12 @@ export class SchedulerController {
 
   private jobDto(def: SchedulerJob): JobDto {
     // A job just deleted is no longer live: describe it from its stored definition.
-    const live = this.catalogue.job(def.id) ?? { def, schedule: CronSchedule.parse(def.cron, def.timezone), considered: this.clock.now(), nextFire: null };
+    const live = this.catalogue.job(def.id) ?? {
+      def,
+      schedule: CronSchedule.parse(def.cron, def.timezone),
+      considered: this.clock.now(),
+      nextFire: null,
+    };
     return {
       id: def.id,
       name: def.name,
@@ -134,7 +139,10 @@ export class SchedulerController {
 
   @Post('scheduler/jobs')
   @Roles('operator')
-  @ApiOperation({ summary: 'Add a job running a registered task on its own cron (audited)', description: 'Every replica picks it up within SCHEDULER_SYNC_SECONDS.' })
+  @ApiOperation({
+    summary: 'Add a job running a registered task on its own cron (audited)',
+    description: 'Every replica picks it up within SCHEDULER_SYNC_SECONDS.',
+  })
   @ApiCreatedResponse({ type: JobDto })
   @ApiErrors(400, 409, 413)
   async createJob(@Body() dto: CreateJobDto, @Req() req: AuthedRequest): Promise<JobDto> {
@@ -145,7 +153,8 @@ export class SchedulerController {
   @Roles('operator')
   @ApiOperation({
     summary: 'Change a job: cron, timezone, paused, options (audited)',
-    description: 'Stored in the database; every replica applies it within SCHEDULER_SYNC_SECONDS (10 s at most). Fires before the change are not caught up.',
+    description:
+      'Stored in the database; every replica applies it within SCHEDULER_SYNC_SECONDS (10 s at most). Fires before the change are not caught up.',
   })
   @ApiOkResponse({ type: JobDto })
   @ApiErrors(400, 409, 413)

@@ -34,21 +34,37 @@ export class SchedulerModule {
         SchedulerService,
         SchedulerTimers,
         JobsService,
-        makeCounterProvider({ name: JOB_RUNS_TOTAL, help: 'Job runs by job and final status (succeeded, failed, skipped, abandoned)', labelNames: ['job_id', 'status'] }),
+        makeCounterProvider({
+          name: JOB_RUNS_TOTAL,
+          help: 'Job runs by job and final status (succeeded, failed, skipped, abandoned)',
+          labelNames: ['job_id', 'status'],
+        }),
         makeHistogramProvider({
           name: JOB_DURATION,
           help: 'Duration of finished job runs, by job',
           labelNames: ['job_id'],
           buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
         }),
-        makeGaugeProvider({ name: JOB_LAST_SUCCESS, help: 'When a run of the job last succeeded (Unix seconds, any replica, read from the run ledger)', labelNames: ['job_id'] }),
-        makeGaugeProvider({ name: JOB_NEXT_RUN, help: 'When the job fires next (Unix seconds); absent while paused', labelNames: ['job_id'] }),
+        makeGaugeProvider({
+          name: JOB_LAST_SUCCESS,
+          help: 'When a run of the job last succeeded (Unix seconds, any replica, read from the run ledger)',
+          labelNames: ['job_id'],
+        }),
+        makeGaugeProvider({
+          name: JOB_NEXT_RUN,
+          help: 'When the job fires next (Unix seconds); absent while paused',
+          labelNames: ['job_id'],
+        }),
         makeGaugeProvider({
           name: JOB_INTERVAL,
           help: 'Longest wait between consecutive fires of the job over the next two months (seconds); absent while paused',
           labelNames: ['job_id'],
         }),
-        makeCounterProvider({ name: SCHEDULER_MISSED, help: 'Fires that did not run because they were later than the misfire grace', labelNames: ['job_id'] }),
+        makeCounterProvider({
+          name: SCHEDULER_MISSED,
+          help: 'Fires that did not run because they were later than the misfire grace',
+          labelNames: ['job_id'],
+        }),
       ],
       exports: [SchedulerService],
     };

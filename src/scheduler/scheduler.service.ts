@@ -1,4 +1,13 @@
-import { BadRequestException, ConflictException, Injectable, InternalServerErrorException, Logger, NotFoundException, OnModuleDestroy, ServiceUnavailableException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  Injectable,
+  InternalServerErrorException,
+  Logger,
+  NotFoundException,
+  OnModuleDestroy,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
@@ -64,7 +73,9 @@ export class SchedulerService implements OnModuleDestroy {
     await this.catalogue.sync();
     this.started = true;
     if (this.env.SCHEDULER_ENABLED) {
-      const lines = this.catalogue.jobs().map((j) => `${j.def.id} ${j.def.paused ? 'paused' : `next ${j.nextFire?.toISOString() ?? 'never'}`}`);
+      const lines = this.catalogue
+        .jobs()
+        .map((j) => `${j.def.id} ${j.def.paused ? 'paused' : `next ${j.nextFire?.toISOString() ?? 'never'}`}`);
       this.logger.log(`scheduler started on ${this.instanceId}: ${lines.join('; ')}`);
     } else {
       this.logger.log('SCHEDULER_ENABLED=false: this replica runs no scheduled fires (manual triggers still work)');
@@ -96,7 +107,10 @@ export class SchedulerService implements OnModuleDestroy {
           await this.processDue(job, now);
         } catch (error) {
           ok = false;
-          this.logger.error({ err: error, jobId: job.def.id }, `could not process the due fires of ${job.def.id}; retrying on the next tick`);
+          this.logger.error(
+            { err: error, jobId: job.def.id },
+            `could not process the due fires of ${job.def.id}; retrying on the next tick`,
+          );
         }
       }
       return ok;
@@ -111,7 +125,13 @@ export class SchedulerService implements OnModuleDestroy {
     const plan = planFires(job.schedule!, def, { after: job.considered, now, bootAt: this.bootAt });
     if (plan.missed) {
       const { count, first, latest, trigger } = plan.missed;
-      const summary = { reason: 'missed', missedFires: count, firstMissed: first.toISOString(), lastMissed: latest.toISOString(), misfireGraceSeconds: def.misfireGraceSeconds };
+      const summary = {
+        reason: 'missed',
+        missedFires: count,
+        firstMissed: first.toISOString(),
+        lastMissed: latest.toISOString(),
+        misfireGraceSeconds: def.misfireGraceSeconds,
+      };
       const row = await this.ledger.recordSkipped(def, latest, trigger, this.instanceId, summary);
       if (row) {
         this.monitor.missed({ jobId: def.id, count, first, latest, graceSeconds: def.misfireGraceSeconds ?? 0 });
@@ -124,13 +144,27 @@ export class SchedulerService implements OnModuleDestroy {
   }
 
   private async claimFire(def: SchedulerJob, fire: PlannedFire & { rerunOf?: string }, attempt: number): Promise<void> {
-    const extra = { ...(fire.coalescedFires ? { coalescedFires: fire.coalescedFires } : {}), ...(fire.rerunOf ? { rerunOf: fire.rerunOf } : {}) };
+    const extra = {
+      ...(fire.coalescedFires ? { coalescedFires: fire.coalescedFires } : {}),
+      ...(fire.rerunOf ? { rerunOf: fire.rerunOf } : {}),
+    };
     const { at, trigger } = fire;
-    const claim = await this.ledger.claim({ job: def, scheduledFor: at, trigger, triggeredBy: 'scheduler', owner: this.instanceId, fire: true, attempt, skipSummary: extra });
+    const claim = await this.ledger.claim({
+      job: def,
+      scheduledFor: at,
+      trigger,
+      triggeredBy: 'scheduler',
+      owner: this.instanceId,
+      fire: true,
+      attempt,
+      skipSummary: extra,
+    });
     if (claim.outcome === 'lost') {
       this.logger.debug(`fire ${at.toISOString()} of ${def.id} was claimed by another replica`);
     } else if (claim.outcome === 'stale') {
-      this.logger.log(`fire ${at.toISOString()} of ${def.id} not run: the job was paused or changed on another replica; re-reading the jobs`);
+      this.logger.log(
+        `fire ${at.toISOString()} of ${def.id} not run: the job was paused or changed on another replica; re-reading the jobs`,
+      );
       void this.catalogue.sync().catch((error: unknown) => this.logger.error({ err: error }, 'could not re-read the jobs'));
     } else if (claim.outcome === 'at-max-instances') {
       this.monitor.atMaxInstances({ jobId: def.id, scheduledFor: at, run: claim.run, running: claim.running });
@@ -157,7 +191,8 @@ export class SchedulerService implements OnModuleDestroy {
     if (this.stopping) throw new ServiceUnavailableException('this replica is shutting down; try another');
     const def = await this.db.dataSource.getRepository(SchedulerJob).findOneBy({ id: jobId });
     if (!def) throw new NotFoundException(`job "${jobId}" does not exist`);
-    if (expectedTask && def.task !== expectedTask) throw new InternalServerErrorException(`job "${jobId}" runs task "${def.task}", not "${expectedTask}"`);
+    if (expectedTask && def.task !== expectedTask)
+      throw new InternalServerErrorException(`job "${jobId}" runs task "${def.task}", not "${expectedTask}"`);
     const task = this.tasks.get(def.task);
     if (options.dryRun && !task.supportsDryRun) throw new BadRequestException(`dryRun: the ${task.name} task has no dry run`);
     const claim = await this.ledger.claim({
@@ -170,7 +205,9 @@ export class SchedulerService implements OnModuleDestroy {
     });
     if (claim.outcome === 'lost' || claim.outcome === 'stale') throw new NotFoundException(`job "${jobId}" does not exist`);
     if (claim.outcome === 'at-max-instances') {
-      const names = claim.running.map((r) => `run ${r.id} (${r.trigger}, started ${r.startedAt.toISOString()}${r.owner ? ` on ${r.owner}` : ''})`);
+      const names = claim.running.map(
+        (r) => `run ${r.id} (${r.trigger}, started ${r.startedAt.toISOString()}${r.owner ? ` on ${r.owner}` : ''})`,
+      );
       throw new ConflictException(`${jobId} is already running at its max_instances (${def.maxInstances}): ${names.join(', ')}`);
     }
     return this.executor.execute<R>(def, claim.run, { dryRun: options.dryRun ?? false, cleanups: this.catalogue.cleanupCalendar() });
@@ -194,7 +231,9 @@ export class SchedulerService implements OnModuleDestroy {
       const job = this.catalogue.job(fire.jobId);
       if (!job || job.def.paused || mine.has(`${fire.jobId}|${fire.fireKey}`)) continue;
       if (!withinGrace(job.def, fire.scheduledFor, now)) continue;
-      this.logger.warn(`running fire ${fire.scheduledFor.toISOString()} of ${fire.jobId} again (attempt ${fire.attempt + 1}): run ${fire.id} was abandoned`);
+      this.logger.warn(
+        `running fire ${fire.scheduledFor.toISOString()} of ${fire.jobId} again (attempt ${fire.attempt + 1}): run ${fire.id} was abandoned`,
+      );
       await this.claimFire(job.def, { at: fire.scheduledFor, trigger: fire.trigger, rerunOf: fire.id }, fire.attempt + 1);
     }
   }

@@ -40,8 +40,14 @@ export class SchedulerTimers implements OnApplicationBootstrap, OnModuleDestroy 
     await this.engine.start();
     if (!this.env.SCHEDULER_ENABLED || !this.enabled) return;
     this.catalogue.onChange(() => this.arm());
-    this.registry.addInterval(SYNC, setInterval(() => void this.sync(), this.env.SCHEDULER_SYNC_SECONDS * 1000));
-    this.registry.addInterval(LEASE, setInterval(() => void this.lease(), Math.max(1000, (this.env.SCHEDULER_LEASE_SECONDS * 1000) / 3)));
+    this.registry.addInterval(
+      SYNC,
+      setInterval(() => void this.sync(), this.env.SCHEDULER_SYNC_SECONDS * 1000),
+    );
+    this.registry.addInterval(
+      LEASE,
+      setInterval(() => void this.lease(), Math.max(1000, (this.env.SCHEDULER_LEASE_SECONDS * 1000) / 3)),
+    );
     // At start: fires missed while no replica was up (catch-up), and runs abandoned by a replica that died.
     void this.lease();
     this.arm(0);
@@ -63,11 +69,15 @@ export class SchedulerTimers implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   async sync(): Promise<void> {
-    await this.engine.sync().catch((error: unknown) => this.logger.error({ err: error }, 'could not re-read the jobs; keeping the ones known'));
+    await this.engine
+      .sync()
+      .catch((error: unknown) => this.logger.error({ err: error }, 'could not re-read the jobs; keeping the ones known'));
   }
 
   async lease(): Promise<void> {
-    await this.engine.heartbeat().catch((error: unknown) => this.logger.error({ err: error }, 'could not renew the leases of the running jobs'));
+    await this.engine
+      .heartbeat()
+      .catch((error: unknown) => this.logger.error({ err: error }, 'could not renew the leases of the running jobs'));
     await this.engine.reap().catch((error: unknown) => this.logger.error({ err: error }, 'could not look for abandoned runs'));
   }
 

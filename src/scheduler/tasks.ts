@@ -49,7 +49,8 @@ export class TaskRegistry {
   constructor(cleanup: CleanupService, notices: NoticeService, clock: Clock) {
     const cleanupTask: Task<'cleanup'> = {
       name: 'cleanup',
-      description: 'Deletes the messages and conversations older than their retention, as of the scheduled time, and writes a cleanup report',
+      description:
+        'Deletes the messages and conversations older than their retention, as of the scheduled time, and writes a cleanup report',
       supportsDryRun: true,
       async run(ctx) {
         // The cutoff comes from the scheduled time, not the start: a catch-up run deletes exactly
@@ -63,13 +64,15 @@ export class TaskRegistry {
           conversationsDeleted: report.conversationsDeleted,
           batches: report.batches,
         };
-        if (report.status !== 'succeeded') return { status: 'failed', error: report.error ?? `cleanup ${report.status}`, summary, result: report };
+        if (report.status !== 'succeeded')
+          return { status: 'failed', error: report.error ?? `cleanup ${report.status}`, summary, result: report };
         return { status: 'succeeded', summary, result: report };
       },
     };
     const noticesTask: Task<'notices'> = {
       name: 'notices',
-      description: 'Queues one deletion notice per guardian per cleanup run in the next NOTICE_DAYS_BEFORE days (never twice), then delivers what is due',
+      description:
+        'Queues one deletion notice per guardian per cleanup run in the next NOTICE_DAYS_BEFORE days (never twice), then delivers what is due',
       supportsDryRun: false,
       async run(ctx) {
         // Notices look ahead from when the run actually starts, not from its scheduled time: a late

@@ -77,11 +77,16 @@ export class PageProblems {
     );
     this.page.on('request', (request) => {
       const url = new URL(request.url());
-      if (!['data:', 'blob:'].includes(url.protocol) && url.origin !== this.origin) this.foreignRequests.push(`${request.method()} ${request.url()}`);
+      if (!['data:', 'blob:'].includes(url.protocol) && url.origin !== this.origin)
+        this.foreignRequests.push(`${request.method()} ${request.url()}`);
     });
     this.page.on('response', (response) => {
       if (response.status() >= 400) {
-        this.errorResponses.push({ method: response.request().method(), path: new URL(response.url()).pathname, status: response.status() });
+        this.errorResponses.push({
+          method: response.request().method(),
+          path: new URL(response.url()).pathname,
+          status: response.status(),
+        });
       }
     });
   }
@@ -91,7 +96,9 @@ export class PageProblems {
     const isExpected = (f: ExpectedFailure) => expected.some((e) => e.method === f.method && e.path === f.path && e.status === f.status);
     const expectedConsole = (c: { text: string; url: string }) =>
       expected.some(
-        (e) => c.text === `Failed to load resource: the server responded with a status of ${e.status} (${statusText(e.status)})` && safePath(c.url) === e.path,
+        (e) =>
+          c.text === `Failed to load resource: the server responded with a status of ${e.status} (${statusText(e.status)})` &&
+          safePath(c.url) === e.path,
       );
     const csp = (await this.page.evaluate('window.__cspViolations || []').catch(() => [])) as string[];
     return {
@@ -106,7 +113,10 @@ export class PageProblems {
 }
 
 function statusText(status: number): string {
-  return ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict' } as Record<number, string>)[status] ?? '';
+  return (
+    ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict' } as Record<number, string>)[status] ??
+    ''
+  );
 }
 
 function safePath(url: string): string {

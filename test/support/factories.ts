@@ -25,20 +25,30 @@ export async function newFamily(
       notificationsEnabled: options.notificationsEnabled,
     })
     .expect(201);
-  const child = await t.http.post(`/v1/guardians/${guardian.body.id}/children`).set(t.as('ingest')).send({ displayName: `Child ${seq}` }).expect(201);
+  const child = await t.http
+    .post(`/v1/guardians/${guardian.body.id}/children`)
+    .set(t.as('ingest'))
+    .send({ displayName: `Child ${seq}` })
+    .expect(201);
   const conversationId = await newConversation(t, child.body.id, options.startedAt);
   return { guardianId: guardian.body.id, childId: child.body.id, conversationId };
 }
 
 export async function newConversation(t: TestApp, childId: string, startedAt?: string): Promise<string> {
-  const res = await t.http.post(`/v1/children/${childId}/conversations`).set(t.as('ingest')).send(startedAt ? { startedAt } : {}).expect(201);
+  const res = await t.http
+    .post(`/v1/children/${childId}/conversations`)
+    .set(t.as('ingest'))
+    .send(startedAt ? { startedAt } : {})
+    .expect(201);
   return res.body.id;
 }
 
 /** Appends messages created at the given times (ISO strings), 1000 per request. */
 export async function addMessages(t: TestApp, conversationId: string, createdAt: string[]): Promise<void> {
   for (let i = 0; i < createdAt.length; i += 1000) {
-    const messages = createdAt.slice(i, i + 1000).map((at, j) => ({ role: j % 2 ? 'teddy' : 'child', text: `message ${i + j}`, createdAt: at }));
+    const messages = createdAt
+      .slice(i, i + 1000)
+      .map((at, j) => ({ role: j % 2 ? 'teddy' : 'child', text: `message ${i + j}`, createdAt: at }));
     await t.http.post(`/v1/conversations/${conversationId}/messages`).set(t.as('ingest')).send({ messages }).expect(201);
   }
 }

@@ -184,7 +184,11 @@ export async function startService(options: StartOptions): Promise<ServiceProces
 }
 
 /** Starts several services and waits until all are ready; if one fails, the others are stopped too. */
-export async function startServices(names: string[], options: Omit<StartOptions, 'name'>, started: ServiceProcess[]): Promise<ServiceProcess[]> {
+export async function startServices(
+  names: string[],
+  options: Omit<StartOptions, 'name'>,
+  started: ServiceProcess[],
+): Promise<ServiceProcess[]> {
   const procs: ServiceProcess[] = [];
   for (const name of names) {
     const p = await startService({ ...options, name });
@@ -200,7 +204,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `probe` until it returns something other than undefined/false, or fails with `what` at the deadline. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

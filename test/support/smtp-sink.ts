@@ -74,7 +74,10 @@ function decodeWords(value: string): string {
     .replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_m, _charset: string, enc: string, data: string) =>
       enc.toUpperCase() === 'B'
         ? Buffer.from(data, 'base64').toString('utf8')
-        : Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8'),
+        : Buffer.from(
+            data.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))),
+            'latin1',
+          ).toString('utf8'),
     );
 }
 
@@ -110,8 +113,13 @@ function parseMail(raw: string): Omit<ReceivedMail, 'envelopeFrom' | 'envelopeTo
   let html = '';
   const boundary = /boundary="?([^";]+)"?/i.exec(headers['content-type'] ?? '')?.[1];
   const parts = boundary
-    ? body.split(`--${boundary}`).slice(1, -1).map((p) => p.replace(/^\r\n/, ''))
-    : [`content-type: ${headers['content-type']}\r\ncontent-transfer-encoding: ${headers['content-transfer-encoding'] ?? '7bit'}\r\n\r\n${body}`];
+    ? body
+        .split(`--${boundary}`)
+        .slice(1, -1)
+        .map((p) => p.replace(/^\r\n/, ''))
+    : [
+        `content-type: ${headers['content-type']}\r\ncontent-transfer-encoding: ${headers['content-transfer-encoding'] ?? '7bit'}\r\n\r\n${body}`,
+      ];
   for (const part of parts) {
     const at = part.indexOf('\r\n\r\n');
     const h = parseHeaders(part.slice(0, at));

@@ -10,7 +10,10 @@ export class TriggerCleanupDto {
   @IsBoolean()
   dryRun?: boolean;
 
-  @ApiPropertyOptional({ example: '2026-11-01T00:00:00Z', description: 'Run as the cleanup scheduled at this time (a catch-up); defaults to now. Never in the future.' })
+  @ApiPropertyOptional({
+    example: '2026-11-01T00:00:00Z',
+    description: 'Run as the cleanup scheduled at this time (a catch-up); defaults to now. Never in the future.',
+  })
   @IsOptional()
   @IsTimestamp()
   at?: string;

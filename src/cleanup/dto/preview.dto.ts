@@ -51,7 +51,8 @@ export class BreakdownRowDto {
 }
 
 export class BreakdownDto {
-  @ApiProperty({ type: [BreakdownRowDto], description: 'Per guardian and child, ordered by guardian id then child id' }) items: BreakdownRowDto[];
+  @ApiProperty({ type: [BreakdownRowDto], description: 'Per guardian and child, ordered by guardian id then child id' })
+  items: BreakdownRowDto[];
   @ApiProperty({ example: 50 }) limit: number;
   @ApiProperty({ example: 0 }) offset: number;
   @ApiProperty({ type: Number, nullable: true, example: 50, description: 'Pass as ?offset= for the next page; null on the last' })
@@ -61,7 +62,8 @@ export class BreakdownDto {
 export class PreviewDto {
   @ApiProperty({ example: '2026-11-29T00:00:00.000Z', description: 'The run previewed' }) at: string;
   @ApiProperty({ example: true, description: 'true: the next scheduled run; false: the ?at= asked for' }) scheduled: boolean;
-  @ApiProperty({ example: '2026-10-30T00:00:00.000Z', description: 'Records created at or before this go (service retention)' }) cutoff: string;
+  @ApiProperty({ example: '2026-10-30T00:00:00.000Z', description: 'Records created at or before this go (service retention)' })
+  cutoff: string;
   @ApiProperty({ type: PolicyDto }) policy: PolicyDto;
   @ApiProperty({ type: CountsDto, description: 'Exactly what the run would delete' }) counts: CountsDto;
   @ApiProperty({ type: String, nullable: true, example: '2026-10-28T08:00:00.000Z' }) oldestMessageAt: string | null;

@@ -48,7 +48,15 @@ describe('syntax', () => {
   });
 
   it('accepts the supported syntax', () => {
-    for (const expr of ['0 0 * * *', '*/5 1-5/2 1,15 jan,JUL sun-sat', '5/15 * * * * *', '0 0 1 * 7', '00 05 * * *', '0 0 * * 0,7', '*,1 * * * *']) {
+    for (const expr of [
+      '0 0 * * *',
+      '*/5 1-5/2 1,15 jan,JUL sun-sat',
+      '5/15 * * * * *',
+      '0 0 1 * 7',
+      '00 05 * * *',
+      '0 0 * * 0,7',
+      '*,1 * * * *',
+    ]) {
       expect(() => CronSchedule.parse(expr, 'UTC')).not.toThrow();
     }
   });
@@ -56,7 +64,16 @@ describe('syntax', () => {
   it('rejects, with a message, the forms other cron libraries read in surprising ways', () => {
     // The cron package (4.4) accepts all of these: it replaces names by numbers anywhere in the
     // string (`0 0 * * jan` becomes Monday) and expands nicknames.
-    for (const expr of ['@daily', '@weekdays', '0 0 * * jan', '0 0 * mon *', '0 jan * * *', '0 0 * jan1 *', '0 0 * * sun0', '*/mon * * * *']) {
+    for (const expr of [
+      '@daily',
+      '@weekdays',
+      '0 0 * * jan',
+      '0 0 * mon *',
+      '0 jan * * *',
+      '0 0 * jan1 *',
+      '0 0 * * sun0',
+      '*/mon * * * *',
+    ]) {
       expect(() => CronSchedule.parse(expr, 'UTC')).toThrow(CronSyntaxError);
     }
   });

@@ -31,7 +31,12 @@ function item(field: Field): fc.Arbitrary<string> {
     v.chain((a) => value(field, a)),
     range.map(([a, b]) => `${a}-${b}`),
     fc.tuple(range, step).map(([[a, b], n]) => `${a}-${b}/${n}`),
-    fc.tuple(v.chain((a) => value(field, a)), step).map(([a, n]) => `${a}/${n}`),
+    fc
+      .tuple(
+        v.chain((a) => value(field, a)),
+        step,
+      )
+      .map(([a, n]) => `${a}/${n}`),
   );
 }
 
@@ -137,20 +142,15 @@ describe('the cron grammar (property tests)', () => {
 
   it('an out-of-range number is refused with its field, its value and the range', () => {
     fc.assert(
-      fc.property(
-        validExpression,
-        fc.integer({ min: 0, max: 5 }),
-        fc.integer({ min: 0, max: 1000 }),
-        (valid, index, n) => {
-          const parts = valid.trim().split(/\s+/);
-          const fields = parts.length === 6 ? GRAMMAR_FIELDS : GRAMMAR_FIELDS.slice(1);
-          const i = index % parts.length;
-          const { label, lo, hi } = fields[i];
-          fc.pre(n < lo || n > hi);
-          parts[i] = String(n);
-          expect(parseError(parts.join(' '))?.message).toBe(`${label}: value ${n} is out of range ${lo}-${hi}`);
-        },
-      ),
+      fc.property(validExpression, fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 1000 }), (valid, index, n) => {
+        const parts = valid.trim().split(/\s+/);
+        const fields = parts.length === 6 ? GRAMMAR_FIELDS : GRAMMAR_FIELDS.slice(1);
+        const i = index % parts.length;
+        const { label, lo, hi } = fields[i];
+        fc.pre(n < lo || n > hi);
+        parts[i] = String(n);
+        expect(parseError(parts.join(' '))?.message).toBe(`${label}: value ${n} is out of range ${lo}-${hi}`);
+      }),
       { numRuns: 1000, seed: SEED },
     );
   });

@@ -66,8 +66,25 @@ function oracleMatcher(expr: string): (f: Wall) => boolean {
   let fields = expr.trim().split(/\s+/);
   if (fields.length === 5) fields = ['0', ...fields];
   const names: Record<string, number> = {
-    jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12,
-    sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6,
+    jan: 1,
+    feb: 2,
+    mar: 3,
+    apr: 4,
+    may: 5,
+    jun: 6,
+    jul: 7,
+    aug: 8,
+    sep: 9,
+    oct: 10,
+    nov: 11,
+    dec: 12,
+    sun: 0,
+    mon: 1,
+    tue: 2,
+    wed: 3,
+    thu: 4,
+    fri: 5,
+    sat: 6,
   };
   const tok = (x: string): number => (/^\d+$/.test(x) ? parseInt(x, 10) : names[x.toLowerCase()]);
   const set = (text: string, lo: number, hi: number): Set<number> => {

@@ -37,11 +37,7 @@ describe('CronSchedule basics', () => {
     const s = CronSchedule.parse('0 * * * *', 'UTC');
     const from = new Date('2026-01-01T00:00:00Z');
     const r = s.between(from, new Date('2026-01-01T03:00:00Z'));
-    expect(r.map((d) => d.toISOString())).toEqual([
-      '2026-01-01T01:00:00.000Z',
-      '2026-01-01T02:00:00.000Z',
-      '2026-01-01T03:00:00.000Z',
-    ]);
+    expect(r.map((d) => d.toISOString())).toEqual(['2026-01-01T01:00:00.000Z', '2026-01-01T02:00:00.000Z', '2026-01-01T03:00:00.000Z']);
     expect(s.between(from, new Date('2026-02-01T00:00:00Z'), 5)).toHaveLength(5);
     expect(s.between(from, new Date('2025-01-01T00:00:00Z'))).toEqual([]);
     expect(s.between(from, new Date('2027-01-01T00:00:00Z'))).toHaveLength(8760); // under the default max
@@ -149,10 +145,7 @@ describe('other zones', () => {
     const s = CronSchedule.parse('0 0 * * *', zone);
     // 2026-09-06 00:00 does not exist (00:00-04:00 -> 01:00-03:00): midnight fires at 01:00 local.
     const spring = s.between(new Date('2026-09-05T12:00:00Z'), new Date('2026-09-07T12:00:00Z'));
-    expect(spring.map((d) => formatInZone(d, zone))).toEqual([
-      '2026-09-06T01:00:00-03:00',
-      '2026-09-07T00:00:00-03:00',
-    ]);
+    expect(spring.map((d) => formatInZone(d, zone))).toEqual(['2026-09-06T01:00:00-03:00', '2026-09-07T00:00:00-03:00']);
     // 2026-04-05 00:00-03:00 -> 2026-04-04 23:00-04:00: 23:30 on the 4th happens twice, midnight once.
     const fall = s.between(new Date('2026-04-03T12:00:00Z'), new Date('2026-04-06T12:00:00Z'));
     expect(fall.map((d) => formatInZone(d, zone))).toEqual([
@@ -219,8 +212,16 @@ describe('calendar rules', () => {
   it('day of month OR day of week when both are restricted (0 0 13 * 5)', () => {
     const got = CronSchedule.parse('0 0 13 * 5', 'UTC').between(new Date('2026-01-01T00:00:00Z'), new Date('2026-03-01T00:00:00Z'));
     expect(got.map((d) => d.toISOString().slice(0, 10))).toEqual([
-      '2026-01-02', '2026-01-09', '2026-01-13', '2026-01-16', '2026-01-23', '2026-01-30',
-      '2026-02-06', '2026-02-13', '2026-02-20', '2026-02-27',
+      '2026-01-02',
+      '2026-01-09',
+      '2026-01-13',
+      '2026-01-16',
+      '2026-01-23',
+      '2026-01-30',
+      '2026-02-06',
+      '2026-02-13',
+      '2026-02-20',
+      '2026-02-27',
     ]);
     expectMatchesOracle('0 0 13 * 5', 'Europe/Berlin', sec('2026-02-01T00:00:00Z'), sec('2026-04-01T00:00:00Z'));
   });
@@ -249,11 +250,21 @@ describe('calendar rules', () => {
   it('7 is Sunday', () => {
     const from = new Date('2026-01-01T00:00:00Z');
     const until = new Date('2026-02-28T12:00:00Z');
-    const sundays = CronSchedule.parse('0 0 * * 0', 'UTC').between(from, until).map((d) => d.toISOString());
+    const sundays = CronSchedule.parse('0 0 * * 0', 'UTC')
+      .between(from, until)
+      .map((d) => d.toISOString());
     expect(sundays).toHaveLength(8);
     expect(new Date(sundays[0]).getUTCDay()).toBe(0);
-    expect(CronSchedule.parse('0 0 * * 7', 'UTC').between(from, until).map((d) => d.toISOString())).toEqual(sundays);
-    expect(CronSchedule.parse('0 0 * * SUN', 'UTC').between(from, until).map((d) => d.toISOString())).toEqual(sundays);
+    expect(
+      CronSchedule.parse('0 0 * * 7', 'UTC')
+        .between(from, until)
+        .map((d) => d.toISOString()),
+    ).toEqual(sundays);
+    expect(
+      CronSchedule.parse('0 0 * * SUN', 'UTC')
+        .between(from, until)
+        .map((d) => d.toISOString()),
+    ).toEqual(sundays);
     expect(CronSchedule.parse('0 0 * * 6-7', 'UTC').between(from, until)).toHaveLength(17); // 9 Saturdays, 8 Sundays
   });
 

@@ -29,9 +29,7 @@ export class CleanupReports1764374400000 implements MigrationInterface {
           { name: 'duration_ms', type: 'integer', isNullable: true },
           { name: 'error', type: 'text', isNullable: true },
         ],
-        checks: [
-          { name: 'CHK_cleanup_report_status', expression: `"status" IN ('running', 'succeeded', 'failed', 'abandoned')` },
-        ],
+        checks: [{ name: 'CHK_cleanup_report_status', expression: `"status" IN ('running', 'succeeded', 'failed', 'abandoned')` }],
         indices: [
           // Listing newest first, and purging reports past their retention.
           new TableIndex({ name: 'IDX_cleanup_report_started', columnNames: ['started_at'] }),

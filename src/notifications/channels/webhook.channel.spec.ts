@@ -12,7 +12,12 @@ const secretOf = (bytes: number) => `whsec_${randomBytes(bytes).toString('base64
 
 describe('Standard Webhooks signature', () => {
   it('matches the reference vector of the Standard Webhooks libraries', () => {
-    const signature = signWebhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}');
+    const signature = signWebhook(
+      'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      'msg_p5jXN8AQM9LWM0D4loKWxJek',
+      1614265330,
+      '{"test": 2432232314}',
+    );
     expect(signature).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
   });
 
@@ -75,22 +80,25 @@ describe('WebhookChannel', () => {
     rendered: { subject: 'حذف البيانات', text: 'نص', html: '<p dir="rtl">نص</p>' },
   };
 
-  it.each([24, 32, 64])('sends what the standardwebhooks library verifies, with a %i-byte secret, and a tampered body fails', async (bytes) => {
-    const secret = secretOf(bytes);
-    const env = validateEnv({ NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_SECRET: secret });
-    received.length = 0;
-    // The library checks the timestamp against its own clock, so the channel signs with the real time here.
-    await new WebhookChannel(env, new FixedClock(new Date())).send(notice, new AbortController().signal);
-    expect(received).toHaveLength(1);
-    const [{ headers, body }] = received;
-    const wh = new Webhook(secret);
-    const headerMap = {
-      'webhook-id': String(headers['webhook-id']),
-      'webhook-timestamp': String(headers['webhook-timestamp']),
-      'webhook-signature': String(headers['webhook-signature']),
-    };
-    expect(wh.verify(body, headerMap)).toMatchObject({ type: 'retention.deletion_notice', data: { noticeId: notice.id, messages: 3 } });
-    expect(() => wh.verify(body.replace('"messages":3', '"messages":0'), headerMap)).toThrow(WebhookVerificationError);
-    expect(() => new Webhook(secretOf(bytes)).verify(body, headerMap)).toThrow(WebhookVerificationError);
-  });
+  it.each([24, 32, 64])(
+    'sends what the standardwebhooks library verifies, with a %i-byte secret, and a tampered body fails',
+    async (bytes) => {
+      const secret = secretOf(bytes);
+      const env = validateEnv({ NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_SECRET: secret });
+      received.length = 0;
+      // The library checks the timestamp against its own clock, so the channel signs with the real time here.
+      await new WebhookChannel(env, new FixedClock(new Date())).send(notice, new AbortController().signal);
+      expect(received).toHaveLength(1);
+      const [{ headers, body }] = received;
+      const wh = new Webhook(secret);
+      const headerMap = {
+        'webhook-id': String(headers['webhook-id']),
+        'webhook-timestamp': String(headers['webhook-timestamp']),
+        'webhook-signature': String(headers['webhook-signature']),
+      };
+      expect(wh.verify(body, headerMap)).toMatchObject({ type: 'retention.deletion_notice', data: { noticeId: notice.id, messages: 3 } });
+      expect(() => wh.verify(body.replace('"messages":3', '"messages":0'), headerMap)).toThrow(WebhookVerificationError);
+      expect(() => new Webhook(secretOf(bytes)).verify(body, headerMap)).toThrow(WebhookVerificationError);
+    },
+  );
 });

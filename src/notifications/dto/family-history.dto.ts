@@ -14,10 +14,16 @@ export class TellingDto {
   @ApiProperty({ example: '2026-12-02T00:00:00.000Z', description: 'The cleanup run the notice warned about' }) cleanupAt: Date;
   @ApiProperty({ enum: NOTICE_STATUSES, example: 'sent' }) status: string;
   @ApiProperty({ example: 'smtp' }) channel: string;
-  @ApiProperty({ type: Date, nullable: true, example: '2026-11-30T23:00:01.000Z', description: 'When it was delivered' }) sentAt: Date | null;
+  @ApiProperty({ type: Date, nullable: true, example: '2026-11-30T23:00:01.000Z', description: 'When it was delivered' })
+  sentAt: Date | null;
   @ApiProperty({ example: 42, description: 'Messages it announced' }) messages: number;
   @ApiProperty({ example: 3 }) conversations: number;
-  @ApiProperty({ type: Object, nullable: true, description: 'The cleanup run at cleanupAt, if it has run: its report id, status and finish time', example: null })
+  @ApiProperty({
+    type: Object,
+    nullable: true,
+    description: 'The cleanup run at cleanupAt, if it has run: its report id, status and finish time',
+    example: null,
+  })
   cleanup: { reportId: string; status: string; trigger: string; finishedAt: Date | null } | null;
 }
 
@@ -33,6 +39,7 @@ export class FamilyHistoryDto {
   @ApiProperty({ format: 'uuid', example: UUID }) guardianId: string;
   @ApiProperty({ example: true, description: 'false once the family has been erased' }) exists: boolean;
   @ApiProperty({ type: StoredDto, nullable: true, description: 'What is stored now' }) stored: StoredDto | null;
-  @ApiProperty({ type: [TellingDto], description: 'Every deletion notice, newest first, with the cleanup it announced' }) notices: TellingDto[];
+  @ApiProperty({ type: [TellingDto], description: 'Every deletion notice, newest first, with the cleanup it announced' })
+  notices: TellingDto[];
   @ApiProperty({ type: [ErasureDto], description: 'Erasures on request' }) erasures: ErasureDto[];
 }

@@ -49,7 +49,11 @@ export class NoticeJobDto {
   @ApiProperty({ example: '2026-12-01T23:00:00.000Z', description: 'The time the notice run stood at' }) at: string;
   @ApiProperty({ example: '2026-12-03T23:00:00.000Z', description: 'End of the notice window (at + NOTICE_DAYS_BEFORE)' })
   windowUntil: string;
-  @ApiProperty({ type: [String], example: ['2026-12-02T00:00:00.000Z', '2026-12-03T00:00:00.000Z'], description: 'Cleanup runs in the window' })
+  @ApiProperty({
+    type: [String],
+    example: ['2026-12-02T00:00:00.000Z', '2026-12-03T00:00:00.000Z'],
+    description: 'Cleanup runs in the window',
+  })
   cleanupRuns: string[];
   @ApiProperty({ example: 120, description: 'Notices owed to guardians with notices on' }) noticesDue: number;
   @ApiProperty({ example: 120 }) noticesCreated: number;

@@ -27,8 +27,7 @@ export const ar: Template = {
   dir: 'rtl',
   subject: (date) => `سيحذف تيدي المحادثات القديمة في ${date}`,
   greeting: (name) => `مرحبًا ${name}،`,
-  intro: (date) =>
-    'كما وعدناك عند إعداد تيدي، تُحذف محادثات أطفالك عند انتهاء مدة الاحتفاظ بها. ' + `في ${date} سيُحذف ما يلي نهائيًا:`,
+  intro: (date) => 'كما وعدناك عند إعداد تيدي، تُحذف محادثات أطفالك عند انتهاء مدة الاحتفاظ بها. ' + `في ${date} سيُحذف ما يلي نهائيًا:`,
   child: (c, count) =>
     `${c.displayName}: ${messages[rules.select(c.messages)](count(c.messages))} و${conversations[rules.select(c.conversations)](count(c.conversations))}`,
   outro: 'لا يلزمك فعل أي شيء. هذا هو التذكير الوحيد بشأن هذه المحادثات.',

@@ -65,7 +65,18 @@ export function renderNotice(content: NoticeContent): RenderedNotice {
   const count = (n: number) => f.number.format(n);
   const lines = content.children.map((c) => t.child(c, count));
 
-  const text = [t.greeting(content.guardianName), '', t.intro(date), '', ...lines.map((l) => `- ${l}`), '', t.outro, '', t.signature, ''].join('\n');
+  const text = [
+    t.greeting(content.guardianName),
+    '',
+    t.intro(date),
+    '',
+    ...lines.map((l) => `- ${l}`),
+    '',
+    t.outro,
+    '',
+    t.signature,
+    '',
+  ].join('\n');
 
   const e = escapeHtml;
   const html = `<!DOCTYPE html>

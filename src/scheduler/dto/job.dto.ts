@@ -111,7 +111,12 @@ export class JobDto {
   @ApiProperty({ example: true }) coalesce: boolean;
   @ApiProperty({ type: Number, nullable: true, example: null }) misfireGraceSeconds: number | null;
   @ApiProperty({ example: true, description: 'Built-in jobs can be paused, not deleted' }) builtin: boolean;
-  @ApiProperty({ type: String, nullable: true, example: '2026-11-29T00:00:00+00:00', description: 'ISO-8601 in the job time zone; null when paused' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '2026-11-29T00:00:00+00:00',
+    description: 'ISO-8601 in the job time zone; null when paused',
+  })
   nextRunTime: string | null;
   @ApiProperty({ example: 3 }) version: number;
   @ApiProperty({ example: '2026-11-28T12:00:00.000Z' }) updatedAt: Date;
@@ -129,7 +134,11 @@ export class JobRunDto {
   @ApiProperty({ example: '2026-11-29T00:00:00.004Z' }) startedAt: Date;
   @ApiProperty({ type: Date, nullable: true, example: '2026-11-29T00:00:03.120Z' }) finishedAt: Date | null;
   @ApiProperty({ type: Number, nullable: true, example: 3116 }) durationMs: number | null;
-  @ApiProperty({ type: Object, nullable: true, example: { reportId: '5b0c2a8e-6d1b-4c57-9a8e-2b7d1e4f6a92', messagesDeleted: 1204, conversationsDeleted: 31 } })
+  @ApiProperty({
+    type: Object,
+    nullable: true,
+    example: { reportId: '5b0c2a8e-6d1b-4c57-9a8e-2b7d1e4f6a92', messagesDeleted: 1204, conversationsDeleted: 31 },
+  })
   summary: Record<string, unknown> | null;
   @ApiProperty({ type: String, nullable: true, example: null }) error: string | null;
 }
@@ -148,7 +157,8 @@ export class RunsQueryDto extends ListQueryDto {
 
 export class TriggerResultDto {
   @ApiProperty({ type: JobRunDto, description: 'The run, as recorded in the ledger' }) run: JobRunDto;
-  @ApiPropertyOptional({ type: Object, description: "The task's own record: the cleanup report, or the notice job summary" }) result?: unknown;
+  @ApiPropertyOptional({ type: Object, description: "The task's own record: the cleanup report, or the notice job summary" })
+  result?: unknown;
 }
 
 export class TaskDto {
@@ -169,7 +179,12 @@ class LastRunDto {
 export class StatusJobDto {
   @ApiProperty({ example: 'daily_data_cleanup' }) id: string;
   @ApiProperty({ example: 'Daily Data Cleanup' }) name: string;
-  @ApiProperty({ type: String, nullable: true, example: '2026-11-29T00:00:00+00:00', description: 'ISO-8601 with the offset of the job time zone; null when paused' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '2026-11-29T00:00:00+00:00',
+    description: 'ISO-8601 with the offset of the job time zone; null when paused',
+  })
   next_run_time: string | null;
   @ApiProperty({ example: "cron[hour='0', minute='0']" }) trigger: string;
   @ApiProperty({ example: false }) paused: boolean;
@@ -183,7 +198,10 @@ export class StatusJobDto {
 }
 
 export class StatusDto {
-  @ApiProperty({ example: true, description: 'This replica claims and runs scheduled fires (false with SCHEDULER_ENABLED=false or while shutting down)' })
+  @ApiProperty({
+    example: true,
+    description: 'This replica claims and runs scheduled fires (false with SCHEDULER_ENABLED=false or while shutting down)',
+  })
   scheduler_running: boolean;
   @ApiProperty({ example: 2 }) total_jobs: number;
   @ApiProperty({ example: 'UTC', description: 'SCHEDULER_TIMEZONE, the default zone of the jobs' }) timezone: string;

@@ -10,7 +10,7 @@ export const SQL_PAYLOADS = [
   "' OR '1'='1",
   "' OR '1'='1' --",
   "' OR 1=1 --",
-  "1; DROP TABLE message; --",
+  '1; DROP TABLE message; --',
   "'; DROP TABLE guardian; --",
   "1'; DELETE FROM message WHERE '1'='1",
   '" OR ""="',
@@ -20,7 +20,7 @@ export const SQL_PAYLOADS = [
   "' AND 1=CAST((SELECT version()) AS int) --",
   "'; SELECT pg_sleep(6); --",
   "' || (SELECT pg_sleep(6)) || '",
-  "1 AND randomblob(500000000)",
+  '1 AND randomblob(500000000)',
   '%27%20OR%201%3D1',
   '%27%3B%20DROP%20TABLE%20message%3B--',
   '$1',
@@ -139,7 +139,25 @@ export const evilString: fc.Arbitrary<string> = fc.oneof(
 );
 
 const evilNumber: fc.Arbitrary<number> = fc.oneof(
-  fc.constantFrom(-1, 0, 1e308, -1e308, 2 ** 53 + 2, 2 ** 31, -(2 ** 31) - 1, 1.5, -0, 1e-300, 31, 101, 201, 501, 3651, 31_536_001, 99_999_999_999),
+  fc.constantFrom(
+    -1,
+    0,
+    1e308,
+    -1e308,
+    2 ** 53 + 2,
+    2 ** 31,
+    -(2 ** 31) - 1,
+    1.5,
+    -0,
+    1e-300,
+    31,
+    101,
+    201,
+    501,
+    3651,
+    31_536_001,
+    99_999_999_999,
+  ),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
   fc.integer(),
 );
@@ -171,7 +189,10 @@ function serialize(value: unknown): string {
 }
 
 const deep = fc
-  .tuple(fc.constantFrom<'arr' | 'obj'>('arr', 'obj'), fc.oneof(fc.integer({ min: 2, max: 64 }), fc.constantFrom(500, 1000, 1500, 3000, 10_000)))
+  .tuple(
+    fc.constantFrom<'arr' | 'obj'>('arr', 'obj'),
+    fc.oneof(fc.integer({ min: 2, max: 64 }), fc.constantFrom(500, 1000, 1500, 3000, 10_000)),
+  )
   .map(([shape, depth]) => new Deep(shape, depth));
 
 const evilValue: fc.Arbitrary<unknown> = fc.oneof(
@@ -228,15 +249,31 @@ export interface FuzzContext {
 
 // No dense schedules (LONG_CRON fires every minute): a cleanup job firing that often makes each notice run plan thousands of
 // runs, a legitimately long run rather than a bug; the 237-character cron is pinned on its own in the spec instead.
-const VALID_CRONS = ['0 0 * * *', '0 */6 * * *', '0 9,18 * * *', '0 0 1 1 *', '30 2 * * 1-5', '0 0 0 * * *', '59 23 31 12 *', '0 0 29 2 *', '0 0 30 2 *'];
+const VALID_CRONS = [
+  '0 0 * * *',
+  '0 */6 * * *',
+  '0 9,18 * * *',
+  '0 0 1 1 *',
+  '30 2 * * 1-5',
+  '0 0 0 * * *',
+  '59 23 31 12 *',
+  '0 0 29 2 *',
+  '0 0 30 2 *',
+];
 const TIME_ZONES = ['UTC', 'Europe/Berlin', 'Asia/Kolkata', 'America/St_Johns', 'Pacific/Kiritimati', 'Etc/GMT+12'];
 // Fixed bounds (not Date.now()), so a seed always generates the same requests.
-const pastIso = fc.date({ min: new Date('2001-01-01T00:00:00Z'), max: new Date('2025-12-31T23:59:59Z'), noInvalidDate: true }).map((d) => d.toISOString());
+const pastIso = fc
+  .date({ min: new Date('2001-01-01T00:00:00Z'), max: new Date('2025-12-31T23:59:59Z'), noInvalidDate: true })
+  .map((d) => d.toISOString());
 
 function validString(name: string, s: Schema, ctx: FuzzContext): fc.Arbitrary<string> {
   if (s.enum?.length) return fc.constantFrom(...(s.enum as string[]));
   const lower = name.toLowerCase();
-  if (lower === 'email') return fc.oneof(fc.uuid().map((u) => `fuzz-${u.slice(0, 13)}@example.com`), fc.emailAddress());
+  if (lower === 'email')
+    return fc.oneof(
+      fc.uuid().map((u) => `fuzz-${u.slice(0, 13)}@example.com`),
+      fc.emailAddress(),
+    );
   if (lower === 'cron') return fc.constantFrom(...VALID_CRONS);
   if (lower === 'timezone') return fc.constantFrom(...TIME_ZONES);
   if (lower === 'cursor') return ctx.cursors.length ? fc.constantFrom(...ctx.cursors) : fc.constant('');
@@ -275,7 +312,11 @@ export function validish(name: string, s: Schema | undefined, ctx: FuzzContext, 
   // One body, two forms (single message or a batch): pick one, as a client would.
   if (s.properties?.messages && s.properties?.role && !s.required?.length) {
     const single = fc.record(
-      { role: validish('role', s.properties.role, ctx), text: validish('text', s.properties.text, ctx), createdAt: validish('createdAt', s.properties.createdAt, ctx) },
+      {
+        role: validish('role', s.properties.role, ctx),
+        text: validish('text', s.properties.text, ctx),
+        createdAt: validish('createdAt', s.properties.createdAt, ctx),
+      },
       { requiredKeys: ['role', 'text'] },
     );
     const batch = fc.record({ messages: validish('messages', s.properties.messages, ctx, depth + 1) });
@@ -303,7 +344,13 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('extra' as const), pick: fc.nat(), key: evilKey, value: evilValue }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('size' as const), pick: fc.nat(), n: fc.constantFrom(0, 1001, 3000) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'wrap' as const }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('replace' as const), value: fc.oneof(fc.constant(null), evilNumber, evilString, fc.constant([]), fc.boolean()) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('replace' as const),
+      value: fc.oneof(fc.constant(null), evilNumber, evilString, fc.constant([]), fc.boolean()),
+    }),
+  },
 );
 
 interface Slot {
@@ -374,7 +421,9 @@ export function mutate(body: unknown, mutations: Mutation[], schema: Schema | un
         const s = arrays.length ? arrays[m.pick % arrays.length] : undefined;
         if (!s) break;
         const items = (s.parent as Record<string, unknown[]>)[s.key as string];
-        (s.parent as Record<string, unknown>)[s.key as string] = Array.from({ length: m.n }, (_, i) => structuredClone(items[i % Math.max(items.length, 1)] ?? {}));
+        (s.parent as Record<string, unknown>)[s.key as string] = Array.from({ length: m.n }, (_, i) =>
+          structuredClone(items[i % Math.max(items.length, 1)] ?? {}),
+        );
         labels.push(`size ${s.path}=${m.n}`);
         break;
       }
@@ -411,7 +460,8 @@ export function encode(value: string): string {
     return [...value]
       .map((ch) => {
         const c = ch.charCodeAt(0);
-        if (ch.length === 1 && c >= 0xd800 && c <= 0xdfff) return `%${(0xe0 | (c >> 12)).toString(16)}%${(0x80 | ((c >> 6) & 0x3f)).toString(16)}%${(0x80 | (c & 0x3f)).toString(16)}`.toUpperCase();
+        if (ch.length === 1 && c >= 0xd800 && c <= 0xdfff)
+          return `%${(0xe0 | (c >> 12)).toString(16)}%${(0x80 | ((c >> 6) & 0x3f)).toString(16)}%${(0x80 | (c & 0x3f)).toString(16)}`.toUpperCase();
         return encodeURIComponent(ch);
       })
       .join('');
@@ -449,7 +499,10 @@ const RAW_SEGMENTS = [
 function pathValue(op: Operation, name: string, ctx: FuzzContext): fc.Arbitrary<{ value: string; label: string }> {
   const real = ctx.realIds(op, name);
   return fc.oneof(
-    { weight: real.length ? 5 : 0, arbitrary: fc.constantFrom(...(real.length ? real : ['x'])).map((v) => ({ value: encode(v), label: `${name}=real` })) },
+    {
+      weight: real.length ? 5 : 0,
+      arbitrary: fc.constantFrom(...(real.length ? real : ['x'])).map((v) => ({ value: encode(v), label: `${name}=real` })),
+    },
     { weight: 2, arbitrary: fc.uuid().map((v) => ({ value: v, label: `${name}=uuid` })) },
     { weight: 3, arbitrary: evilString.map((v) => ({ value: encode(v.slice(0, 600)), label: `${name}=evil` })) },
     { weight: 2, arbitrary: fc.constantFrom(...RAW_SEGMENTS).map((v) => ({ value: v, label: `${name}=raw ${v}` })) },
@@ -465,31 +518,66 @@ function queryPairs(op: Operation, ctx: FuzzContext): fc.Arbitrary<QueryPair[]> 
     fc.oneof(
       { weight: 4, arbitrary: validish(p.name, p.schema, ctx).map(String) },
       { weight: 3, arbitrary: evilString.map((v) => v.slice(0, 600)) },
-      { weight: 2, arbitrary: fc.constantFrom('0', '-1', '201', '501', '1e3', '1.5', 'NaN', 'Infinity', '0x10', ' 5', '5abc', '99999999999999999999', '', 'null') },
+      {
+        weight: 2,
+        arbitrary: fc.constantFrom(
+          '0',
+          '-1',
+          '201',
+          '501',
+          '1e3',
+          '1.5',
+          'NaN',
+          'Infinity',
+          '0x10',
+          ' 5',
+          '5abc',
+          '99999999999999999999',
+          '',
+          'null',
+        ),
+      },
     );
   const knownPair: fc.Arbitrary<QueryPair[]> = documented.length
     ? fc.constantFrom(...documented).chain((p) =>
         fc.oneof(
           { weight: 6, arbitrary: value(p).map((v) => [[p.name, v]] as QueryPair[]) },
           // The same key twice: Express hands the DTO an array.
-          { weight: 1, arbitrary: fc.tuple(value(p), value(p)).map(([a, b]) => [[p.name, a], [p.name, b]] as QueryPair[]) },
+          {
+            weight: 1,
+            arbitrary: fc.tuple(value(p), value(p)).map(
+              ([a, b]) =>
+                [
+                  [p.name, a],
+                  [p.name, b],
+                ] as QueryPair[],
+            ),
+          },
           { weight: 1, arbitrary: value(p).map((v) => [[`${p.name}[]`, v]] as QueryPair[]) },
           { weight: 1, arbitrary: value(p).map((v) => [[`${p.name}[a]`, v]] as QueryPair[]) },
         ),
       )
     : fc.constant([]);
-  const randomPair: fc.Arbitrary<QueryPair[]> = fc.tuple(evilKey, evilString.map((v) => v.slice(0, 200))).map(([k, v]) => [[k, v]]);
+  const randomPair: fc.Arbitrary<QueryPair[]> = fc
+    .tuple(
+      evilKey,
+      evilString.map((v) => v.slice(0, 200)),
+    )
+    .map(([k, v]) => [[k, v]]);
   const longPair: fc.Arbitrary<QueryPair[]> = fc
     .tuple(documented.length ? fc.constantFrom(...documented.map((p) => p.name)) : evilKey, fc.integer({ min: 1000, max: 5000 }))
     .map(([k, n]) => [[k, 'q'.repeat(n)]]);
   return fc
-    .array(fc.oneof({ weight: 6, arbitrary: knownPair }, { weight: 2, arbitrary: randomPair }, { weight: 1, arbitrary: longPair }), { maxLength: 4 })
+    .array(fc.oneof({ weight: 6, arbitrary: knownPair }, { weight: 2, arbitrary: randomPair }, { weight: 1, arbitrary: longPair }), {
+      maxLength: 4,
+    })
     .map((groups) => groups.flat());
 }
 
 /** Most pairs percent-encoded; some sent raw (a stray % is an invalid escape) — never a raw # or space, which would change the URL itself. */
 function queryString(pairs: QueryPair[], raw: boolean): string {
-  const rawPart = (s: string) => [...s].map((ch) => (/[\x21-\x7e]/.test(ch) && ch !== '#' && ch !== '&' && ch !== '=' ? ch : encode(ch))).join('');
+  const rawPart = (s: string) =>
+    [...s].map((ch) => (/[\x21-\x7e]/.test(ch) && ch !== '#' && ch !== '&' && ch !== '=' ? ch : encode(ch))).join('');
   const enc = raw ? rawPart : encode;
   return pairs.map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&');
 }
@@ -500,27 +588,45 @@ function authHeaders(op: Operation, ctx: FuzzContext): fc.Arbitrary<{ headers: H
   const right = fc.tuple(fc.constantFrom(...op.roles), fc.constantFrom('x-api-key', 'bearer', 'BEARER', 'spaced')).map(([role, form]) => {
     const key = ctx.keys[role];
     const headers: Headers =
-      form === 'x-api-key' ? [['X-API-Key', key]] : form === 'spaced' ? [['Authorization', `  bearer   ${key}  `]] : [['Authorization', `${form === 'bearer' ? 'Bearer' : 'BEARER'} ${key}`]];
+      form === 'x-api-key'
+        ? [['X-API-Key', key]]
+        : form === 'spaced'
+          ? [['Authorization', `  bearer   ${key}  `]]
+          : [['Authorization', `${form === 'bearer' ? 'Bearer' : 'BEARER'} ${key}`]];
     return { headers, label: `auth ${role}/${form}` };
   });
   const others = (Object.keys(ctx.keys) as Role[]).filter((r) => !op.roles.includes(r));
   const garbage = headerToken(1, 80);
   return fc.oneof(
     { weight: 85, arbitrary: right },
-    { weight: others.length ? 4 : 0, arbitrary: fc.constantFrom(...(others.length ? others : op.roles)).map((r) => ({ headers: [['X-API-Key', ctx.keys[r]]] as Headers, label: `auth wrong role ${r}` })) },
+    {
+      weight: others.length ? 4 : 0,
+      arbitrary: fc
+        .constantFrom(...(others.length ? others : op.roles))
+        .map((r) => ({ headers: [['X-API-Key', ctx.keys[r]]] as Headers, label: `auth wrong role ${r}` })),
+    },
     { weight: 4, arbitrary: garbage.map((k) => ({ headers: [['X-API-Key', k]] as Headers, label: 'auth garbage key' })) },
-    { weight: 2, arbitrary: garbage.map((k) => ({ headers: [['Authorization', `Bearer ${k}`]] as Headers, label: 'auth garbage bearer' })) },
+    {
+      weight: 2,
+      arbitrary: garbage.map((k) => ({ headers: [['Authorization', `Bearer ${k}`]] as Headers, label: 'auth garbage bearer' })),
+    },
     { weight: 2, arbitrary: garbage.map((k) => ({ headers: [['Authorization', k]] as Headers, label: 'auth garbage scheme' })) },
     { weight: 3, arbitrary: fc.constant({ headers: [] as Headers, label: 'auth none' }) },
     {
       weight: 2,
-      arbitrary: fc.constantFrom(...op.roles).map((r) => ({ headers: [['X-API-Key', [ctx.keys[r], ctx.keys[r]]]] as Headers, label: 'auth duplicated X-API-Key' })),
+      arbitrary: fc
+        .constantFrom(...op.roles)
+        .map((r) => ({ headers: [['X-API-Key', [ctx.keys[r], ctx.keys[r]]]] as Headers, label: 'auth duplicated X-API-Key' })),
     },
     {
       weight: 2,
-      arbitrary: fc
-        .tuple(fc.constantFrom(...op.roles), garbage)
-        .map(([r, k]) => ({ headers: [['X-API-Key', k], ['Authorization', `Bearer ${ctx.keys[r]}`]] as Headers, label: 'auth garbage X-API-Key + right Bearer' })),
+      arbitrary: fc.tuple(fc.constantFrom(...op.roles), garbage).map(([r, k]) => ({
+        headers: [
+          ['X-API-Key', k],
+          ['Authorization', `Bearer ${ctx.keys[r]}`],
+        ] as Headers,
+        label: 'auth garbage X-API-Key + right Bearer',
+      })),
     },
   );
 }
@@ -549,11 +655,35 @@ const CONTENT_TYPES: fc.Arbitrary<string | string[]> = fc.oneof(
   },
 );
 
-const INVALID_JSON = ['{', '{"a":', "{'a':1}", '[1,]', 'NaN', '{"a":1}}', '\uFEFF{}', 'null', 'true', '"str"', '1e999', '{"a":"\\ud800"}', '{"a":"\\x00"}', '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"polluted":1}}}', '\u0000', '{"a":1,"a":2}'];
+const INVALID_JSON = [
+  '{',
+  '{"a":',
+  "{'a':1}",
+  '[1,]',
+  'NaN',
+  '{"a":1}}',
+  '\uFEFF{}',
+  'null',
+  'true',
+  '"str"',
+  '1e999',
+  '{"a":"\\ud800"}',
+  '{"a":"\\x00"}',
+  '{"__proto__":{"polluted":1}}',
+  '{"constructor":{"prototype":{"polluted":1}}}',
+  '\u0000',
+  '{"a":1,"a":2}',
+];
 
 const extraHeaders: fc.Arbitrary<Headers> = fc.array(
   fc.oneof(
-    fc.oneof(headerToken(1, 64).filter((v) => /^[A-Za-z0-9._-]+$/.test(v)), headerToken(65, 120), fc.constant('a b')).map((v) => ['X-Request-Id', v] as [string, string]),
+    fc
+      .oneof(
+        headerToken(1, 64).filter((v) => /^[A-Za-z0-9._-]+$/.test(v)),
+        headerToken(65, 120),
+        fc.constant('a b'),
+      )
+      .map((v) => ['X-Request-Id', v] as [string, string]),
     headerToken(1, 40).map((v) => ['X-Forwarded-For', v] as [string, string]),
     fc.constantFrom('application/xml', 'text/html', '*/*', 'image/png', ';;;').map((v) => ['Accept', v] as [string, string]),
     fc.constantFrom('ar', 'xx', '*').map((v) => ['Accept-Language', v] as [string, string]),
@@ -580,16 +710,33 @@ function bodyPart(op: Operation, ctx: FuzzContext, bodyLimitBytes: number): fc.A
       const text = serialize(body);
       // Deeply nested objects are serialized by hand: their key is "a".
       const keys = [...keysOf(body), ...(text.includes('{"a":{"a":') ? ['a'] : [])];
-      return { text, contentType: ct, keys, labels: [...labels, ...(ct !== 'application/json' ? [`content-type ${JSON.stringify(ct)}`] : [])] };
+      return {
+        text,
+        contentType: ct,
+        keys,
+        labels: [...labels, ...(ct !== 'application/json' ? [`content-type ${JSON.stringify(ct)}`] : [])],
+      };
     });
-  const invalid = fc.constantFrom(...INVALID_JSON).map((text): BodyPart => ({ text, contentType: 'application/json', keys: [...keysOf(parsed(text))], labels: ['odd or invalid JSON'] }));
+  const invalid = fc
+    .constantFrom(...INVALID_JSON)
+    .map((text): BodyPart => ({ text, contentType: 'application/json', keys: [...keysOf(parsed(text))], labels: ['odd or invalid JSON'] }));
   const form = fc
     .tuple(fc.constantFrom('application/x-www-form-urlencoded', 'text/plain'), fc.string({ maxLength: 60 }))
-    .map(([ct, s]) => ({ text: `email=${encode(s)}&displayName=x`, contentType: ct, keys: ['email', 'displayName'], labels: [`form body as ${ct}`] }));
+    .map(([ct, s]) => ({
+      text: `email=${encode(s)}&displayName=x`,
+      contentType: ct,
+      keys: ['email', 'displayName'],
+      labels: [`form body as ${ct}`],
+    }));
   const encoded = fc
     .tuple(json(op.body), fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'x-fuzz', 'gzip, gzip'))
     .map(([b, enc]) => ({ ...b, encoding: enc, labels: [...b.labels, `Content-Encoding ${enc} (body not encoded)`] }));
-  const oversize = fc.constant<BodyPart>({ text: JSON.stringify({ text: 'o'.repeat(bodyLimitBytes + 1024) }), contentType: 'application/json', keys: ['text'], labels: ['body over the limit'] });
+  const oversize = fc.constant<BodyPart>({
+    text: JSON.stringify({ text: 'o'.repeat(bodyLimitBytes + 1024) }),
+    contentType: 'application/json',
+    keys: ['text'],
+    labels: ['body over the limit'],
+  });
   const none = fc.constant<BodyPart>({ keys: [], labels: [] });
   if (op.body) {
     return fc.oneof(
@@ -632,12 +779,30 @@ export function fuzzCase(op: Operation, ctx: FuzzContext, bodyLimitBytes: number
       if (body.text !== undefined && body.contentType !== undefined) headers.push(['Content-Type', body.contentType]);
       if (body.encoding) headers.push(['Content-Encoding', body.encoding]);
       const url = qs ? `${filled}?${qs}` : filled;
-      const allNames = new Set<string>([...op.params.map((p) => p.name), ...schemaNames(op.body), ...body.keys, ...query.map(([k]) => k), 'body']);
+      const allNames = new Set<string>([
+        ...op.params.map((p) => p.name),
+        ...schemaNames(op.body),
+        ...body.keys,
+        ...query.map(([k]) => k),
+        'body',
+      ]);
       return {
         op,
         req: { method: op.method, url, headers, body: body.text },
         names: [...allNames],
-        labels: [auth.label, ...values.map((v) => v.label), ...(query.length ? [`query ${query.map(([k]) => k).join(',').slice(0, 60)}${raw ? ' (raw)' : ''}`] : []), ...body.labels],
+        labels: [
+          auth.label,
+          ...values.map((v) => v.label),
+          ...(query.length
+            ? [
+                `query ${query
+                  .map(([k]) => k)
+                  .join(',')
+                  .slice(0, 60)}${raw ? ' (raw)' : ''}`,
+              ]
+            : []),
+          ...body.labels,
+        ],
       };
     });
 }

@@ -42,7 +42,9 @@ export class Resources {
     try {
       await work();
     } catch (error) {
-      const logs = this.services.map((p) => `--- ${p.name} (pid ${p.pid}, ${p.alive ? 'running' : 'exited'}) ---\n${p.tail(30)}`).join('\n');
+      const logs = this.services
+        .map((p) => `--- ${p.name} (pid ${p.pid}, ${p.alive ? 'running' : 'exited'}) ---\n${p.tail(30)}`)
+        .join('\n');
       const notes = this.notes.map((n) => n()).join('\n');
       if (error instanceof Error) {
         const extra = `\n\nservice output:\n${logs}${notes ? `\n${notes}` : ''}`;
@@ -66,7 +68,14 @@ export interface Answer {
  * million rows under load can take longer than ServiceProcess.request's 30 s). A hang past the
  * deadline rejects.
  */
-export async function call(p: ServiceProcess, method: string, path: string, body?: unknown, role: keyof typeof SERVICE_KEYS = 'operator', timeoutMs = 180_000): Promise<Answer> {
+export async function call(
+  p: ServiceProcess,
+  method: string,
+  path: string,
+  body?: unknown,
+  role: keyof typeof SERVICE_KEYS = 'operator',
+  timeoutMs = 180_000,
+): Promise<Answer> {
   const started = Date.now();
   const res = await fetch(`${p.url}${path}`, {
     method,

@@ -1,6 +1,9 @@
 // autocannon ships no types; the little of its programmatic API used here is typed below.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const autocannon = require('autocannon') as (opts: Record<string, unknown>, cb?: (err: Error | null, result: LoadResult) => void) => LoadInstance;
+const autocannon = require('autocannon') as (
+  opts: Record<string, unknown>,
+  cb?: (err: Error | null, result: LoadResult) => void,
+) => LoadInstance;
 
 interface Histogram {
   average: number;
@@ -61,7 +64,14 @@ export interface Load {
  * keep-alive clients each sending `requests` in a loop until `maxSeconds` or stop(). The timeout
  * per request is a hang deadline (60 s), not a latency target.
  */
-export function startLoad(options: { title: string; url: string; connections: number; maxSeconds: number; requests: RequestSpec[]; timeoutSeconds?: number }): Load {
+export function startLoad(options: {
+  title: string;
+  url: string;
+  connections: number;
+  maxSeconds: number;
+  requests: RequestSpec[];
+  timeoutSeconds?: number;
+}): Load {
   const errorSamples: string[] = [];
   const statuses = new Map<number, number>();
   let instance!: LoadInstance;

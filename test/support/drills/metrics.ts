@@ -16,7 +16,13 @@ export async function scrape(baseUrl: string): Promise<string> {
 /** The value of a sample (`name` or `name{labels}` exactly as written), or undefined. */
 export function metric(text: string, sample: string): number | undefined {
   for (const line of text.split('\n')) {
-    if (line.startsWith(`${sample} `)) return Number(line.slice(sample.length + 1).trim().split(' ')[0]);
+    if (line.startsWith(`${sample} `))
+      return Number(
+        line
+          .slice(sample.length + 1)
+          .trim()
+          .split(' ')[0],
+      );
   }
   return undefined;
 }

@@ -83,7 +83,13 @@ export async function send(t: TestApp, req: WireRequest, figures?: Figures): Pro
     } catch {
       body = undefined;
     }
-    answer = { status: res.status, ms: Math.round(performance.now() - started), headers: res.headers as Record<string, string>, text, body };
+    answer = {
+      status: res.status,
+      ms: Math.round(performance.now() - started),
+      headers: res.headers as Record<string, string>,
+      text,
+      body,
+    };
   } catch (e) {
     const err = e as { timeout?: number; code?: string; message?: string };
     answer = {
@@ -117,8 +123,16 @@ export class ServerErrorLog {
       try {
         const entry = JSON.parse(line) as { level?: number; err?: { type?: string; message?: string; stack?: string }; msg?: string };
         if ((entry.level ?? 0) < 50) return;
-        const frame = /\n\s+at ([^\n]+)/.exec(entry.err?.stack ?? '')?.[1]?.replace(/\/work\/main\//, '').slice(0, 120) ?? '';
-        ServerErrorLog.lines.push(entry.err ? `${entry.err.type ?? 'Error'}: ${entry.err.message ?? ''}${frame ? ` @ ${frame}` : ''}` : (entry.msg ?? line.slice(0, 200)));
+        const frame =
+          /\n\s+at ([^\n]+)/
+            .exec(entry.err?.stack ?? '')?.[1]
+            ?.replace(/\/work\/main\//, '')
+            .slice(0, 120) ?? '';
+        ServerErrorLog.lines.push(
+          entry.err
+            ? `${entry.err.type ?? 'Error'}: ${entry.err.message ?? ''}${frame ? ` @ ${frame}` : ''}`
+            : (entry.msg ?? line.slice(0, 200)),
+        );
       } catch {
         ServerErrorLog.lines.push(line.slice(0, 200));
       }
@@ -222,7 +236,8 @@ export function judge(a: Answer, names: Iterable<string>): Problem[] {
     if (typeof b.message !== 'string' || !b.message.trim()) shape.push(`message ${JSON.stringify(b.message)}`);
     const extra = Object.keys(b).filter((k) => !['statusCode', 'error', 'message', 'details', 'requestId'].includes(k));
     if (extra.length) shape.push(`extra keys ${extra.join(',')}`);
-    if (b.details !== undefined && !(Array.isArray(b.details) && b.details.every((d) => typeof d === 'string'))) shape.push('details is not a list of strings');
+    if (b.details !== undefined && !(Array.isArray(b.details) && b.details.every((d) => typeof d === 'string')))
+      shape.push('details is not a list of strings');
     if (typeof b.requestId !== 'string' || !b.requestId) shape.push('no requestId');
     else if (b.requestId !== a.headers['x-request-id']) shape.push(`requestId ${b.requestId} ≠ X-Request-Id ${a.headers['x-request-id']}`);
     if (/\bat \S+ \(|\n\s+at |node_modules|\.(ts|js):\d+/.test(a.text)) shape.push('leaks a stack trace or a source path');
@@ -268,9 +283,7 @@ export class ProblemLog {
 }
 
 export function describeRequest(req: WireRequest): string {
-  const headers = req.headers
-    .map(([k, v]) => `${k}: ${(Array.isArray(v) ? JSON.stringify(v) : v).slice(0, 60)}`)
-    .join(', ');
+  const headers = req.headers.map(([k, v]) => `${k}: ${(Array.isArray(v) ? JSON.stringify(v) : v).slice(0, 60)}`).join(', ');
   const body = req.body === undefined ? '' : ` body(${req.body.length} chars)=${JSON.stringify(req.body.slice(0, 240))}`;
   return `${req.method.toUpperCase()} ${req.url.length > 240 ? `${req.url.slice(0, 240)}…(${req.url.length} chars)` : req.url} {${headers}}${body}`;
 }

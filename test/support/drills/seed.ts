@@ -12,19 +12,34 @@ export function seqUuid(n: number, tag = 0): string {
 }
 
 /** One guardian and one child, written by SQL; answers the child id. */
-export async function seedFamily(db: DrillDb, email: string, at: Date, options: { locale?: 'en' | 'ar'; guardianId?: string; childId?: string } = {}): Promise<{ guardianId: string; childId: string }> {
+export async function seedFamily(
+  db: DrillDb,
+  email: string,
+  at: Date,
+  options: { locale?: 'en' | 'ar'; guardianId?: string; childId?: string } = {},
+): Promise<{ guardianId: string; childId: string }> {
   const guardianId = options.guardianId ?? randomUUID();
   const childId = options.childId ?? randomUUID();
   await db.run(
     `INSERT INTO guardian (id, email, display_name, locale, notifications_enabled, created_at) VALUES ($1, $2, $3, $4, ${bool(db, true)}, $5)`,
     [guardianId, email, `Parent ${email.split('@')[0]}`, options.locale ?? 'en', db.ts(at)],
   );
-  await db.run('INSERT INTO child (id, guardian_id, display_name, created_at) VALUES ($1, $2, $3, $4)', [childId, guardianId, `Child of ${email.split('@')[0]}`, db.ts(at)]);
+  await db.run('INSERT INTO child (id, guardian_id, display_name, created_at) VALUES ($1, $2, $3, $4)', [
+    childId,
+    guardianId,
+    `Child of ${email.split('@')[0]}`,
+    db.ts(at),
+  ]);
   return { guardianId, childId };
 }
 
 export async function seedConversation(db: DrillDb, childId: string, startedAt: Date, id: string = randomUUID()): Promise<string> {
-  await db.run('INSERT INTO conversation (id, child_id, started_at, created_at) VALUES ($1, $2, $3, $4)', [id, childId, db.ts(startedAt), db.ts(startedAt)]);
+  await db.run('INSERT INTO conversation (id, child_id, started_at, created_at) VALUES ($1, $2, $3, $4)', [
+    id,
+    childId,
+    db.ts(startedAt),
+    db.ts(startedAt),
+  ]);
   return id;
 }
 
@@ -49,7 +64,8 @@ export async function seedExpiredConversation(db: DrillDb, messages: number, age
   } else {
     const insert = db.sqlite!.prepare('INSERT INTO message (id, conversation_id, role, text, created_at) VALUES (?, ?, ?, ?, ?)');
     db.sqlite!.transaction(() => {
-      for (let g = 1; g <= messages; g++) insert.run(seqUuid(g, 1), conversation, g % 2 ? 'teddy' : 'child', 'expired', sqliteTs(new Date(old.getTime() + g)));
+      for (let g = 1; g <= messages; g++)
+        insert.run(seqUuid(g, 1), conversation, g % 2 ? 'teddy' : 'child', 'expired', sqliteTs(new Date(old.getTime() + g)));
     })();
   }
   return conversation;
@@ -103,7 +119,13 @@ export async function seedBigPopulation(db: DrillDb, total: number, expired: num
       for (let c = 1; c <= conversations; c++) conv.run(seqUuid(c, 2), childId, startedText, startedText);
       for (let g = 1; g <= total; g++) {
         const isOld = g <= expired;
-        msg.run(seqUuid(g, 3), seqUuid(Math.floor((g - 1) / perConversation) + 1, 2), g % 2 ? 'teddy' : 'child', isOld ? 'expired' : 'kept', sqliteTs(new Date((isOld ? old : young).getTime() + g)));
+        msg.run(
+          seqUuid(g, 3),
+          seqUuid(Math.floor((g - 1) / perConversation) + 1, 2),
+          g % 2 ? 'teddy' : 'child',
+          isOld ? 'expired' : 'kept',
+          sqliteTs(new Date((isOld ? old : young).getTime() + g)),
+        );
       }
     })();
     sqlite.pragma('wal_checkpoint(TRUNCATE)');
@@ -128,7 +150,9 @@ export async function seedNoticePopulation(db: DrillDb, guardians: number, creat
   }));
   if (db.kind === 'sqlite') {
     const sqlite = db.sqlite!;
-    const g = sqlite.prepare('INSERT INTO guardian (id, email, display_name, locale, notifications_enabled, created_at) VALUES (?, ?, ?, ?, 1, ?)');
+    const g = sqlite.prepare(
+      'INSERT INTO guardian (id, email, display_name, locale, notifications_enabled, created_at) VALUES (?, ?, ?, ?, 1, ?)',
+    );
     const c = sqlite.prepare('INSERT INTO child (id, guardian_id, display_name, created_at) VALUES (?, ?, ?, ?)');
     const v = sqlite.prepare('INSERT INTO conversation (id, child_id, started_at, created_at) VALUES (?, ?, ?, ?)');
     const m = sqlite.prepare('INSERT INTO message (id, conversation_id, role, text, created_at) VALUES (?, ?, ?, ?, ?)');
@@ -138,16 +162,29 @@ export async function seedNoticePopulation(db: DrillDb, guardians: number, creat
         g.run(r.guardianId, r.email, `Parent ${i}`, r.locale, at);
         c.run(r.childId, r.guardianId, `Kid ${i}`, at);
         v.run(r.conversationId, r.childId, at, at);
-        for (let k = 0; k < messagesEach; k++) m.run(randomUUID(), r.conversationId, k % 2 ? 'teddy' : 'child', `words ${k}`, sqliteTs(new Date(createdAt.getTime() + k)));
+        for (let k = 0; k < messagesEach; k++)
+          m.run(randomUUID(), r.conversationId, k % 2 ? 'teddy' : 'child', `words ${k}`, sqliteTs(new Date(createdAt.getTime() + k)));
       }
     })();
   } else {
     await db.run('BEGIN');
     try {
       for (const [i, r] of rows.entries()) {
-        await db.run(`INSERT INTO guardian (id, email, display_name, locale, notifications_enabled, created_at) VALUES ($1, $2, $3, $4, true, $5)`, [r.guardianId, r.email, `Parent ${i}`, r.locale, createdAt]);
-        await db.run('INSERT INTO child (id, guardian_id, display_name, created_at) VALUES ($1, $2, $3, $4)', [r.childId, r.guardianId, `Kid ${i}`, createdAt]);
-        await db.run('INSERT INTO conversation (id, child_id, started_at, created_at) VALUES ($1, $2, $3, $3)', [r.conversationId, r.childId, createdAt]);
+        await db.run(
+          `INSERT INTO guardian (id, email, display_name, locale, notifications_enabled, created_at) VALUES ($1, $2, $3, $4, true, $5)`,
+          [r.guardianId, r.email, `Parent ${i}`, r.locale, createdAt],
+        );
+        await db.run('INSERT INTO child (id, guardian_id, display_name, created_at) VALUES ($1, $2, $3, $4)', [
+          r.childId,
+          r.guardianId,
+          `Kid ${i}`,
+          createdAt,
+        ]);
+        await db.run('INSERT INTO conversation (id, child_id, started_at, created_at) VALUES ($1, $2, $3, $3)', [
+          r.conversationId,
+          r.childId,
+          createdAt,
+        ]);
         await db.run(
           `INSERT INTO message (id, conversation_id, role, text, created_at)
            SELECT gen_random_uuid(), $1, CASE WHEN k % 2 = 0 THEN 'child' ELSE 'teddy' END, 'words ' || k, $2::timestamptz + k * interval '1 millisecond'
