@@ -66,7 +66,7 @@ const key = (r: Route) => `${r.method} ${r.path}`;
 
 describe('auth: role matrix over every route', () => {
   let t: TestApp;
-  let routes: Route[] = [];
+  const routes: Route[] = [];
   let shared: Record<string, string>;
   let seq = 0;
 

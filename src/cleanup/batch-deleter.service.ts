@@ -19,7 +19,8 @@ export interface BatchDone {
 
 /** Runs one batch's statements (see BatchDeleter.withBatchRunner). */
 interface Querier {
-  query(sql: string, params: unknown[]): Promise<any[]>;
+  /** Rows as the driver returns them; the caller names the columns it selected. */
+  query<Row>(sql: string, params: unknown[]): Promise<Row[]>;
   affected(sql: string, params: unknown[]): Promise<number>;
 }
 type BatchRunner = <T>(batch: (q: Querier) => Promise<T>) => Promise<T>;
@@ -139,7 +140,7 @@ export class BatchDeleter {
     // The window spans every message of the segment's age, whoever's; the DELETE applies the full test.
     const age = `m.created_at <= ${w.add(segment.cutoff)}${segment.after ? ` AND m.created_at > ${w.add(segment.after)}` : ''}`;
     const inRange = `${age}${range(w, 'm.')}`;
-    const [end]: { created_at: unknown }[] = await q.query(
+    const [end] = await q.query<{ created_at: unknown }>(
       `SELECT m.created_at::text AS created_at FROM message m WHERE ${inRange} ORDER BY m.created_at LIMIT 1 OFFSET ${w.add(size - 1)}`,
       w.values,
     );
@@ -187,7 +188,7 @@ export class BatchDeleter {
     const p = new SqlParams(this.db.kind);
     const old = `c.started_at <= ${p.add(segment.cutoff)}`;
     const keyset = from(p, 'c.');
-    const [end]: { started_at: unknown; id: string }[] = await q.query(
+    const [end] = await q.query<{ started_at: unknown; id: string }>(
       `SELECT c.started_at${ts ? '::text' : ''} AS started_at, c.id FROM conversation c WHERE ${old}${keyset} ORDER BY c.started_at, c.id LIMIT 1 OFFSET ${p.add(size - 1)}`,
       p.values,
     );

@@ -27,7 +27,10 @@ function snapshot(job: SchedulerJob): Record<string, unknown> {
   };
 }
 
-/** Steering: add, change and remove jobs. Each change is stored (every replica applies it at its next sync) and audited in the same transaction. */
+/**
+ * Steering: add, change and remove jobs. Each change is stored (every replica applies it at its next
+ * sync) and audited in the same transaction.
+ */
 @Injectable()
 export class JobsService {
   private readonly logger = new Logger('Jobs');

@@ -23,7 +23,10 @@ import {
   toAbandoned,
 } from './ledger-sql';
 
-/** An abandoned attempt of a fire is run again at most this many times in all (a fire that kills its replica every time must not take the whole cluster down in turn). */
+/**
+ * An abandoned attempt of a fire is run again at most this many times in all (a fire that kills its
+ * replica every time must not take the whole cluster down in turn).
+ */
 export const MAX_ATTEMPTS = 3;
 
 export interface ClaimRequest {

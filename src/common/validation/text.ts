@@ -6,6 +6,8 @@ import { Matches, registerDecorator, ValidationArguments } from 'class-validator
  * as bad input on both databases rather than failing, or silently changing the text, on one.
  */
 export const NoNul = () =>
+  // The NUL in the class is the point: it is what PostgreSQL cannot store.
+  // eslint-disable-next-line no-control-regex
   Matches(/^[^\u0000\p{Cs}]*$/u, {
     message: ({ property }) => `${property} must be valid Unicode text: no NUL (\\u0000) characters and no lone surrogates`,
   });

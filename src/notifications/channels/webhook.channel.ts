@@ -64,10 +64,10 @@ export class WebhookChannel implements NoticeChannel {
       });
     } catch (error) {
       const name = (error as Error)?.name;
-      if (name === 'TimeoutError') throw new Error(`webhook did not answer within ${timeout} ms`);
-      if (name === 'AbortError') throw new Error('webhook send aborted: the delivery lease ran out');
+      if (name === 'TimeoutError') throw new Error(`webhook did not answer within ${timeout} ms`, { cause: error });
+      if (name === 'AbortError') throw new Error('webhook send aborted: the delivery lease ran out', { cause: error });
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(`webhook request failed: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+      throw new Error(`webhook request failed: ${cause?.code ?? cause?.message ?? (error as Error).message}`, { cause: error });
     }
     // Read nothing of the answer but its status; release the connection.
     await response.body?.cancel().catch(() => undefined);

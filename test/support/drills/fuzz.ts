@@ -574,7 +574,10 @@ function queryPairs(op: Operation, ctx: FuzzContext): fc.Arbitrary<QueryPair[]> 
     .map((groups) => groups.flat());
 }
 
-/** Most pairs percent-encoded; some sent raw (a stray % is an invalid escape) — never a raw # or space, which would change the URL itself. */
+/**
+ * Most pairs percent-encoded; some sent raw (a stray % is an invalid escape) — never a raw # or space,
+ * which would change the URL itself.
+ */
 function queryString(pairs: QueryPair[], raw: boolean): string {
   const rawPart = (s: string) =>
     [...s].map((ch) => (/[\x21-\x7e]/.test(ch) && ch !== '#' && ch !== '&' && ch !== '=' ? ch : encode(ch))).join('');

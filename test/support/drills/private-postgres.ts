@@ -149,7 +149,7 @@ export class PrivatePostgres {
       return stdout;
     } catch (error) {
       const e = error as Error & { stderr?: string; stdout?: string };
-      throw new Error(`${tool} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}${e.stdout ?? ''}`);
+      throw new Error(`${tool} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}${e.stdout ?? ''}`, { cause: error });
     }
   }
 }
