@@ -20,7 +20,10 @@ export default defineConfig(
       // Prettier wraps code at 140 but not comments. Strings stay whole so that a message can be found with grep.
       'max-len': ['error', { code: 140, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true }],
       // Fire times come from src/common/cron: the cron package's own next-date computation double-fires around DST.
-      'no-restricted-imports': ['error', { paths: [{ name: 'cron', message: 'use src/common/cron (DST-correct); the cron package is not a dependency' }] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'cron', message: 'use src/common/cron (DST-correct); the cron package is not a dependency' }] },
+      ],
     },
   },
   {
