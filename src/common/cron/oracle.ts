@@ -65,27 +65,11 @@ function nakedWall(w: number): Wall {
 function oracleMatcher(expr: string): (f: Wall) => boolean {
   let fields = expr.trim().split(/\s+/);
   if (fields.length === 5) fields = ['0', ...fields];
-  const names: Record<string, number> = {
-    jan: 1,
-    feb: 2,
-    mar: 3,
-    apr: 4,
-    may: 5,
-    jun: 6,
-    jul: 7,
-    aug: 8,
-    sep: 9,
-    oct: 10,
-    nov: 11,
-    dec: 12,
-    sun: 0,
-    mon: 1,
-    tue: 2,
-    wed: 3,
-    thu: 4,
-    fri: 5,
-    sat: 6,
-  };
+  // Written apart from the parser's own tables, so that a wrong name there cannot hide here too.
+  const names: Record<string, number> = Object.fromEntries([
+    ...'jan feb mar apr may jun jul aug sep oct nov dec'.split(' ').map((n, i) => [n, i + 1]),
+    ...'sun mon tue wed thu fri sat'.split(' ').map((n, i) => [n, i]),
+  ]);
   const tok = (x: string): number => (/^\d+$/.test(x) ? parseInt(x, 10) : names[x.toLowerCase()]);
   const set = (text: string, lo: number, hi: number): Set<number> => {
     const out = new Set<number>();
