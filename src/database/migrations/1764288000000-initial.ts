@@ -87,7 +87,7 @@ export class Initial1764288000000 implements MigrationInterface {
         foreignKeys: [
           // NO ACTION, not CASCADE: deleting a conversation must never take a message with it. The
           // cleanup deletes only empty conversations, and if a message lands in one meanwhile this
-          // check fails the delete instead (see CleanupService.deleteConversationBatch). Erasure
+          // check fails the delete instead (see BatchDeleter.deleteConversationBatch). Erasure
           // deletes messages first.
           new TableForeignKey({
             name: 'FK_message_conversation',
