@@ -5,7 +5,6 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Counter } from 'prom-client';
 import { CleanupCalendar } from '../cleanup/cleanup-calendar';
 import { DAY_MS, RetentionPlan, retentionPlan, shorterRetentionsQuery } from '../cleanup/retention';
-import { Clock } from '../common/clock';
 import { keysetPage, Page } from '../common/cursor';
 import { mapWithConcurrency } from '../common/pool';
 import { Env } from '../config/env.validation';
@@ -72,7 +71,6 @@ export class NoticeService {
 
   constructor(
     private readonly db: Database,
-    private readonly clock: Clock,
     private readonly env: Env,
     private readonly appErrors: AppErrors,
     private readonly delivery: DeliveryService,
