@@ -403,6 +403,13 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
         ['daily_data_cleanup', {}, 'body'],
         ['cleanup_notifications', { cron: '0 23 * * 0' }, 'cron'],
         ['daily_data_cleanup', { cron: '0 0 30 2 *' }, 'cron'],
+        // null is not "left out": these columns cannot be null (found by the input drill as a 500).
+        ['daily_data_cleanup', { paused: null }, 'paused'],
+        ['daily_data_cleanup', { maxInstances: null }, 'maxInstances'],
+        ['daily_data_cleanup', { coalesce: null }, 'coalesce'],
+        ['daily_data_cleanup', { cron: null }, 'cron'],
+        ['daily_data_cleanup', { timezone: null }, 'timezone'],
+        ['daily_data_cleanup', { name: null }, 'name'],
       ];
       for (const [id, body, field] of cases) {
         const res = await t.http.patch(`/admin/scheduler/jobs/${id}`).set(t.as('operator')).send(body);

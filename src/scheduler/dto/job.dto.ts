@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { ListQueryDto } from '../../common/list-query.dto';
-import { IsCron, IsTimeZone, MaxChars, NoNul } from '../../common/validation';
+import { IsCron, IsOmittable, IsTimeZone, MaxChars, NoNul } from '../../common/validation';
 import { RUN_STATUSES, RUN_TRIGGERS } from '../job-run.entity';
 
 export const JOB_ID_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
@@ -9,14 +9,14 @@ export const TASK_NAMES = ['cleanup', 'notices'] as const;
 
 class JobOptionsDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, example: 1, description: 'Runs of this job allowed at once, across all replicas' })
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(1)
   @Max(100)
   maxInstances?: number;
 
   @ApiPropertyOptional({ example: true, description: 'Fires missed together (downtime) run once, as the latest of them' })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   coalesce?: boolean;
 
@@ -37,22 +37,22 @@ class JobOptionsDto {
 
 export class UpdateJobDto extends JobOptionsDto {
   @ApiPropertyOptional({ example: '0 2 * * *', description: 'Cron expression: 5 fields, or 6 with seconds first' })
-  @IsOptional()
+  @IsOmittable()
   @IsCron()
   cron?: string;
 
   @ApiPropertyOptional({ example: 'Europe/Berlin', description: 'IANA time zone the cron expression is read in' })
-  @IsOptional()
+  @IsOmittable()
   @IsTimeZone()
   timezone?: string;
 
   @ApiPropertyOptional({ example: true, description: 'A paused job does not fire; its missed fires are not caught up on resume' })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   paused?: boolean;
 
   @ApiPropertyOptional({ example: 'Daily Data Cleanup', maxLength: 200 })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MinLength(1)
   @NoNul()
@@ -82,12 +82,12 @@ export class CreateJobDto extends JobOptionsDto {
   cron: string;
 
   @ApiPropertyOptional({ example: 'UTC', description: 'Defaults to SCHEDULER_TIMEZONE' })
-  @IsOptional()
+  @IsOmittable()
   @IsTimeZone()
   timezone?: string;
 
   @ApiPropertyOptional({ example: false, default: false })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   paused?: boolean;
 }
