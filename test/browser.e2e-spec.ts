@@ -13,7 +13,7 @@ import { TEST_DB } from './support/databases';
 
 const WAIT_MS = 15_000;
 const STATUS_OP = '#operations-scheduler-SchedulerController_status';
-const TRIGGER_OP = '#operations-scheduler-SchedulerController_triggerCleanup';
+const TRIGGER_OP = '#operations-scheduler-ManualTriggersController_triggerCleanup';
 /** The refusal step 4 provokes on purpose. */
 const EXPECTED: ExpectedFailure[] = [{ method: 'POST', path: '/admin/scheduler/cleanup/trigger', status: 403 }];
 
