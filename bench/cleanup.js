@@ -124,6 +124,8 @@ async function serviceRun(url, batch) {
   const env = validateEnv({
     DATABASE_URL: url,
     ADMIN_API_KEY: 'bench-operator-key-0000000001',
+    // Set, so the development start does not generate one and print it into the figures.
+    VIEWER_API_KEY: 'bench-viewer-key-00000000000002',
     LOG_LEVEL: 'warn',
     LOG_FILE: '',
     CLEANUP_BATCH_SIZE: String(batch),

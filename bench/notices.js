@@ -59,6 +59,8 @@ async function boot(url, extraEnv = {}) {
     NODE_ENV: 'test',
     DATABASE_URL: url,
     ADMIN_API_KEY: 'bench-operator-key-0000000001',
+    // Set, so the development start does not generate one and print it into the figures.
+    VIEWER_API_KEY: 'bench-viewer-key-00000000000002',
     LOG_LEVEL: 'warn',
     LOG_FILE: '',
     LOG_HTTP_REQUESTS: 'false',

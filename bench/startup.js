@@ -41,6 +41,8 @@ async function once(script, env, measureIdle) {
       LOG_LEVEL: 'warn',
       LOG_FILE: '',
       ADMIN_API_KEY: 'bench-operator-key-0000000001',
+      // Set, so the development start does not generate one and print it into the figures.
+      VIEWER_API_KEY: 'bench-viewer-key-00000000000002',
       ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
