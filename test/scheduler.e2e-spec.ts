@@ -552,10 +552,44 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
         expect(row).toMatchObject({ id: running.id, status: 'abandoned' });
         expect(row.error).toContain('shut down');
         hold.open();
-        await pending;
+        const ended = await pending;
+        // Given up is final: the run that finished after all does not turn the row into a success.
+        expect(ended.run).toMatchObject({ id: running.id, status: 'abandoned' });
+        expect((await runsOf(app, 'daily_data_cleanup')).map((r) => r.status)).toEqual(['abandoned']);
       } finally {
         hold.restore();
         await app.close();
+        await database.drop();
+      }
+    });
+
+    it('keeps a run abandoned, and counts it once, when it ends after another replica took its lease', async () => {
+      const database = await scratchDatabase();
+      const a = await startApp({ clock, database });
+      const b = await startApp({ clock, database });
+      const hold = holdCleanups(a);
+      try {
+        const succeeded = /^teddy_job_runs_total\{job_id="daily_data_cleanup",status="succeeded"\}/;
+        const abandoned = /^teddy_job_runs_total\{job_id="daily_data_cleanup",status="abandoned"\}/;
+        const before = { succeeded: await metric(a, succeeded), abandoned: await metric(a, abandoned) };
+        const pending = engineOf(a).runNow('daily_data_cleanup', { trigger: 'manual', triggeredBy: 'test' });
+        const [running] = await until('the run on a', () => engineOf(a).runningHere());
+        // a is frozen past its lease (by the database's clock, which the reaper reads), and b reaps it.
+        const past = TEST_DB === 'postgres' ? "now() - interval '1 minute'" : `'2026-11-28 11:59:00.000'`;
+        await a.dataSource.query(`UPDATE job_run SET lease_until = ${past} WHERE id = '${running.id}'`);
+        await engineOf(b).reap();
+        expect((await runsOf(a, 'daily_data_cleanup')).map((r) => [r.id, r.status])).toEqual([[running.id, 'abandoned']]);
+        // a thaws and its task ends well: the ledger still says abandoned, and no success is counted.
+        hold.open();
+        const ended = await pending;
+        expect(ended.run).toMatchObject({ id: running.id, status: 'abandoned' });
+        expect((await runsOf(a, 'daily_data_cleanup')).map((r) => r.status)).toEqual(['abandoned']);
+        expect(await metric(a, succeeded)).toBe(before.succeeded);
+        expect(await metric(a, abandoned)).toBe(before.abandoned + 1);
+      } finally {
+        hold.restore();
+        await a.close();
+        await b.close();
         await database.drop();
       }
     });

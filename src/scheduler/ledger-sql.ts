@@ -93,13 +93,17 @@ export function liveRuns(t: LedgerTime, jobId: string): Statement {
   return { sql, params: p.values };
 }
 
-/** How a run ended, written whatever its row says meanwhile. */
+/**
+ * How a run ended, written only while its row still says running. A run whose lease was taken away
+ * (reaped after a freeze, or given up at shutdown) stays as that was recorded: abandoned, counted
+ * once, and never turned into a second success of the same fire.
+ */
 export function finishRun(t: LedgerTime, done: JobRun): Statement {
   const p = new SqlParams(t.kind);
   const summary = done.summary ? JSON.stringify(done.summary) : null;
   const sql = `UPDATE job_run SET status = ${p.add(done.status)}, summary = ${p.add(summary)}, error = ${p.add(done.error)},
       finished_at = ${p.add(done.finishedAt)}, duration_ms = ${p.add(done.durationMs)}, lease_until = NULL, heartbeat_at = ${dbNow(t, p)}
-    WHERE id = ${p.add(done.id)}`;
+    WHERE id = ${p.add(done.id)} AND status = 'running'`;
   return { sql, params: p.values };
 }
 

@@ -190,8 +190,17 @@ export class JobLedger {
     return (await execute(m, sql, params)).affected > 0;
   }
 
-  /** How a run ended. Written whatever the row says meanwhile: if its lease was lost, the truth still belongs in the ledger. */
-  async finish(run: JobRun, status: RunStatus, summary: Record<string, unknown> | null, error: string | null): Promise<JobRun> {
+  /**
+   * How a run ended, recorded only if its row still says running. `lost`: its lease was taken away
+   * meanwhile (another replica reaped it after a freeze, or this one gave it up at shutdown). The row
+   * then stays as that was recorded, abandoned and already counted, and is what is answered.
+   */
+  async finish(
+    run: JobRun,
+    status: RunStatus,
+    summary: Record<string, unknown> | null,
+    error: string | null,
+  ): Promise<{ run: JobRun; lost: boolean }> {
     const finishedAt = this.clock.now();
     const done: JobRun = {
       ...run,
@@ -202,22 +211,17 @@ export class JobLedger {
       durationMs: Math.max(0, finishedAt.getTime() - run.startedAt.getTime()),
       leaseUntil: null,
     };
-    const lost = await persistently(`record the end (${status}) of run ${run.id}`, this.logger, () =>
-      this.db.transaction(async (m) => {
-        const p = new SqlParams(this.db.kind);
-        const [row] = await m.query(`SELECT status FROM job_run WHERE id = ${p.add(run.id)}`, p.values);
-        const update = finishRun(this.time(), done);
-        await m.query(update.sql, update.params);
-        return row?.status !== 'running';
-      }),
+    const update = finishRun(this.time(), done);
+    const { affected } = await persistently(`record the end (${status}) of run ${run.id}`, this.logger, () =>
+      this.db.write(update.sql, update.params),
     );
-    if (lost) {
-      this.logger.warn(
-        { runId: run.id, jobId: run.jobId },
-        `run ${run.id} of ${run.jobId} finished (${status}) after its lease had been taken away: another replica may have run the fire again (harmless: the tasks are idempotent)`,
-      );
-    }
-    return done;
+    if (affected > 0) return { run: done, lost: false };
+    const stored = (await this.get(run.id)) ?? { ...done, status: 'abandoned' };
+    this.logger.warn(
+      { runId: run.id, jobId: run.jobId, summary },
+      `run ${run.id} of ${run.jobId} ended (${status}) after its lease had been taken away: it stays ${stored.status}, and another replica may have run the fire again`,
+    );
+    return { run: stored, lost: true };
   }
 
   /** Renews the lease of every run this replica holds. */

@@ -53,13 +53,17 @@ export class RunExecutor {
       const summary = outcome.summary || Object.keys(extra).length ? { ...extra, ...outcome.summary } : null;
       const error = outcome.status === 'failed' ? outcome.error : null;
       let final: JobRun = { ...run, status: outcome.status, summary, error, finishedAt: this.clock.now() };
+      let countedElsewhere = false;
       try {
-        final = await this.ledger.finish(run, outcome.status, summary, error);
+        const ended = await this.ledger.finish(run, outcome.status, summary, error);
+        final = ended.run;
+        // A lost run was counted as abandoned by whoever took its lease: it is not counted again.
+        countedElsewhere = ended.lost;
       } catch (e) {
         // The row stays "running" until its lease runs out; another replica then marks it abandoned.
         this.logger.error({ err: e, runId: run.id }, `could not record the end (${outcome.status}) of run ${run.id} of ${def.id}`);
       }
-      this.monitor.finished(final);
+      if (!countedElsewhere) this.monitor.finished(final);
       this.catalogue.noteRun(final);
       return { run: final, result: outcome.result };
     })().finally(() => this.inFlight.delete(run.id));
