@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { getMetadataStorage, IsInt, Max, Min, registerDecorator } from 'class-validator';
+import { getMetadataStorage, IsInt, IsOptional, IsString, Max, Min, MinLength, registerDecorator } from 'class-validator';
 
 /**
  * Decorators for the Env class: each states a variable's rule once, with a message that says what
@@ -68,4 +68,28 @@ export function declaredVariables(cls: new () => object): string[] {
     .getTargetValidationMetadatas(cls, '', false, false)
     .map((metadata) => metadata.propertyName);
   return [...new Set([...Object.keys(new cls()), ...decorated])];
+}
+
+const SECRETS = new WeakMap<object, Set<string>>();
+
+/** A variable whose value is never echoed, not even in a boot error (keys, URLs that carry credentials). */
+export function EnvSecret(): PropertyDecorator {
+  return (target, property) => {
+    const names = SECRETS.get(target) ?? new Set<string>();
+    names.add(String(property));
+    SECRETS.set(target, names);
+  };
+}
+
+/** Whether `instance`'s class, or a class it extends, declares `name` with @EnvSecret. */
+export function isSecretVariable(instance: object | undefined, name: string): boolean {
+  for (let proto = instance && Object.getPrototypeOf(instance); proto; proto = Object.getPrototypeOf(proto)) {
+    if (SECRETS.get(proto)?.has(name)) return true;
+  }
+  return false;
+}
+
+/** An optional API key or token: secret, and at least 16 characters. */
+export function EnvKey(): PropertyDecorator {
+  return applyDecorators(EnvSecret(), IsOptional(), IsString(), MinLength(16, { message: 'must be at least 16 characters' }));
 }

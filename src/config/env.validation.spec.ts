@@ -1,6 +1,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { IsOptional, MinLength } from 'class-validator';
+import { EnvKey, EnvSecret } from './env-decorators';
 import { Env, EnvValidationError, readVariables, validateEnv } from './env.validation';
 
 function problems(source: Record<string, string>): string[] {
@@ -78,6 +79,29 @@ describe('validateEnv', () => {
     expect(found).toEqual(expect.arrayContaining([expect.stringMatching(/^ADMIN_API_KEY: must be at least 16/)]));
     expect(found.join('\n')).not.toContain('short-secret');
     expect(found.join('\n')).not.toContain(':pw@');
+  });
+
+  it('never echoes a secret declared later, by its decorator alone', () => {
+    class EnvWithNewSecrets extends Env {
+      @EnvKey()
+      declare NEW_API_KEY?: string;
+
+      @EnvSecret()
+      @IsOptional()
+      @MinLength(20, { message: 'must be at least 20 characters' })
+      declare NEW_SECRET_URL?: string;
+    }
+    const { problems: found } = readVariables(EnvWithNewSecrets, { NEW_API_KEY: 'tiny-key', NEW_SECRET_URL: 'x://pw@h' });
+    expect(found.sort()).toEqual(['NEW_API_KEY: must be at least 16 characters', 'NEW_SECRET_URL: must be at least 20 characters']);
+    // The same rule on a variable not marked secret shows the value, as every other boot error does.
+    class EnvWithPlainSetting extends Env {
+      @IsOptional()
+      @MinLength(20, { message: 'must be at least 20 characters' })
+      declare NEW_PLAIN?: string;
+    }
+    expect(readVariables(EnvWithPlainSetting, { NEW_PLAIN: 'x://pw@h' }).problems).toEqual([
+      'NEW_PLAIN: "x://pw@h" must be at least 20 characters',
+    ]);
   });
 
   it('refuses a webhook URL with credentials in it, without echoing them', () => {

@@ -1,25 +1,12 @@
 import { plainToInstance } from 'class-transformer';
-import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength, validateSync, ValidationError } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, MaxLength, validateSync, ValidationError } from 'class-validator';
 import { longestGapHours } from '../common/cron';
 import { IsCron, IsTimeZone } from '../common/validation';
-import { declaredVariables, EnvBool, EnvInt } from './env-decorators';
+import { declaredVariables, EnvBool, EnvInt, EnvKey, EnvSecret, isSecretVariable } from './env-decorators';
 import { IsWebhookSecret } from './webhook-secret';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** Variables whose values are never echoed, not even in a boot error. */
-const SECRET_VARIABLES = new Set([
-  'ADMIN_API_KEY',
-  'VIEWER_API_KEY',
-  'INGEST_API_KEY',
-  'METRICS_TOKEN',
-  'NOTIFY_WEBHOOK_SECRET',
-  'SMTP_URL',
-  'DATABASE_URL',
-  // A webhook URL often carries a token in its path.
-  'NOTIFY_WEBHOOK_URL',
-]);
 
 /**
  * The whole runtime configuration. Validated once at boot; a bad value stops the boot with one line
@@ -35,6 +22,7 @@ export class Env {
   @IsString()
   HOST = '0.0.0.0';
 
+  @EnvSecret()
   @Matches(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, {
     message: 'must be sqlite:<path> (or sqlite::memory:) or postgres://user@host:port/db',
   })
@@ -59,26 +47,19 @@ export class Env {
   @IsTimeZone()
   SCHEDULER_TIMEZONE = 'UTC';
 
-  @IsOptional()
-  @IsString()
-  @MinLength(16, { message: 'must be at least 16 characters' })
+  @EnvKey()
   ADMIN_API_KEY?: string;
 
-  @IsOptional()
-  @IsString()
-  @MinLength(16, { message: 'must be at least 16 characters' })
+  @EnvKey()
   VIEWER_API_KEY?: string;
 
-  @IsOptional()
-  @IsString()
-  @MinLength(16, { message: 'must be at least 16 characters' })
+  @EnvKey()
   INGEST_API_KEY?: string;
 
-  @IsOptional()
-  @IsString()
-  @MinLength(16, { message: 'must be at least 16 characters' })
+  @EnvKey()
   METRICS_TOKEN?: string;
 
+  @EnvSecret()
   @IsOptional()
   @Matches(/^smtps?:\/\/[^\s]+$/, { message: 'must be an smtp:// or smtps:// URL' })
   SMTP_URL?: string;
@@ -89,10 +70,13 @@ export class Env {
   })
   MAIL_FROM?: string;
 
+  // A webhook URL often carries a token in its path.
+  @EnvSecret()
   @IsOptional()
   @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http:// or https:// URL' })
   NOTIFY_WEBHOOK_URL?: string;
 
+  @EnvSecret()
   @IsOptional()
   @IsWebhookSecret()
   NOTIFY_WEBHOOK_SECRET?: string;
@@ -210,7 +194,7 @@ function describe(error: ValidationError, raw: Record<string, unknown>): string 
   const last = reasons[reasons.length - 1] ?? 'is invalid';
   // Shared validators start with the property's name, as request errors need; here the line starts with it already.
   const reason = last.startsWith(`${name} `) ? last.slice(name.length + 1) : last;
-  if (SECRET_VARIABLES.has(name)) return `${name}: ${reason}`;
+  if (isSecretVariable(error.target, name)) return `${name}: ${reason}`;
   return `${name}: ${JSON.stringify(String(raw[name] ?? ''))} ${reason}`;
 }
 
