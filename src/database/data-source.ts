@@ -1,21 +1,15 @@
 import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { DataSourceOptions } from 'typeorm';
-import { Child } from '../records/child.entity';
-import { Conversation } from '../records/conversation.entity';
-import { Guardian } from '../records/guardian.entity';
-import { Message } from '../records/message.entity';
-import { CleanupReport } from '../cleanup/cleanup-report.entity';
-import { Notice } from '../notifications/notice.entity';
 import { discoverMigrations } from './migration-discovery';
-import { ErasureRecord } from '../records/erasure-record.entity';
-import { AuditEntry } from '../audit/audit.entity';
-import { JobRun } from '../scheduler/job-run.entity';
-import { SchedulerJob } from '../scheduler/job.entity';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
-export const ENTITIES = [Guardian, Child, Conversation, Message, CleanupReport, Notice, SchedulerJob, JobRun, AuditEntry, ErasureRecord];
+/**
+ * Every `<name>.entity` file of the modules (src/, or dist/src/ once compiled; the extension this
+ * file was loaded with says which): each module owns its entities, and database/ names none of them.
+ */
+export const ENTITY_FILES = join(__dirname, '..', '**', `*.entity${extname(__filename)}`);
 /** Every file in ./migrations named `<timestamp>-<name>`, oldest first (npm run migration:create writes one). */
 export const MIGRATIONS_DIR = join(__dirname, 'migrations');
 export const MIGRATIONS = discoverMigrations(MIGRATIONS_DIR);
@@ -35,7 +29,7 @@ export function sqlitePath(url: string): string {
  * alone, on both databases, in tests too.
  */
 export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions {
-  const common = { entities: ENTITIES, migrations: MIGRATIONS, synchronize: false, migrationsRun: false } as const;
+  const common = { entities: [ENTITY_FILES] as string[], migrations: MIGRATIONS, synchronize: false, migrationsRun: false } as const;
   if (databaseKind(url) === 'sqlite') {
     const database = sqlitePath(url);
     if (database !== ':memory:') mkdirSync(dirname(database), { recursive: true });
