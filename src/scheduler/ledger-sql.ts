@@ -1,7 +1,6 @@
 import { DatabaseKind } from '../database/data-source';
 import { fromSqlTimestamp, SqlParams } from '../database/sql';
 import { JobRun, RunTrigger } from './job-run.entity';
-import type { AbandonedRun } from './ledger.service';
 
 /** The run ledger's statements, built for either database. No I/O here: JobLedger runs them. */
 
@@ -149,6 +148,19 @@ export function abandonedFires(kind: DatabaseKind, since: Date, maxAttempts: num
                         AND l.status IN ('running', 'succeeded'))
     ORDER BY r.scheduled_for`;
   return { sql, params: p.values };
+}
+
+/** A run given up: by its replica at shutdown, or by whoever found its lease run out. */
+export interface AbandonedRun {
+  id: string;
+  /** Why it was given up, when not because its lease ran out. */
+  reason?: string;
+  jobId: string;
+  fireKey: string | null;
+  attempt: number;
+  trigger: RunTrigger;
+  scheduledFor: Date;
+  owner: string | null;
 }
 
 /** A row of reapExpired or abandonedFires, as either driver answers it. */

@@ -12,6 +12,7 @@ import { fromSqlBoolean, fromSqlTimestamp, SqlParams } from '../database/sql';
 import { JobRun, RunStatus, RunTrigger } from './job-run.entity';
 import { SchedulerJob } from './job.entity';
 import {
+  AbandonedRun,
   abandonedFires,
   finishRun,
   insertRun,
@@ -22,6 +23,8 @@ import {
   renewLeases,
   toAbandoned,
 } from './ledger-sql';
+
+export type { AbandonedRun };
 
 /**
  * An abandoned attempt of a fire is run again at most this many times in all (a fire that kills its
@@ -55,18 +58,6 @@ export interface RunningRun {
   id: string;
   startedAt: Date;
   trigger: string;
-  owner: string | null;
-}
-
-export interface AbandonedRun {
-  id: string;
-  /** Why it was given up, when not because its lease ran out. */
-  reason?: string;
-  jobId: string;
-  fireKey: string | null;
-  attempt: number;
-  trigger: RunTrigger;
-  scheduledFor: Date;
   owner: string | null;
 }
 
