@@ -4,7 +4,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import pino from 'pino';
 import type { Params } from 'nestjs-pino';
-import { Env } from '../config/env.validation';
 import { maskDeep, maskEmails } from './mask';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -42,12 +41,20 @@ function logFile(path: string): pino.DestinationStream {
   return pino.destination({ fd: openSync(path, 'a'), sync: false });
 }
 
+/** The variables logging reads (the Env class has them; a structural type, so common/ needs no import of config/). */
+export interface LogSettings {
+  LOG_LEVEL: pino.LevelWithSilent;
+  /** Empty: stdout only. */
+  LOG_FILE?: string;
+  LOG_HTTP_REQUESTS: boolean;
+}
+
 /**
  * pino JSON to stdout (the job command sends warnings and errors to stderr instead, as its stdout is its answer) and to
  * LOG_FILE. Keys never reach a log: request headers are not serialized at all, and any field that looks like a
  * credential is redacted. E-mail addresses are masked everywhere.
  */
-export function loggerParams(env: Env, console: ConsoleLog = { stream: process.stdout }): Params {
+export function loggerParams(env: LogSettings, console: ConsoleLog = { stream: process.stdout }): Params {
   // Each stream states its level: multistream's default (info) would drop debug and trace even at LOG_LEVEL=debug.
   const level: pino.Level = env.LOG_LEVEL === 'silent' ? 'fatal' : env.LOG_LEVEL;
   const streams: pino.StreamEntry[] = [{ stream: console.stream, level: console.level ?? level }];
