@@ -5,7 +5,15 @@ import { startLoad } from './support/drills/load';
 import { metric, sampleEventLoopLag, scrape } from './support/drills/metrics';
 import { PrivatePostgres } from './support/drills/private-postgres';
 import { DAY_MS, seedBigPopulation, seedExpiredConversation, seedNoticePopulation } from './support/drills/seed';
-import { freePort, SERVICE_KEYS, ServiceProcess, sleep, startService, waitFor, within } from './support/service-process';
+import {
+  freePortOutsideEphemeralRange,
+  SERVICE_KEYS,
+  ServiceProcess,
+  sleep,
+  startService,
+  waitFor,
+  within,
+} from './support/service-process';
 import { SmtpSink } from './support/smtp-sink';
 
 /*
@@ -76,9 +84,10 @@ describe(`fault drills (${TEST_DB})`, () => {
     await res.explained(async () => {
       const GUARDIANS = 200;
       const url = await database();
-      // The sink's port, with nothing listening on it yet: SMTP is down from the start.
+      // The sink's port, with nothing listening on it yet: SMTP is down from the start (refused, not
+      // a self-connect that would hang until the greeting timeout).
       const sink = new SmtpSink();
-      sink.port = await freePort();
+      sink.port = await freePortOutsideEphemeralRange();
       res.add('stop the SMTP sink', () => sink.stop());
 
       // A cleanup a day from now (a cron that fires once a year, at that minute): the notice window

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -39,6 +39,26 @@ export function freePort(): Promise<number> {
       server.close(() => done(port));
     });
   });
+}
+
+/**
+ * A free port below the kernel's ephemeral range, for a peer that must be down. A client connecting
+ * to a port inside that range with nothing listening can be handed that very port as its own and
+ * connect to itself (a TCP self-connect): the "down" peer then seems to accept and never answer.
+ */
+export async function freePortOutsideEphemeralRange(): Promise<number> {
+  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * Math.max(1, low - 10_000));
+    const free = await new Promise<boolean>((done) => {
+      const server = createServer();
+      server.unref();
+      server.once('error', () => done(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port below the ephemeral range');
 }
 
 /** One spawned `node dist/src/main.js`. */
