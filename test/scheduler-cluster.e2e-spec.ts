@@ -309,6 +309,77 @@ describe(`the scheduler across service processes (${TEST_DB})`, () => {
     }, 150_000);
   });
 
+  pgDescribe('a replica frozen (SIGSTOP) past its lease and thawed', () => {
+    it('writes nothing after thawing: the fire succeeds once, by the replica that took it over', async () => {
+      await explained(async () => {
+        const env = { SCHEDULER_LEASE_SECONDS: '3', CLEANUP_BATCH_SIZE: '100' };
+        const [a] = await startServices(['replica-a', 'replica-b'], { databaseUrl: database!.url, env }, procs);
+        const byPid = new Map(procs.map((p) => [p.pid, p]));
+        const ledger = await connect();
+        const MESSAGES = 200_000;
+        await seedExpired(ledger, MESSAGES);
+        await pauseBuiltins(a);
+
+        const jobId = 'cleanup_frozen';
+        await addOneShotCleanup(a, jobId);
+        const first = await waitFor(
+          'a replica to claim and start the fire',
+          async () => (await runsOf(ledger, jobId)).find((r) => r.status === 'running'),
+          20_000,
+          50,
+        );
+        await waitFor('the run to delete its first batches', async () => (await expiredMessages(ledger)) <= MESSAGES - 1000, 30_000, 20);
+        const victim = byPid.get(ownerPid(first.owner))!;
+        const survivor = procs.find((p) => p !== victim)!;
+        victim.signal('SIGSTOP');
+        const frozenAt = Date.now();
+        try {
+          // Past its lease, the other replica marks the run abandoned and runs the fire again, to the end.
+          const rerun = await waitFor(
+            'attempt 2 of the fire to succeed',
+            async () => (await runsOf(ledger, jobId)).find((r) => r.attempt === 2 && r.status !== 'running'),
+            90_000,
+            100,
+          );
+          expect(rerun).toMatchObject({ status: 'succeeded' });
+          expect(ownerPid(rerun.owner)).toBe(survivor.pid);
+          expect(await expiredMessages(ledger)).toBe(0);
+        } finally {
+          victim.signal('SIGCONT');
+        }
+        // New expired data after the rerun: what the thawed run would delete next if it could still write.
+        const FRESH = 500;
+        await seedExpired(ledger, FRESH);
+        const thawedAt = Date.now();
+        const [frozenReport] = await ledger.all('SELECT id, status, messages_deleted, error FROM cleanup_report ORDER BY started_at');
+        const ended = await waitFor(
+          'the thawed run to stop',
+          async () => {
+            const [row] = await ledger.all('SELECT status, messages_deleted, error FROM cleanup_report WHERE id = $1', [frozenReport.id]);
+            return row.status !== 'running' ? row : undefined;
+          },
+          30_000,
+          50,
+        );
+        expect(ended.status).toBe('abandoned');
+        expect(String(ended.error)).toMatch(/lost its lease/);
+        // Nothing written after the thaw: the fresh rows are all there, and the ledger says abandoned,
+        // then succeeded, once.
+        expect(await expiredMessages(ledger)).toBe(FRESH);
+        const runs = await runsOf(ledger, jobId);
+        expect(runs.map((r) => [r.attempt, r.status])).toEqual([
+          [1, 'abandoned'],
+          [2, 'succeeded'],
+        ]);
+        expect(victim.alive).toBe(true);
+        await victim.expect(200, 'GET', '/health/ready');
+        report([
+          `[scheduler-cluster] SIGSTOP of ${victim.name} mid-run (lease 3 s): attempt 2 on ${survivor.name} succeeded; thawed after ${thawedAt - frozenAt} ms, the frozen run stopped at its fence after ${Number(ended.messages_deleted)} messages, and deleted none of ${FRESH} new expired ones`,
+        ]);
+      });
+    }, 150_000);
+  });
+
   describe('a replica told to stop (SIGTERM) during a run', () => {
     /** Messages the cleanup deletes, 100 per batch: a few seconds of work on either database. */
     const MESSAGES = PG ? 150_000 : 250_000;
@@ -378,6 +449,11 @@ describe(`the scheduler across service processes (${TEST_DB})`, () => {
         expect(given.leaseUntil).toBeNull();
         const leftAtExit = await expiredMessages(ledger);
         expect(leftAtExit).toBeGreaterThan(0);
+        // Stopped at its fence before the process exited, the run's report says how far it got.
+        const [givenReport] = await ledger.all('SELECT status, messages_deleted, error FROM cleanup_report ORDER BY started_at');
+        expect(givenReport.status).toBe('abandoned');
+        expect(Number(givenReport.messages_deleted)).toBe(MESSAGES - leftAtExit);
+        expect(String(givenReport.error)).toMatch(/stopped after \d+ batches: the replica shut down/);
 
         // A replica starting next (here: the same service started again) runs the abandoned fire at
         // once, as attempt 2, without waiting for any lease.

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CleanupService } from '../src/cleanup/cleanup.service';
 import { FixedClock } from '../src/common/clock';
+import { NoticeService } from '../src/notifications/notice.service';
 import { JobCatalogue } from '../src/scheduler/job-catalogue';
 import { JobRun } from '../src/scheduler/job-run.entity';
 import { SchedulerService } from '../src/scheduler/scheduler.service';
@@ -561,6 +562,105 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
         await app.close();
         await database.drop();
       }
+    });
+
+    describe('fencing: a run that lost its lease writes nothing more', () => {
+      const expire = (t: TestApp, runId: string) =>
+        t.dataSource.query(`UPDATE job_run SET status = 'abandoned', lease_until = NULL WHERE id = '${runId}'`);
+      const remaining = async (t: TestApp) => Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM message'))[0].n);
+
+      it('stops deleting at the batch after its row was taken away, and its report says how far it got', async () => {
+        const database = await scratchDatabase();
+        const a = await startApp({ clock, database, env: { CLEANUP_BATCH_SIZE: '100' } });
+        try {
+          const fam = await newFamily(a);
+          const old = Date.parse('2026-10-01T00:00:00.000Z');
+          await addMessages(
+            a,
+            fam.conversationId,
+            Array.from({ length: 600 }, (_, i) => iso(old + i * 1000)),
+          );
+          // After the first batch, another replica takes the run away (what its reaper does to a frozen replica's run).
+          const cleanup = a.app.get(CleanupService);
+          const run = cleanup.run.bind(cleanup);
+          const spy = jest.spyOn(cleanup, 'run').mockImplementation((options) =>
+            run({
+              ...options,
+              afterBatch: async (batch) => {
+                if (batch === 1) await expire(a, engineOf(a).runningHere()[0].id);
+              },
+            }),
+          );
+          const ended = await engineOf(a).runNow('daily_data_cleanup', { trigger: 'manual', triggeredBy: 'test' });
+          spy.mockRestore();
+          expect(ended.run.status).toBe('abandoned');
+          // One batch of 100 went before the run was taken away; none after it.
+          expect(await remaining(a)).toBe(500);
+          const report = ended.result as { status: string; messagesDeleted: number; batches: number; error: string };
+          expect(report).toMatchObject({ status: 'abandoned', messagesDeleted: 100, batches: 1 });
+          expect(report.error).toMatch(/stopped after 1 batches: run .* lost its lease/);
+          const [stored] = await a.dataSource.query(
+            `SELECT status, messages_deleted FROM cleanup_report WHERE id = '${(ended.result as { id: string }).id}'`,
+          );
+          expect([stored.status, Number(stored.messages_deleted)]).toEqual(['abandoned', 100]);
+        } finally {
+          await a.close();
+          await database.drop();
+        }
+      });
+
+      it('enqueues no notice once its row was taken away (the notice job is fenced too)', async () => {
+        const database = await scratchDatabase();
+        const a = await startApp({ clock, database });
+        try {
+          const fam = await newFamily(a);
+          // Due at the cleanup of 29 November, inside the notice window of 28 November noon.
+          await addMessages(a, fam.conversationId, [iso(Date.parse('2026-10-15T00:00:00.000Z'))]);
+          const notices = async () => Number((await a.dataSource.query('SELECT COUNT(*) AS n FROM notice'))[0].n);
+          const service = a.app.get(NoticeService);
+          const enqueue = service.enqueue.bind(service);
+          const spy = jest.spyOn(service, 'enqueue').mockImplementation(async (...args) => {
+            await expire(a, engineOf(a).runningHere()[0].id);
+            return enqueue(...args);
+          });
+          const lost = await engineOf(a).runNow('cleanup_notifications', { trigger: 'manual', triggeredBy: 'test' });
+          spy.mockRestore();
+          expect(lost.run.status).toBe('abandoned');
+          expect(await notices()).toBe(0);
+          // The same run, left alone, owes that guardian one notice: the fence was what held it back.
+          const kept = await engineOf(a).runNow('cleanup_notifications', { trigger: 'manual', triggeredBy: 'test' });
+          expect(kept.run.status).toBe('succeeded');
+          expect(await notices()).toBe(1);
+        } finally {
+          await a.close();
+          await database.drop();
+        }
+      });
+
+      it('is stopped by its heartbeat before it writes, once the heartbeat finds the run taken away', async () => {
+        const database = await scratchDatabase();
+        const a = await startApp({ clock, database });
+        const hold = holdCleanups(a);
+        try {
+          const fam = await newFamily(a);
+          await addMessages(a, fam.conversationId, [iso(Date.parse('2026-10-01T00:00:00.000Z'))]);
+          const pending = engineOf(a).runNow('daily_data_cleanup', { trigger: 'manual', triggeredBy: 'test' });
+          const [running] = await until('the run', () => engineOf(a).runningHere());
+          await expire(a, running.id);
+          await engineOf(a).heartbeat();
+          hold.open();
+          const ended = await pending;
+          expect(ended.run.status).toBe('abandoned');
+          expect(await remaining(a)).toBe(1);
+          expect(ended.result).toMatchObject({ status: 'abandoned', messagesDeleted: 0, batches: 0 });
+          // The heartbeat's reason, not the fence's: the task stopped before its first statement.
+          expect((ended.result as { error: string }).error).toMatch(/lost its lease: another replica took it over$/);
+        } finally {
+          hold.restore();
+          await a.close();
+          await database.drop();
+        }
+      });
     });
 
     it('keeps a run abandoned, and counts it once, when it ends after another replica took its lease', async () => {

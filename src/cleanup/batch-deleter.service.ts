@@ -6,6 +6,7 @@ import { Database } from '../database/database.service';
 import { isForeignKeyViolation } from '../database/errors';
 import { execute } from '../database/execute';
 import { SqlParams } from '../database/sql';
+import { throwIfFenced, WriteFence } from '../database/write-fence';
 import { conversationDue, messageDue, RetentionPlan, Segment } from './retention';
 
 export type DeletedTable = 'message' | 'conversation';
@@ -45,16 +46,23 @@ export class BatchDeleter {
     private readonly env: Env,
   ) {}
 
-  /** Messages due under the plan, then the conversations left empty, segment by segment. `onBatch` runs after each committed batch. */
-  async deleteDue(plan: RetentionPlan, onBatch: (batch: BatchDone) => Promise<void>): Promise<void> {
+  /**
+   * Messages due under the plan, then the conversations left empty, segment by segment. `onBatch`
+   * runs after each committed batch. Every DELETE carries the fence's condition, and a batch that
+   * deleted nothing asks the fence whether it was the reason: a run that lost its lease stops with
+   * FenceLost instead of walking on through batches that can no longer delete anything.
+   */
+  async deleteDue(plan: RetentionPlan, onBatch: (batch: BatchDone) => Promise<void>, fence: WriteFence): Promise<void> {
     await this.withBatchRunner(async (runBatch) => {
       for (const segment of plan.segments) {
         const window: { end?: unknown } = {};
-        await this.drain('message', onBatch, () => runBatch((q) => this.deleteMessageBatch(q, segment, window)));
+        await this.drain('message', fence, onBatch, () => runBatch((q) => this.deleteMessageBatch(q, segment, window, fence)));
       }
       for (const segment of plan.segments) {
         const after: KeysetPosition = {};
-        await this.drain('conversation', onBatch, () => runBatch((q) => this.deleteConversationBatch(q, plan, segment, after)));
+        await this.drain('conversation', fence, onBatch, () =>
+          runBatch((q) => this.deleteConversationBatch(q, plan, segment, after, fence)),
+        );
       }
     });
   }
@@ -88,13 +96,16 @@ export class BatchDeleter {
   /** Runs batches until one says there is no more, yielding to the event loop between them. */
   private async drain(
     table: DeletedTable,
+    fence: WriteFence,
     onBatch: (batch: BatchDone) => Promise<void>,
     batch: () => Promise<{ deleted: number; more: boolean }>,
   ): Promise<void> {
     for (;;) {
+      throwIfFenced(fence);
       const started = Date.now();
       const { deleted, more } = await this.withRetry(batch);
       await onBatch({ table, deleted, ms: Date.now() - started });
+      if (deleted === 0 || !more) await fence.check();
       if (!more) return;
       // better-sqlite3 is synchronous: give HTTP requests and other writers a turn between batches.
       await yieldToEventLoop();
@@ -123,13 +134,18 @@ export class BatchDeleter {
   // window's end up to the CLEANUP_BATCH_SIZE-th message, found by an index-only scan; then one
   // range DELETE, a single index pass like a plain DELETE's. Ties at the window's end go with it,
   // so the next window starts strictly after it. No row is read into JS either way.
-  private async deleteMessageBatch(q: Querier, segment: Segment, window: { end?: unknown }): Promise<{ deleted: number; more: boolean }> {
+  private async deleteMessageBatch(
+    q: Querier,
+    segment: Segment,
+    window: { end?: unknown },
+    fence: WriteFence,
+  ): Promise<{ deleted: number; more: boolean }> {
     const size = this.env.CLEANUP_BATCH_SIZE;
     const p = new SqlParams(this.db.kind);
     const due = messageDue(segment, p);
     if (this.db.kind === 'sqlite') {
       const deleted = await q.affected(
-        `DELETE FROM message WHERE rowid IN (SELECT m.rowid FROM message m WHERE ${due} LIMIT ${p.add(size)})`,
+        `DELETE FROM message WHERE rowid IN (SELECT m.rowid FROM message m WHERE ${due} LIMIT ${p.add(size)}) AND ${fence.condition(p)}`,
         p.values,
       );
       return { deleted, more: deleted === size };
@@ -147,7 +163,7 @@ export class BatchDeleter {
     // The window's end travels as text: a JS Date would drop PostgreSQL's microseconds, and a window
     // ending at X.000500 would then be "<= X.000", delete nothing and never move on.
     const upper = end ? ` AND m.created_at <= ${p.add(end.created_at)}::timestamptz` : '';
-    const deleted = await q.affected(`DELETE FROM message m WHERE ${due}${range(p, 'm.')}${upper}`, p.values);
+    const deleted = await q.affected(`DELETE FROM message m WHERE ${due}${range(p, 'm.')}${upper} AND ${fence.condition(p)}`, p.values);
     if (!end) return { deleted, more: false };
     window.end = end.created_at;
     return { deleted, more: true };
@@ -172,6 +188,7 @@ export class BatchDeleter {
     plan: RetentionPlan,
     segment: Segment,
     after: KeysetPosition,
+    fence: WriteFence,
   ): Promise<{ deleted: number; more: boolean }> {
     // Each conversation delete also runs the message foreign-key check, about 25 µs on PostgreSQL
     // where a message delete costs 2 µs, so a conversation batch is half the size to keep its
@@ -200,7 +217,10 @@ export class BatchDeleter {
     // Empty now, not only free of young messages: a backdated message imported after the message
     // phase passed its time keeps its conversation until the next run deletes both.
     const emptyNow = ' AND NOT EXISTS (SELECT 1 FROM message my WHERE my.conversation_id = conversation.id)';
-    const deleted = await q.affected(`DELETE FROM conversation WHERE ${recheck}${emptyNow}${lower}${upper}`, r.values);
+    const deleted = await q.affected(
+      `DELETE FROM conversation WHERE ${recheck}${emptyNow}${lower}${upper} AND ${fence.condition(r)}`,
+      r.values,
+    );
     if (!end) return { deleted, more: false };
     after.startedAt = end.started_at;
     after.id = end.id;

@@ -7,6 +7,7 @@ import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { persistently } from '../database/retry';
 import { SqlParams } from '../database/sql';
+import { FenceLost, NO_FENCE, WriteFence } from '../database/write-fence';
 import { AppErrors } from '../metrics/app-errors.service';
 import { CleanupReport, CleanupTrigger } from './cleanup-report.entity';
 import { BatchDeleter } from './batch-deleter.service';
@@ -20,6 +21,8 @@ export interface RunOptions {
   trigger: CleanupTrigger;
   triggeredBy: string;
   dryRun?: boolean;
+  /** What every batch must hold to commit: the scheduler's run lease. None for a run on its own. */
+  fence?: WriteFence;
   /** Test hook: called after each committed batch (e.g. to simulate a crash after batch k). */
   afterBatch?: (batch: number, report: CleanupReport) => void | Promise<void>;
 }
@@ -87,23 +90,35 @@ export class CleanupService {
         report.messagesDeleted = counts.messages;
         report.conversationsDeleted = counts.conversations;
       } else {
-        await this.deleter.deleteDue(plan, async ({ table, deleted, ms }) => {
-          report.maxBatchMs = Math.max(report.maxBatchMs, ms);
-          if (deleted === 0) return;
-          report.batches += 1;
-          if (table === 'message') report.messagesDeleted += deleted;
-          else report.conversationsDeleted += deleted;
-          this.deletedTotal.inc({ table }, deleted);
-          await options.afterBatch?.(report.batches, report);
-          await progress();
-        });
+        await this.deleter.deleteDue(
+          plan,
+          async ({ table, deleted, ms }) => {
+            report.maxBatchMs = Math.max(report.maxBatchMs, ms);
+            if (deleted === 0) return;
+            report.batches += 1;
+            if (table === 'message') report.messagesDeleted += deleted;
+            else report.conversationsDeleted += deleted;
+            this.deletedTotal.inc({ table }, deleted);
+            await options.afterBatch?.(report.batches, report);
+            await progress();
+          },
+          options.fence ?? NO_FENCE,
+        );
       }
       report.status = 'succeeded';
     } catch (error) {
-      report.status = 'failed';
-      report.error = error instanceof Error ? error.message : String(error);
-      this.appErrors.count('scheduled_cleanup');
-      this.logger.error({ reportId: report.id, err: error }, `cleanup failed: ${report.error}`);
+      if (error instanceof FenceLost) {
+        // Not an error of the cleanup's own: its run was taken away (or is shutting down), and the
+        // run that takes over deletes the rest by the same predicate. The report keeps how far it got.
+        report.status = 'abandoned';
+        report.error = `stopped after ${report.batches} batches: ${error.message}`;
+        this.logger.warn({ reportId: report.id }, `cleanup ${report.error}`);
+      } else {
+        report.status = 'failed';
+        report.error = error instanceof Error ? error.message : String(error);
+        this.appErrors.count('scheduled_cleanup');
+        this.logger.error({ reportId: report.id, err: error }, `cleanup failed: ${report.error}`);
+      }
     }
     report.finishedAt = this.clock.now();
     report.heartbeatAt = report.finishedAt;

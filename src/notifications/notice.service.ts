@@ -11,6 +11,7 @@ import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { isForeignKeyViolation } from '../database/errors';
 import { fromSqlBoolean, SqlParams } from '../database/sql';
+import { FenceLost, NO_FENCE, throwIfFenced, WriteFence } from '../database/write-fence';
 import { AppErrors } from '../metrics/app-errors.service';
 import type { Locale } from '../records/guardian.entity';
 import { configuredChannels } from './channels/channel';
@@ -80,12 +81,15 @@ export class NoticeService {
   }
 
   /** The notice job: enqueue what is due, then a delivery pass. Counted as scheduled_notifications when it fails. */
-  async runJob(now: Date, calendar: CleanupCalendar): Promise<JobSummary> {
+  async runJob(now: Date, calendar: CleanupCalendar, fence: WriteFence = NO_FENCE): Promise<JobSummary> {
     try {
-      const enqueued = await this.enqueue(now, calendar);
+      const enqueued = await this.enqueue(now, calendar, fence);
+      throwIfFenced(fence);
       const delivery = await this.delivery.deliverDue({ budgetMs: TRIGGER_DELIVERY_BUDGET_MS });
       return { ...enqueued, delivery };
     } catch (error) {
+      // A run taken away (or shutting down) is not a failure of the notices: the run that took it over enqueues the same.
+      if (error instanceof FenceLost) throw error;
       this.appErrors.count('scheduled_notifications');
       this.logger.error({ err: error }, 'notice job failed');
       throw error;
@@ -98,7 +102,7 @@ export class NoticeService {
    * deletes it. Set-based: two grouped queries per run, then multi-row inserts that skip
    * (guardian, T) pairs already notified, so reruns and replicas racing each other add nothing.
    */
-  async enqueue(now: Date, calendar: CleanupCalendar): Promise<EnqueueSummary> {
+  async enqueue(now: Date, calendar: CleanupCalendar, fence: WriteFence = NO_FENCE): Promise<EnqueueSummary> {
     const started = performance.now();
     const until = new Date(now.getTime() + this.env.NOTICE_DAYS_BEFORE * DAY_MS);
     const runs = calendar.between(now, until);
@@ -116,7 +120,7 @@ export class NoticeService {
         }
       }
     });
-    const created = await this.insert(drafts, now);
+    const created = await this.insert(drafts, now, fence);
     if (created > 0) for (const name of this.channel.split(',')) this.noticesTotal.inc({ channel: name, status: 'pending' }, created);
 
     const summary: EnqueueSummary = {
@@ -217,7 +221,7 @@ export class NoticeService {
    * in one global order (run, guardian): a replica inserting the same keys then waits on the other
    * (always for a key above all it holds) and never deadlocks, even with chunks in parallel.
    */
-  private async insert(drafts: Draft[], now: Date): Promise<number> {
+  private async insert(drafts: Draft[], now: Date, fence: WriteFence): Promise<number> {
     drafts.sort(
       (a, b) => a.cleanupAt.getTime() - b.cleanupAt.getTime() || (a.guardianId < b.guardianId ? -1 : a.guardianId > b.guardianId ? 1 : 0),
     );
@@ -230,14 +234,17 @@ export class NoticeService {
     const insertOne = async (chunk: Draft[]) => {
       let n: number;
       try {
-        n = await this.insertChunk(chunk, now);
+        throwIfFenced(fence);
+        n = await this.insertChunk(chunk, now, fence);
       } catch (error) {
         if (!isForeignKeyViolation(error)) throw error;
         // A guardian was erased since the counts were taken: their notice has no one left to tell.
-        n = await this.insertChunk(await this.stillThere(chunk), now);
+        n = await this.insertChunk(await this.stillThere(chunk), now, fence);
       }
       // Not `created += await ...`: that reads `created` before the await and loses parallel chunks' counts.
       created += n;
+      // Nothing new: all there already (a rerun), or the fence held the rows back.
+      if (n === 0 && chunk.length > 0) await fence.check();
     };
     // SQLite has one writer: chunks go one by one, yielding in between (better-sqlite3 is synchronous).
     const parallel = postgres ? Math.max(1, Math.min(POSTGRES_PARALLEL, this.env.DB_POOL_SIZE - 1)) : 1;
@@ -248,12 +255,14 @@ export class NoticeService {
     return created;
   }
 
-  private insertChunk(chunk: Draft[], now: Date): Promise<number> {
+  private insertChunk(chunk: Draft[], now: Date, fence: WriteFence): Promise<number> {
     if (chunk.length === 0) return Promise.resolve(0);
-    return this.db.kind === 'postgres' ? this.insertChunkPostgres(chunk, now) : this.insertChunkSqlite(chunk, now);
+    return this.db.kind === 'postgres' ? this.insertChunkPostgres(chunk, now, fence) : this.insertChunkSqlite(chunk, now, fence);
   }
 
-  private async insertChunkSqlite(chunk: Draft[], now: Date): Promise<number> {
+  // Both inserts SELECT their rows so that the fence's condition can stand in their WHERE: the check and
+  // the insert are one statement. (On SQLite the WHERE also tells the parser where ON CONFLICT begins.)
+  private async insertChunkSqlite(chunk: Draft[], now: Date, fence: WriteFence): Promise<number> {
     const p = new SqlParams(this.db.kind);
     const values = chunk
       .map(
@@ -262,32 +271,32 @@ export class NoticeService {
       )
       .join(',\n');
     const sql = `INSERT INTO notice (id, guardian_id, cleanup_at, locale, channel, delivered_channels, status, attempts, next_attempt_at, children, messages, conversations, created_at)
-VALUES ${values}
+SELECT * FROM (VALUES ${values}) WHERE ${fence.condition(p)}
 ON CONFLICT (guardian_id, cleanup_at) DO NOTHING
 RETURNING id`;
     return (await this.db.write(sql, p.values)).records.length;
   }
 
   /** The rows as column arrays through unnest(): half the time of a VALUES list, with no parameter limit. */
-  private async insertChunkPostgres(chunk: Draft[], now: Date): Promise<number> {
-    const params = [
-      chunk.map(() => randomUUID()),
-      chunk.map((d) => d.guardianId),
-      chunk.map((d) => d.cleanupAt.toISOString()),
-      chunk.map((d) => d.locale),
-      chunk.map((d) => JSON.stringify(d.children)),
-      chunk.map((d) => d.messages),
-      chunk.map((d) => d.conversations),
-      this.channel,
-      now,
-    ];
+  private async insertChunkPostgres(chunk: Draft[], now: Date, fence: WriteFence): Promise<number> {
+    const p = new SqlParams(this.db.kind);
+    const ids = p.add(chunk.map(() => randomUUID()));
+    const guardians = p.add(chunk.map((d) => d.guardianId));
+    const cleanupAts = p.add(chunk.map((d) => d.cleanupAt.toISOString()));
+    const locales = p.add(chunk.map((d) => d.locale));
+    const children = p.add(chunk.map((d) => JSON.stringify(d.children)));
+    const messages = p.add(chunk.map((d) => d.messages));
+    const conversations = p.add(chunk.map((d) => d.conversations));
+    const channel = p.add(this.channel);
+    const at = p.add(now);
     const sql = `INSERT INTO notice (id, guardian_id, cleanup_at, locale, channel, delivered_channels, status, attempts, next_attempt_at, children, messages, conversations, created_at)
-SELECT r.id, r.guardian_id, r.cleanup_at, r.locale, $8, '', 'pending', 0, $9, r.children, r.messages, r.conversations, $9
-  FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::varchar[], $5::text[], $6::int[], $7::int[])
+SELECT r.id, r.guardian_id, r.cleanup_at, r.locale, ${channel}, '', 'pending', 0, ${at}, r.children, r.messages, r.conversations, ${at}
+  FROM unnest(${ids}::uuid[], ${guardians}::uuid[], ${cleanupAts}::timestamptz[], ${locales}::varchar[], ${children}::text[], ${messages}::int[], ${conversations}::int[])
        AS r(id, guardian_id, cleanup_at, locale, children, messages, conversations)
+ WHERE ${fence.condition(p)}
 ON CONFLICT (guardian_id, cleanup_at) DO NOTHING
 RETURNING id`;
-    return (await this.db.write(sql, params)).records.length;
+    return (await this.db.write(sql, p.values)).records.length;
   }
 
   private async stillThere(chunk: Draft[]): Promise<Draft[]> {

@@ -110,8 +110,20 @@ export function finishRun(t: LedgerTime, done: JobRun): Statement {
 export function renewLeases(t: LedgerTime, owner: string, runIds: string[]): Statement {
   const p = new SqlParams(t.kind);
   const sql = `UPDATE job_run SET heartbeat_at = ${dbNow(t, p)}, lease_until = ${leaseEnd(t, p)}
-    WHERE owner = ${p.add(owner)} AND status = 'running' AND id IN (${inList(p, runIds)})`;
+    WHERE owner = ${p.add(owner)} AND status = 'running' AND id IN (${inList(p, runIds)})
+    RETURNING id`;
   return { sql, params: p.values };
+}
+
+/**
+ * True while the run's row still says running: the fence of its writes. The reaper and a shutdown
+ * take a run away by marking this row, so the row alone decides, with no clocks compared. On
+ * PostgreSQL the share lock holds the row until the fenced statement commits: a reaper marking it
+ * meanwhile waits for that batch, so every write of the run precedes its abandonment. SQLite runs
+ * one writer at a time, so the statement and the mark cannot interleave at all.
+ */
+export function leaseHeld(kind: DatabaseKind, p: SqlParams, runId: string): string {
+  return `EXISTS (SELECT 1 FROM job_run WHERE id = ${p.add(runId)} AND status = 'running'${kind === 'postgres' ? ' FOR SHARE' : ''})`;
 }
 
 const ABANDONED_COLUMNS = 'id, job_id, fire_key, attempt, "trigger", scheduled_for, owner';

@@ -215,11 +215,21 @@ export class JobLedger {
     return { run: stored, lost: true };
   }
 
-  /** Renews the lease of every run this replica holds. */
-  async heartbeat(owner: string, runIds: string[]): Promise<number> {
-    if (runIds.length === 0) return 0;
+  /** Renews the leases of `runIds` that `owner` still holds, and answers those; the others were taken away. */
+  async heartbeat(owner: string, runIds: string[]): Promise<string[]> {
+    if (runIds.length === 0) return [];
     const { sql, params } = renewLeases(this.time(), owner, runIds);
-    return (await this.db.write(sql, params)).affected;
+    return (await this.db.write<{ id: string }>(sql, params)).records.map((r) => r.id);
+  }
+
+  /** Whether the run's row still says running (see leaseHeld). */
+  async stillRunning(runId: string): Promise<boolean> {
+    const p = new SqlParams(this.db.kind);
+    const rows: unknown[] = await this.db.dataSource.query(
+      `SELECT 1 AS held FROM job_run WHERE id = ${p.add(runId)} AND status = 'running'`,
+      p.values,
+    );
+    return rows.length > 0;
   }
 
   /**

@@ -5,12 +5,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CleanupCalendar } from '../cleanup/cleanup-calendar';
 import { Clock } from '../common/clock';
 import { Env } from '../config/env.validation';
+import { Database } from '../database/database.service';
+import { FenceLost, WriteFence } from '../database/write-fence';
 import { JobRun } from './job-run.entity';
 import { SchedulerJob } from './job.entity';
 import { JobCatalogue } from './job-catalogue';
 import { JobMonitor } from './job-monitor';
+import { leaseHeld } from './ledger-sql';
 import { JobLedger } from './ledger.service';
 import { TaskOutcome, TaskRegistry } from './tasks';
+
+/** At shutdown, how long a given-up run may take to stop at its fence and write its report. */
+const STOP_GRACE_MS = 2000;
 
 export interface RunResult<R = unknown> {
   /** The run as recorded in the ledger: status, summary and error come from the task's outcome. */
@@ -28,9 +34,10 @@ export class RunExecutor {
   /** This replica, as the owner of its runs in the ledger. */
   readonly instanceId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly logger = new Logger('Scheduler');
-  private readonly inFlight = new Map<string, { run: JobRun; done: Promise<RunResult> }>();
+  private readonly inFlight = new Map<string, { run: JobRun; done: Promise<RunResult>; stop: AbortController }>();
 
   constructor(
+    private readonly db: Database,
     private readonly clock: Clock,
     private readonly env: Env,
     private readonly ledger: JobLedger,
@@ -46,10 +53,16 @@ export class RunExecutor {
     options: { dryRun: boolean; cleanups: CleanupCalendar; extra?: Record<string, unknown> },
   ): Promise<RunResult<R>> {
     const extra = options.extra ?? {};
+    const stop = new AbortController();
+    const fence = this.fence(run, stop);
     this.catalogue.noteRun(run);
     this.monitor.started(run);
+    // In flight from the moment it is accepted: the task's first statements run before any await.
+    let entered!: () => void;
+    const entry = new Promise<void>((resolve) => (entered = resolve));
     const done = (async (): Promise<RunResult<R>> => {
-      const outcome = await this.outcome<R>(def, run, options.dryRun, options.cleanups);
+      await entry;
+      const outcome = await this.outcome<R>(def, run, { dryRun: options.dryRun, cleanups: options.cleanups, fence });
       const summary = outcome.summary || Object.keys(extra).length ? { ...extra, ...outcome.summary } : null;
       const error = outcome.status === 'failed' ? outcome.error : null;
       let final: JobRun = { ...run, status: outcome.status, summary, error, finishedAt: this.clock.now() };
@@ -67,12 +80,36 @@ export class RunExecutor {
       this.catalogue.noteRun(final);
       return { run: final, result: outcome.result };
     })().finally(() => this.inFlight.delete(run.id));
-    this.inFlight.set(run.id, { run, done });
+    this.inFlight.set(run.id, { run, done, stop });
+    entered();
     return done;
   }
 
+  /**
+   * The fence of a run's writes: its row must still say running (ledger-sql.ts, leaseHeld). The
+   * signal stops the task between batches as soon as this replica learns the run was taken away:
+   * at a heartbeat, at a fenced write that changed nothing, or at shutdown.
+   */
+  private fence(run: JobRun, stop: AbortController): WriteFence {
+    const lost = () => new FenceLost(`run ${run.id} lost its lease: another replica took it over, or this one gave it up`);
+    return {
+      signal: stop.signal,
+      condition: (p) => leaseHeld(this.db.kind, p, run.id),
+      check: async () => {
+        if (await this.ledger.stillRunning(run.id)) return;
+        // Taken away by this replica (shutdown) or found lost by its heartbeat: that reason says more.
+        if (!stop.signal.aborted) stop.abort(lost());
+        throw stop.signal.reason;
+      },
+    };
+  }
+
   /** The task's outcome; a task that throws (or is missing) failed with nothing to show. */
-  private async outcome<R>(def: SchedulerJob, run: JobRun, dryRun: boolean, cleanups: CleanupCalendar): Promise<TaskOutcome<R>> {
+  private async outcome<R>(
+    def: SchedulerJob,
+    run: JobRun,
+    given: { dryRun: boolean; cleanups: CleanupCalendar; fence: WriteFence },
+  ): Promise<TaskOutcome<R>> {
     try {
       const task = this.tasks.find(def.task);
       if (!task) throw new Error(`task "${def.task}" is not registered in this version of the service`);
@@ -82,8 +119,7 @@ export class RunExecutor {
         scheduledFor: run.scheduledFor,
         trigger: run.trigger,
         triggeredBy: run.triggeredBy,
-        dryRun,
-        cleanups,
+        ...given,
       };
       // The registry is keyed by the name stored in the job row; the caller that asked for R checked that name.
       return (await task.run(context)) as TaskOutcome<R>;
@@ -94,7 +130,14 @@ export class RunExecutor {
 
   /** Renews the leases of the runs this replica holds. */
   async heartbeat(): Promise<void> {
-    await this.ledger.heartbeat(this.instanceId, this.runIds());
+    const held = new Set(await this.ledger.heartbeat(this.instanceId, this.runIds()));
+    for (const [id, { run, stop }] of this.inFlight) {
+      // Started after the renewal's list was taken, or already ended: not ours to judge this time.
+      if (held.has(id) || !this.inFlight.has(id) || stop.signal.aborted) continue;
+      if (await this.ledger.stillRunning(id).catch(() => true)) continue;
+      this.logger.warn({ runId: id, jobId: run.jobId }, `run ${id} of ${run.jobId} lost its lease; stopping it`);
+      stop.abort(new FenceLost(`run ${id} lost its lease: another replica took it over`));
+    }
   }
 
   runIds(): string[] {
@@ -134,6 +177,8 @@ export class RunExecutor {
       return;
     }
     const reason = `the replica shut down before the run finished (SHUTDOWN_TIMEOUT_MS=${this.env.SHUTDOWN_TIMEOUT_MS}); another replica runs the fire again`;
+    // Stop the tasks first, so that they end with this reason rather than meet their fence without it.
+    for (const r of left) this.inFlight.get(r.id)?.stop.abort(new FenceLost(reason));
     const n = await this.ledger
       .release(
         left.map((r) => r.id),
@@ -156,5 +201,9 @@ export class RunExecutor {
       });
     }
     this.logger.warn(`shutting down: gave up ${n} unfinished run(s): ${names(left)}`);
+    // Stopped at their fences, the tasks end at their next batch: let them write their reports
+    // (how far they got) while the database is still open, but no longer than a batch or two takes.
+    const stopped = Promise.allSettled(left.map((r) => this.inFlight.get(r.id)?.done));
+    await Promise.race([stopped, sleep(STOP_GRACE_MS)]);
   }
 }

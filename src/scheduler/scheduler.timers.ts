@@ -5,12 +5,16 @@ import { Env } from '../config/env.validation';
 import { JobCatalogue } from './job-catalogue';
 import { SchedulerService } from './scheduler.service';
 
-/** false: start the engine but arm no timers (tests drive tick() with a fake clock; the command line runs one job). */
+/**
+ * false: start the engine but arm no scheduling timers (tests drive tick() with a fake clock; the
+ * command line runs one job). The heartbeat of the runs held here is armed either way.
+ */
 export const SCHEDULER_TIMERS = Symbol('SCHEDULER_TIMERS');
 
 const FIRE = 'scheduler-fire';
 const SYNC = 'scheduler-sync';
-const LEASE = 'scheduler-lease';
+const HEARTBEAT = 'scheduler-heartbeat';
+const REAP = 'scheduler-reap';
 /** The fire timer never sleeps longer than this, so a clock step (NTP, a VM resume) is noticed within a minute. */
 const MAX_SLEEP_MS = 60_000;
 /** After a tick that could not reach the database. */
@@ -38,6 +42,14 @@ export class SchedulerTimers implements OnApplicationBootstrap, OnModuleDestroy 
 
   async onApplicationBootstrap(): Promise<void> {
     await this.engine.start();
+    const leaseMs = Math.max(1000, (this.env.SCHEDULER_LEASE_SECONDS * 1000) / 3);
+    // Every process renews the leases of the runs it holds, however they started: a scheduled fire, a
+    // manual trigger on a replica with SCHEDULER_ENABLED=false, or the command line. A lease left to
+    // lapse is taken away by the replicas that reap, and the run's writes stop at its fence.
+    this.registry.addInterval(
+      HEARTBEAT,
+      setInterval(() => void this.heartbeat(), leaseMs),
+    );
     if (!this.env.SCHEDULER_ENABLED || !this.enabled) return;
     this.catalogue.onChange(() => this.arm());
     this.registry.addInterval(
@@ -45,17 +57,17 @@ export class SchedulerTimers implements OnApplicationBootstrap, OnModuleDestroy 
       setInterval(() => void this.sync(), this.env.SCHEDULER_SYNC_SECONDS * 1000),
     );
     this.registry.addInterval(
-      LEASE,
-      setInterval(() => void this.lease(), Math.max(1000, (this.env.SCHEDULER_LEASE_SECONDS * 1000) / 3)),
+      REAP,
+      setInterval(() => void this.reap(), leaseMs),
     );
     // At start: fires missed while no replica was up (catch-up), and runs abandoned by a replica that died.
-    void this.lease();
+    void this.reap();
     this.arm(0);
   }
 
   onModuleDestroy(): void {
     this.stopped = true;
-    for (const name of [FIRE, SYNC, LEASE]) this.remove(name);
+    for (const name of [FIRE, SYNC, HEARTBEAT, REAP]) this.remove(name);
   }
 
   async fire(): Promise<void> {
@@ -74,10 +86,13 @@ export class SchedulerTimers implements OnApplicationBootstrap, OnModuleDestroy 
       .catch((error: unknown) => this.logger.error({ err: error }, 'could not re-read the jobs; keeping the ones known'));
   }
 
-  async lease(): Promise<void> {
+  async heartbeat(): Promise<void> {
     await this.engine
       .heartbeat()
       .catch((error: unknown) => this.logger.error({ err: error }, 'could not renew the leases of the running jobs'));
+  }
+
+  async reap(): Promise<void> {
     await this.engine.reap().catch((error: unknown) => this.logger.error({ err: error }, 'could not look for abandoned runs'));
   }
 

@@ -3,6 +3,7 @@ import { CleanupCalendar } from '../cleanup/cleanup-calendar';
 import { CleanupReport } from '../cleanup/cleanup-report.entity';
 import { CleanupService } from '../cleanup/cleanup.service';
 import { Clock } from '../common/clock';
+import { WriteFence } from '../database/write-fence';
 import { JobSummary, NoticeService } from '../notifications/notice.service';
 import type { RunTrigger } from './job-run.entity';
 
@@ -16,6 +17,8 @@ export interface TaskContext {
   dryRun: boolean;
   /** When the cleanups will run, from the stored jobs (the notices warn about each one). */
   cleanups: CleanupCalendar;
+  /** The run's lease, as a fence on its writes and a signal to stop. */
+  fence: WriteFence;
 }
 
 /**
@@ -55,7 +58,13 @@ export class TaskRegistry {
       async run(ctx) {
         // The cutoff comes from the scheduled time, not the start: a catch-up run deletes exactly
         // what the missed run would have, and never anything younger.
-        const report = await cleanup.run({ at: ctx.scheduledFor, trigger: ctx.trigger, triggeredBy: ctx.triggeredBy, dryRun: ctx.dryRun });
+        const report = await cleanup.run({
+          at: ctx.scheduledFor,
+          trigger: ctx.trigger,
+          triggeredBy: ctx.triggeredBy,
+          dryRun: ctx.dryRun,
+          fence: ctx.fence,
+        });
         const summary = {
           reportId: report.id,
           dryRun: report.dryRun,
@@ -78,7 +87,7 @@ export class TaskRegistry {
         // Notices look ahead from when the run actually starts, not from its scheduled time: a late
         // (catch-up) run cannot warn about a cleanup that has already happened, and the notice for
         // each upcoming one was queued by an earlier run inside its window.
-        const job = await notices.runJob(clock.now(), ctx.cleanups);
+        const job = await notices.runJob(clock.now(), ctx.cleanups, ctx.fence);
         const summary = {
           windowUntil: job.windowUntil,
           cleanupRuns: job.cleanupRuns.length,
