@@ -50,6 +50,9 @@ const { CleanupService } = require(`${DIST}/cleanup/cleanup.service`);
 const { FixedClock } = require(`${DIST}/common/clock`);
 const { dataSourceOptions } = require(`${DIST}/database/data-source`);
 const { runMigrations } = require(`${DIST}/database/migrate`);
+const { JobLedger } = require(`${DIST}/scheduler/ledger.service`);
+const { leaseHeld } = require(`${DIST}/scheduler/ledger-sql`);
+const { SchedulerJob } = require(`${DIST}/scheduler/job.entity`);
 const { DataSource, LessThanOrEqual } = require('typeorm');
 const { Message } = require(`${DIST}/records/message.entity`);
 
@@ -120,7 +123,9 @@ function seedSqlite(file, messages) {
 }
 
 // ---------- the service, run in-process from the built code ----------
-async function serviceRun(url, batch) {
+// fenced: as a scheduled run is, every batch carries the run's lease (a running job_run row), so
+// the same data measured both ways gives the cost of fencing.
+async function serviceRun(url, batch, fenced = false) {
   const env = validateEnv({
     DATABASE_URL: url,
     ADMIN_API_KEY: 'bench-operator-key-0000000001',
@@ -133,6 +138,15 @@ async function serviceRun(url, batch) {
   const app = await createApp({ env, clock: new FixedClock(RUN_AT) });
   await app.init();
   const cleanup = app.get(CleanupService);
+  let fence;
+  if (fenced) {
+    const job = await app.get(DataSource).getRepository(SchedulerJob).findOneByOrFail({ id: 'daily_data_cleanup' });
+    const claim = await app
+      .get(JobLedger)
+      .claim({ job, scheduledFor: RUN_AT, trigger: 'manual', triggeredBy: 'bench', owner: 'bench', fire: false });
+    const kind = url.startsWith('sqlite:') ? 'sqlite' : 'postgres';
+    fence = { signal: new AbortController().signal, condition: (p) => leaseHeld(kind, p, claim.run.id), check: async () => undefined };
+  }
   if (global.gc) global.gc();
   const rssBefore = process.memoryUsage().rss;
   let rssMax = rssBefore;
@@ -150,6 +164,7 @@ async function serviceRun(url, batch) {
     at: RUN_AT,
     trigger: 'manual',
     triggeredBy: 'bench',
+    fence,
     afterBatch: (_k, r) => {
       if (r.conversationsDeleted === 0) messagesDoneAt = Date.now();
     },
@@ -241,6 +256,13 @@ async function benchPg() {
       `ratio message deletes / raw message DELETE: ${(r.messagesMs / rawMs).toFixed(2)}x (target <= 1.5x); whole run / both raw statements: ${(r.ms / (rawMs + rawConvMs)).toFixed(2)}x; ` +
         `whole run / raw message DELETE: ${(r.ms / rawMs).toFixed(2)}x (max batch target <= 250 ms; RSS target < 64 MB)`,
     );
+    await seedPg(db.client, MESSAGES);
+    const f = await serviceRun(db.url, BATCH, true);
+    console.log(
+      `fenced, as a scheduled run: ${secs(f.ms)}, message deletes ${secs(f.messagesMs)} (${(f.messagesMs / rawMs).toFixed(2)}x raw), ` +
+        `whole run ${(f.ms / (rawMs + rawConvMs)).toFixed(2)}x both raw statements, max batch ${f.report.maxBatchMs} ms; ` +
+        `fencing costs ${(((f.ms - r.ms) / r.report.batches) * 1000).toFixed(0)} us per batch (${(((f.ms - r.ms) / r.ms) * 100).toFixed(1)}% of the run)`,
+    );
 
     if (NAIVE === 'off') return;
     await seedPg(db.client, MESSAGES);
@@ -291,6 +313,13 @@ async function benchSqlite() {
     );
     console.log(
       `ratio teddy (whole run) / raw DELETE: ${(r.ms / rawMs).toFixed(2)}x; message deletes / raw DELETE: ${(r.messagesMs / rawMs).toFixed(2)}x`,
+    );
+    seedSqlite(file, MESSAGES);
+    const f = await serviceRun(url, BATCH, true);
+    console.log(
+      `fenced, as a scheduled run: ${secs(f.ms)}, ${fmt(Math.round(f.report.messagesDeleted / (f.ms / 1000)))} messages/s, ` +
+        `${(f.ms / rawMs).toFixed(2)}x raw, max batch ${f.report.maxBatchMs} ms; ` +
+        `fencing costs ${(((f.ms - r.ms) / r.report.batches) * 1000).toFixed(0)} us per batch (${(((f.ms - r.ms) / r.ms) * 100).toFixed(1)}% of the run)`,
     );
     if (NAIVE === 'off') return;
     seedSqlite(file, MESSAGES);
