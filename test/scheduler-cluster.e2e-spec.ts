@@ -224,29 +224,38 @@ describe(`the scheduler across service processes (${TEST_DB})`, () => {
     }, 180_000);
   });
 
+  /**
+   * Two replicas (lease 3 s, batches of 100) and a one-shot cleanup of 200,000 expired messages,
+   * caught once the replica that claimed it has committed its first batches: half-done work that
+   * the other replica must take over when this one dies or freezes.
+   */
+  async function midCleanup(jobId: string) {
+    const env = { SCHEDULER_LEASE_SECONDS: '3', CLEANUP_BATCH_SIZE: '100' };
+    const [a] = await startServices(['replica-a', 'replica-b'], { databaseUrl: database!.url, env }, procs);
+    const byPid = new Map(procs.map((p) => [p.pid, p]));
+    const ledger = await connect();
+    const MESSAGES = 200_000;
+    await seedExpired(ledger, MESSAGES);
+    await pauseBuiltins(a);
+    const fire = await addOneShotCleanup(a, jobId);
+    const first = await waitFor(
+      'a replica to claim and start the fire',
+      async () => (await runsOf(ledger, jobId)).find((r) => r.status === 'running'),
+      20_000,
+      50,
+    );
+    await waitFor('the run to delete its first batches', async () => (await expiredMessages(ledger)) <= MESSAGES - 1000, 30_000, 20);
+    const victim = byPid.get(ownerPid(first.owner))!;
+    const survivor = procs.find((p) => p !== victim)!;
+    return { ledger, MESSAGES, fire, first, victim, survivor };
+  }
+
   pgDescribe('a replica killed (SIGKILL) in the middle of a run', () => {
     it('loses its run when the lease runs out: the other replica marks it abandoned and runs the same fire again as attempt 2', async () => {
       await explained(async () => {
-        const env = { SCHEDULER_LEASE_SECONDS: '3', CLEANUP_BATCH_SIZE: '100' };
-        const [a] = await startServices(['replica-a', 'replica-b'], { databaseUrl: database!.url, env }, procs);
-        const byPid = new Map(procs.map((p) => [p.pid, p]));
-        const ledger = await connect();
-        const MESSAGES = 200_000;
-        await seedExpired(ledger, MESSAGES);
-        await pauseBuiltins(a);
-
         const jobId = 'cleanup_once';
-        const fire = await addOneShotCleanup(a, jobId);
-        const first = await waitFor(
-          'a replica to claim and start the fire',
-          async () => (await runsOf(ledger, jobId)).find((r) => r.status === 'running'),
-          20_000,
-          50,
-        );
-        // Kill it once it has committed some batches, so that the dead replica leaves half-done work behind.
-        await waitFor('the run to delete its first batches', async () => (await expiredMessages(ledger)) <= MESSAGES - 1000, 30_000, 20);
-        const victim = byPid.get(ownerPid(first.owner))!;
-        const survivor = procs.find((p) => p !== victim)!;
+        // Killed once it has committed some batches, so that the dead replica leaves half-done work behind.
+        const { ledger, MESSAGES, fire, first, victim, survivor } = await midCleanup(jobId);
         expect(victim).toBeDefined();
         expect(first).toMatchObject({ attempt: 1, trigger: 'scheduled', fireKey: fire.toISOString() });
 
@@ -312,25 +321,8 @@ describe(`the scheduler across service processes (${TEST_DB})`, () => {
   pgDescribe('a replica frozen (SIGSTOP) past its lease and thawed', () => {
     it('writes nothing after thawing: the fire succeeds once, by the replica that took it over', async () => {
       await explained(async () => {
-        const env = { SCHEDULER_LEASE_SECONDS: '3', CLEANUP_BATCH_SIZE: '100' };
-        const [a] = await startServices(['replica-a', 'replica-b'], { databaseUrl: database!.url, env }, procs);
-        const byPid = new Map(procs.map((p) => [p.pid, p]));
-        const ledger = await connect();
-        const MESSAGES = 200_000;
-        await seedExpired(ledger, MESSAGES);
-        await pauseBuiltins(a);
-
         const jobId = 'cleanup_frozen';
-        await addOneShotCleanup(a, jobId);
-        const first = await waitFor(
-          'a replica to claim and start the fire',
-          async () => (await runsOf(ledger, jobId)).find((r) => r.status === 'running'),
-          20_000,
-          50,
-        );
-        await waitFor('the run to delete its first batches', async () => (await expiredMessages(ledger)) <= MESSAGES - 1000, 30_000, 20);
-        const victim = byPid.get(ownerPid(first.owner))!;
-        const survivor = procs.find((p) => p !== victim)!;
+        const { ledger, victim, survivor } = await midCleanup(jobId);
         victim.signal('SIGSTOP');
         const frozenAt = Date.now();
         try {
