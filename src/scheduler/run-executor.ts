@@ -57,31 +57,30 @@ export class RunExecutor {
     const fence = this.fence(run, stop);
     this.catalogue.noteRun(run);
     this.monitor.started(run);
-    // In flight from the moment it is accepted: the task's first statements run before any await.
-    let entered!: () => void;
-    const entry = new Promise<void>((resolve) => (entered = resolve));
-    const done = (async (): Promise<RunResult<R>> => {
-      await entry;
-      const outcome = await this.outcome<R>(def, run, { dryRun: options.dryRun, cleanups: options.cleanups, fence });
-      const summary = outcome.summary || Object.keys(extra).length ? { ...extra, ...outcome.summary } : null;
-      const error = outcome.status === 'failed' ? outcome.error : null;
-      let final: JobRun = { ...run, status: outcome.status, summary, error, finishedAt: this.clock.now() };
-      let countedElsewhere = false;
-      try {
-        const ended = await this.ledger.finish(run, outcome.status, summary, error);
-        final = ended.run;
-        // A lost run was counted as abandoned by whoever took its lease: it is not counted again.
-        countedElsewhere = ended.lost;
-      } catch (e) {
-        // The row stays "running" until its lease runs out; another replica then marks it abandoned.
-        this.logger.error({ err: e, runId: run.id }, `could not record the end (${outcome.status}) of run ${run.id} of ${def.id}`);
-      }
-      if (!countedElsewhere) this.monitor.finished(final);
-      this.catalogue.noteRun(final);
-      return { run: final, result: outcome.result };
-    })().finally(() => this.inFlight.delete(run.id));
+    // The task starts a microtask later, so that the run is in flight here before its first
+    // statement (which runs before any await) can ask: a heartbeat, a test.
+    const done = Promise.resolve()
+      .then(async (): Promise<RunResult<R>> => {
+        const outcome = await this.outcome<R>(def, run, { dryRun: options.dryRun, cleanups: options.cleanups, fence });
+        const summary = outcome.summary || Object.keys(extra).length ? { ...extra, ...outcome.summary } : null;
+        const error = outcome.status === 'failed' ? outcome.error : null;
+        let final: JobRun = { ...run, status: outcome.status, summary, error, finishedAt: this.clock.now() };
+        let countedElsewhere = false;
+        try {
+          const ended = await this.ledger.finish(run, outcome.status, summary, error);
+          final = ended.run;
+          // A lost run was counted as abandoned by whoever took its lease: it is not counted again.
+          countedElsewhere = ended.lost;
+        } catch (e) {
+          // The row stays "running" until its lease runs out; another replica then marks it abandoned.
+          this.logger.error({ err: e, runId: run.id }, `could not record the end (${outcome.status}) of run ${run.id} of ${def.id}`);
+        }
+        if (!countedElsewhere) this.monitor.finished(final);
+        this.catalogue.noteRun(final);
+        return { run: final, result: outcome.result };
+      })
+      .finally(() => this.inFlight.delete(run.id));
     this.inFlight.set(run.id, { run, done, stop });
-    entered();
     return done;
   }
 
