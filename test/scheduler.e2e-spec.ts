@@ -598,7 +598,9 @@ describe(`scheduler with a fake clock (${TEST_DB})`, () => {
           expect(await remaining(a)).toBe(500);
           const report = ended.result as { status: string; messagesDeleted: number; batches: number; error: string };
           expect(report).toMatchObject({ status: 'abandoned', messagesDeleted: 100, batches: 1 });
-          expect(report.error).toMatch(/stopped after 1 batches: run .* lost its lease/);
+          expect(report.error).toMatch(
+            /stopped after 1 batches \(the 100 messages and 0 conversations deleted stay deleted\): run .* lost its lease/,
+          );
           const [stored] = await a.dataSource.query(
             `SELECT status, messages_deleted FROM cleanup_report WHERE id = '${(ended.result as { id: string }).id}'`,
           );

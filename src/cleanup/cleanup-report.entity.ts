@@ -1,7 +1,8 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export type CleanupStatus = 'running' | 'succeeded' | 'failed' | 'abandoned';
-export type CleanupTrigger = 'scheduled' | 'catch-up' | 'manual' | 'cli';
+export const CLEANUP_STATUSES = ['running', 'succeeded', 'failed', 'abandoned', 'cancelled', 'timed_out'] as const;
+export type CleanupStatus = (typeof CLEANUP_STATUSES)[number];
+export type CleanupTrigger = 'scheduled' | 'catch-up' | 'manual' | 'cli' | 'backfill';
 
 export interface CleanupPolicy {
   retentionDays: number;

@@ -23,11 +23,23 @@ export interface RunOptions {
   dryRun?: boolean;
   /** What every batch must hold to commit: the scheduler's run lease. None for a run on its own. */
   fence?: WriteFence;
+  /**
+   * Told how far the run has got after each batch: messages deleted out of the total counted at the
+   * start (what the preview counts). Counting costs one query, so only a caller that shows progress asks.
+   */
+  progress?: (p: { done: number; total?: number; unit: string }) => void;
   /** Test hook: called after each committed batch (e.g. to simulate a crash after batch k). */
   afterBatch?: (batch: number, report: CleanupReport) => void | Promise<void>;
 }
 
 const PROGRESS_EVERY_MS = 5000;
+
+/** ", about 40 s left" from the rate so far; nothing until there is a rate to go by. */
+function eta(done: number, total: number | undefined, elapsedMs: number): string {
+  if (!total || done <= 0 || done >= total) return '';
+  const left = ((total - done) * elapsedMs) / done / 1000;
+  return `, about ${left < 90 ? `${Math.ceil(left)} s` : `${Math.ceil(left / 60)} min`} left`;
+}
 /** A running report whose heartbeat is older than this belongs to a process that died. */
 const ABANDONED_AFTER_MS = 10 * 60_000;
 
@@ -73,12 +85,20 @@ export class CleanupService {
   private async execute(plan: RetentionPlan, report: CleanupReport, options: RunOptions): Promise<CleanupReport> {
     const started = Date.now();
     let lastProgress = started;
+    const total = options.progress && !options.dryRun ? (await this.count(plan)).messages : undefined;
     const progress = async (force = false) => {
+      options.progress?.({ done: report.messagesDeleted, ...(total !== undefined ? { total } : {}), unit: 'messages' });
       if (!force && Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
       lastProgress = Date.now();
       this.logger.log(
-        { reportId: report.id, messages: report.messagesDeleted, conversations: report.conversationsDeleted, batches: report.batches },
-        `cleanup in progress: ${report.messagesDeleted} messages, ${report.conversationsDeleted} conversations deleted in ${report.batches} batches`,
+        {
+          reportId: report.id,
+          messages: report.messagesDeleted,
+          conversations: report.conversationsDeleted,
+          batches: report.batches,
+          ...(total ? { total, percent: Math.min(100, Math.round((report.messagesDeleted / total) * 100)) } : {}),
+        },
+        `cleanup in progress: ${report.messagesDeleted}${total ? ` of ${total}` : ''} messages, ${report.conversationsDeleted} conversations deleted in ${report.batches} batches${eta(report.messagesDeleted, total, Date.now() - started)}`,
       );
       report.heartbeatAt = this.clock.now();
       await this.save(report);
@@ -99,8 +119,8 @@ export class CleanupService {
             if (table === 'message') report.messagesDeleted += deleted;
             else report.conversationsDeleted += deleted;
             this.deletedTotal.inc({ table }, deleted);
-            await options.afterBatch?.(report.batches, report);
             await progress();
+            await options.afterBatch?.(report.batches, report);
           },
           options.fence ?? NO_FENCE,
         );
@@ -108,10 +128,10 @@ export class CleanupService {
       report.status = 'succeeded';
     } catch (error) {
       if (error instanceof FenceLost) {
-        // Not an error of the cleanup's own: its run was taken away (or is shutting down), and the
-        // run that takes over deletes the rest by the same predicate. The report keeps how far it got.
-        report.status = 'abandoned';
-        report.error = `stopped after ${report.batches} batches: ${error.message}`;
+        // Not an error of the cleanup's own: its run was taken away (given up, cancelled, timed out).
+        // What it deleted stays deleted; the next run deletes the rest by the same predicate.
+        report.status = error.outcome;
+        report.error = `stopped after ${report.batches} batches (the ${report.messagesDeleted} messages and ${report.conversationsDeleted} conversations deleted stay deleted): ${error.message}`;
         this.logger.warn({ reportId: report.id }, `cleanup ${report.error}`);
       } else {
         report.status = 'failed';

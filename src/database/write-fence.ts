@@ -14,9 +14,15 @@ export interface WriteFence {
   check(): Promise<void>;
 }
 
-/** The writer lost the right to write (its lease was taken away, or it is shutting down). */
+/** Why a writer lost the right to write: given up (a lost lease, a shutdown), cancelled, or out of time. */
+export type FenceOutcome = 'abandoned' | 'cancelled' | 'timed_out';
+
+/** The writer lost the right to write (its lease was taken away, it was cancelled or timed out, or it is shutting down). */
 export class FenceLost extends Error {
-  constructor(reason: string) {
+  constructor(
+    reason: string,
+    readonly outcome: FenceOutcome = 'abandoned',
+  ) {
     super(reason);
     this.name = 'FenceLost';
   }
@@ -31,6 +37,8 @@ export const NO_FENCE: WriteFence = {
 
 /** Throws FenceLost if the fence's signal was aborted (a check between batches, before any write). */
 export function throwIfFenced(fence: WriteFence): void {
-  if (fence.signal.aborted)
-    throw new FenceLost(fence.signal.reason instanceof Error ? fence.signal.reason.message : String(fence.signal.reason));
+  if (!fence.signal.aborted) return;
+  const reason: unknown = fence.signal.reason;
+  if (reason instanceof FenceLost) throw reason;
+  throw new FenceLost(reason instanceof Error ? reason.message : String(reason));
 }

@@ -195,6 +195,7 @@ export class JobCatalogue {
       this.logger.error(`job ${row.id} has an unusable schedule (${row.cron} in ${row.timezone}): ${job.problem}; it will not fire`);
     }
     job.nextFire = row.paused || !job.schedule ? null : job.schedule.next(job.considered);
+    this.monitor.paused(row.id, row.paused);
     this.monitor.next(row.id, job.nextFire);
     this.monitor.scheduled(row.id, job.schedule, job.nextFire);
   }

@@ -13,6 +13,9 @@ export const JOB_LAST_SUCCESS = 'teddy_job_last_success_timestamp_seconds';
 export const JOB_NEXT_RUN = 'teddy_job_next_run_timestamp_seconds';
 export const JOB_INTERVAL = 'teddy_job_interval_seconds';
 export const SCHEDULER_MISSED = 'teddy_scheduler_missed_total';
+export const JOB_RUNS_STARTED = 'teddy_job_runs_started_total';
+export const JOB_RUNNING = 'teddy_job_running';
+export const JOB_PAUSED = 'teddy_job_paused';
 
 export interface MissedEvent {
   jobId: string;
@@ -32,7 +35,7 @@ export interface MaxInstancesEvent {
 }
 
 /** Terminal statuses counted by teddy_job_runs_total (exported at 0 for every job, so alerts see the series from the start). */
-const COUNTED = ['succeeded', 'failed', 'skipped', 'abandoned'] as const;
+const COUNTED = ['succeeded', 'failed', 'cancelled', 'timed_out', 'skipped', 'abandoned'] as const;
 
 /**
  * What happens to runs, as logs and metrics. The engine calls it directly at each step of a run
@@ -50,9 +53,13 @@ export class JobMonitor {
     @InjectMetric(JOB_NEXT_RUN) private readonly nextRun: Gauge<'job_id'>,
     @InjectMetric(JOB_INTERVAL) private readonly interval: Gauge<'job_id'>,
     @InjectMetric(SCHEDULER_MISSED) private readonly missedFires: Counter<'job_id'>,
+    @InjectMetric(JOB_RUNS_STARTED) private readonly startedRuns: Counter<'job_id' | 'trigger'>,
+    @InjectMetric(JOB_RUNNING) private readonly runningNow: Gauge<'job_id'>,
+    @InjectMetric(JOB_PAUSED) private readonly pausedNow: Gauge<'job_id'>,
   ) {}
 
   started(run: JobRun): void {
+    this.startedRuns.inc({ job_id: run.jobId, trigger: run.trigger });
     this.logger.log(
       {
         runId: run.id,
@@ -85,12 +92,30 @@ export class JobMonitor {
     }
   }
 
-  abandoned(run: AbandonedRun): void {
-    this.runs.inc({ job_id: run.jobId, status: 'abandoned' });
-    this.logger.warn(
-      { runId: run.id, jobId: run.jobId, owner: run.owner, scheduledFor: run.scheduledFor.toISOString() },
-      `run ${run.id} of ${run.jobId} abandoned: ${run.reason ?? `its replica (${run.owner}) stopped renewing its lease`}`,
+  /** A run taken away from its owner (abandoned, cancelled, timed out), counted by whoever took it. */
+  takenAway(run: AbandonedRun): void {
+    this.runs.inc({ job_id: run.jobId, status: run.status });
+    if (run.status === 'timed_out') this.appErrors.count('scheduled_job');
+    const log = run.status === 'cancelled' ? 'log' : 'warn';
+    this.logger[log](
+      { runId: run.id, jobId: run.jobId, owner: run.owner, status: run.status, scheduledFor: run.scheduledFor.toISOString() },
+      `run ${run.id} of ${run.jobId} ${run.status.replace('_', ' ')}: ${run.reason ?? `its replica (${run.owner}) stopped renewing its lease`}`,
     );
+  }
+
+  /** A fire waiting for room (overlap buffer_one), and the buffered fires it replaced (counted skipped). */
+  buffered(run: JobRun, replaced: { id: string; scheduledFor: Date }[], running: RunningRun[]): void {
+    if (replaced.length) this.runs.inc({ job_id: run.jobId, status: 'skipped' }, replaced.length);
+    this.logger.log(
+      { runId: run.id, jobId: run.jobId, scheduledFor: run.scheduledFor.toISOString(), replaced: replaced.map((r) => r.id) },
+      `job ${run.jobId}: fire ${run.scheduledFor.toISOString()} waits for ${running.map((r) => r.id).join(', ')} (overlap buffer_one)` +
+        (replaced.length ? `; it replaces the buffered fire ${replaced.map((r) => r.scheduledFor.toISOString()).join(', ')}` : ''),
+    );
+  }
+
+  /** Runs of the job in flight on this replica. */
+  running(jobId: string, n: number): void {
+    this.runningNow.set({ job_id: jobId }, n);
   }
 
   missed(e: MissedEvent): void {
@@ -114,6 +139,11 @@ export class JobMonitor {
   known(jobId: string): void {
     for (const status of COUNTED) this.runs.inc({ job_id: jobId, status }, 0);
     this.missedFires.inc({ job_id: jobId }, 0);
+    this.runningNow.set({ job_id: jobId }, 0);
+  }
+
+  paused(jobId: string, paused: boolean): void {
+    this.pausedNow.set({ job_id: jobId }, paused ? 1 : 0);
   }
 
   /** The cluster-wide last success, read from the ledger (so it is right after a restart, and counts other replicas' runs). */
@@ -137,5 +167,6 @@ export class JobMonitor {
     this.nextRun.remove({ job_id: jobId });
     this.interval.remove({ job_id: jobId });
     this.lastSuccess.remove({ job_id: jobId });
+    this.pausedNow.remove({ job_id: jobId });
   }
 }

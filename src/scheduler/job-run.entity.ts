@@ -1,8 +1,19 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'abandoned', 'skipped'] as const;
+/**
+ * queued: waiting for room under the job's overlap policy (a buffered fire, a backfill fire);
+ * running; then one final status. cancelled, timed_out and abandoned are set by whoever takes the
+ * run away (an operator, the run's deadline, the reaper or a shutdown): that one write ends the run
+ * in the ledger and, by the fence, stops its writes.
+ */
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'abandoned', 'skipped'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
-export const RUN_TRIGGERS = ['scheduled', 'catch-up', 'manual', 'cli'] as const;
+/** The statuses a run ends in. */
+export const FINAL_STATUSES = ['succeeded', 'failed', 'cancelled', 'timed_out', 'abandoned', 'skipped'] as const;
+export type FinalStatus = (typeof FINAL_STATUSES)[number];
+/** The statuses that take a running run away from its owner. */
+export type TakenAwayStatus = Extract<RunStatus, 'cancelled' | 'timed_out' | 'abandoned'>;
+export const RUN_TRIGGERS = ['scheduled', 'catch-up', 'manual', 'cli', 'backfill'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
 /** One row of the run ledger: every run of every job, whoever started it, and how it ended. */
@@ -61,4 +72,18 @@ export class JobRun {
 
   @Column({ type: 'text', nullable: true })
   error: string | null;
+
+  /** How far a running run has got, written every few seconds while it runs (RunExecutor.watch). */
+  @Column({ type: 'simple-json', nullable: true })
+  progress: RunProgress | null;
+
+  /** When a run with maxRuntimeSeconds times out (the app clock of the replica that started it). */
+  @Column({ name: 'deadline_at', type: Date, nullable: true })
+  deadlineAt: Date | null;
+}
+
+export interface RunProgress {
+  done: number;
+  total?: number;
+  unit: string;
 }

@@ -1,6 +1,17 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 /**
+ * What a fire does when the job already runs as many runs as it may (Temporal's meanings):
+ * - skip: it is recorded skipped;
+ * - buffer_one: it waits, as the job's one buffered fire; a later fire replaces it (coalesces);
+ * - cancel_other: the oldest running run is cancelled and the fire starts;
+ * - allow: several run at once, up to maxInstances; beyond, skipped.
+ * maxInstances caps every policy, and only `allow` uses more than 1.
+ */
+export const OVERLAP_POLICIES = ['skip', 'buffer_one', 'cancel_other', 'allow'] as const;
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+
+/**
  * A scheduled job: which registered task it runs, on which cron in which zone, and its options.
  * Stored, so a change made through the admin API on one replica reaches every replica.
  */
@@ -33,6 +44,21 @@ export class SchedulerJob {
   /** How late a fire may still run; null: no limit. */
   @Column({ name: 'misfire_grace_seconds', type: 'integer', nullable: true })
   misfireGraceSeconds: number | null;
+
+  @Column({ type: 'varchar', length: 16, default: 'skip' })
+  overlap: OverlapPolicy;
+
+  /** A run still running after this many seconds is stopped and ends timed_out; null: no limit. */
+  @Column({ name: 'max_runtime_seconds', type: 'integer', nullable: true })
+  maxRuntimeSeconds: number | null;
+
+  /** After this many consecutive failed (or timed-out) runs the job pauses itself; null: never. */
+  @Column({ name: 'pause_after_failures', type: 'integer', nullable: true })
+  pauseAfterFailures: number | null;
+
+  /** Why the job is paused (an operator's note, or the scheduler's after failures); null when running. */
+  @Column({ name: 'pause_note', type: 'varchar', length: 500, nullable: true })
+  pauseNote: string | null;
 
   @Column({ type: 'boolean', default: false })
   builtin: boolean;

@@ -1,3 +1,4 @@
+import { OverlapPolicy } from './job.entity';
 import { Env } from '../config/env.validation';
 
 export const CLEANUP_JOB_ID = 'daily_data_cleanup';
@@ -19,5 +20,15 @@ export const BUILTIN_JOBS = (env: Env) => [
  *   scheduled time, so a late run deletes exactly what the missed one would have, and the notices
  *   look ahead from when they run. A cleanup missed at midnight therefore runs as soon as a replica
  *   is up, not a day later. An operator can set a grace per job.
+ * - overlap skip: a fire that finds the job running is recorded skipped (with max_instances 1, the
+ *   old service's behaviour). No run timeout and no pause after failures unless an operator sets them.
  */
-export const DEFAULT_JOB_OPTIONS = { maxInstances: 1, coalesce: true, misfireGraceSeconds: null as number | null };
+export const DEFAULT_JOB_OPTIONS = {
+  maxInstances: 1,
+  coalesce: true,
+  misfireGraceSeconds: null as number | null,
+  overlap: 'skip' as OverlapPolicy,
+  maxRuntimeSeconds: null as number | null,
+  pauseAfterFailures: null as number | null,
+  pauseNote: null as string | null,
+};

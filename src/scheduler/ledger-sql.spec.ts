@@ -1,5 +1,19 @@
 import { JobRun } from './job-run.entity';
-import { abandonedFires, finishRun, insertRun, LedgerTime, liveRuns, reapExpired, releaseRuns, renewLeases, Statement } from './ledger-sql';
+import {
+  abandonedFires,
+  finishRun,
+  insertRun,
+  lateSummary,
+  LedgerTime,
+  liveRuns,
+  reapExpired,
+  renewLeases,
+  startQueued,
+  Statement,
+  takeAway,
+  takenAway,
+  writeProgress,
+} from './ledger-sql';
 
 const now = new Date('2026-11-29T00:00:00.000Z');
 const at = (kind: LedgerTime['kind']): LedgerTime => ({ kind, now, leaseSeconds: 60 });
@@ -21,6 +35,8 @@ const run: JobRun = {
   durationMs: null,
   summary: { deleted: 3 },
   error: null,
+  progress: { done: 2, total: 10, unit: 'messages' },
+  deadlineAt: new Date(now.getTime() + 60_000),
 };
 
 const statements = (kind: LedgerTime['kind']): Record<string, Statement> => ({
@@ -31,7 +47,11 @@ const statements = (kind: LedgerTime['kind']): Record<string, Statement> => ({
   renewLeases: renewLeases(at(kind), 'replica-a', ['r1', 'r2']),
   reapExpired: reapExpired(at(kind), ['r3']),
   reapNothingInFlight: reapExpired(at(kind), []),
-  releaseRuns: releaseRuns(at(kind), ['r1'], 'shutting down'),
+  takeAway: takeAway(at(kind), ['r1', 'r2'], 'cancelled', 'cancelled by operator'),
+  takenAway: takenAway(kind, ['r1', 'r2']),
+  lateSummary: lateSummary(kind, 'r1', { deleted: 2 }),
+  writeProgress: writeProgress(kind, 'r1', { done: 1, unit: 'messages' }),
+  startQueued: startQueued(at(kind), 'r1', 'replica-a', null),
   abandonedFires: abandonedFires(kind, now, 3),
 });
 
@@ -57,13 +77,13 @@ describe('run ledger statements', () => {
 
   it('keeps the runs still in flight here out of the reaping, on both databases', () => {
     const postgres = reapExpired(at('postgres'), ['r3', 'r4']);
-    expect(postgres.sql).toContain('lease_until < clock_timestamp() AND id NOT IN ($2, $3)');
-    expect(postgres.params).toEqual([now, 'r3', 'r4']);
-    // Positional: the ids must come after the two times that precede them in the text.
+    expect(postgres.sql).toContain('lease_until < clock_timestamp() AND id NOT IN ($4, $5)');
+    expect(postgres.params).toEqual([now, now, now, 'r3', 'r4']);
+    // Positional: the ids must come after the times that precede them in the text.
     const sqlite = reapExpired(at('sqlite'), ['r3', 'r4']);
     expect(sqlite.sql).toContain('finished_at = ?, lease_until = NULL');
     expect(sqlite.sql).toContain('lease_until < ? AND id NOT IN (?, ?)');
-    expect(sqlite.params).toEqual(['2026-11-29 00:00:00.000', '2026-11-29 00:00:00.000', 'r3', 'r4']);
+    expect(sqlite.params).toEqual([...Array(4).fill('2026-11-29 00:00:00.000'), 'r3', 'r4']);
     expect(reapExpired(at('postgres'), []).sql).not.toContain('NOT IN');
   });
 });

@@ -1,6 +1,6 @@
 import { DatabaseKind } from '../database/data-source';
 import { fromSqlTimestamp, SqlParams } from '../database/sql';
-import { JobRun, RunTrigger } from './job-run.entity';
+import { JobRun, RunTrigger, TakenAwayStatus } from './job-run.entity';
 
 /** The run ledger's statements, built for either database. No I/O here: JobLedger runs them. */
 
@@ -52,6 +52,8 @@ const RUN_COLUMNS = [
   'duration_ms',
   'summary',
   'error',
+  'progress',
+  'deadline_at',
 ];
 
 /**
@@ -78,6 +80,8 @@ export function insertRun(t: LedgerTime, run: JobRun, withLease: boolean): State
     p.add(run.durationMs),
     p.add(run.summary ? JSON.stringify(run.summary) : null),
     p.add(run.error),
+    p.add(run.progress ? JSON.stringify(run.progress) : null),
+    p.add(run.deadlineAt),
   ];
   const sql = `INSERT INTO job_run (${RUN_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES (${values.join(', ')}) ON CONFLICT DO NOTHING`;
   return { sql, params: p.values };
@@ -126,27 +130,75 @@ export function leaseHeld(kind: DatabaseKind, p: SqlParams, runId: string): stri
   return `EXISTS (SELECT 1 FROM job_run WHERE id = ${p.add(runId)} AND status = 'running'${kind === 'postgres' ? ' FOR SHARE' : ''})`;
 }
 
-const ABANDONED_COLUMNS = 'id, job_id, fire_key, attempt, "trigger", scheduled_for, owner';
+const TAKEN_COLUMNS = 'id, job_id, fire_key, attempt, "trigger", scheduled_for, owner, status, error';
 
 /**
- * Marks abandoned the running rows whose lease has run out, except those in `inFlightHere`, and
- * returns them. The UPDATE re-tests the status, so a row is marked by one replica only.
+ * Marks the running rows whose lease has run out, except those in `inFlightHere`, and returns them:
+ * abandoned, or timed_out when their deadline passed too (a run frozen past its maxRuntimeSeconds
+ * is not run again). The UPDATE re-tests the status, so a row is marked by one replica only.
  */
 export function reapExpired(t: LedgerTime, inFlightHere: string[]): Statement {
   const p = new SqlParams(t.kind);
   // Parameters are added in the order they appear in the text: SQLite's placeholders are positional.
-  const sql = `UPDATE job_run SET status = 'abandoned', finished_at = ${p.add(t.now)}, lease_until = NULL,
-      error = 'its replica stopped renewing the lease (it died, hung, or lost the database); the run is given up'
+  const now = p.add(t.now);
+  const sql = `UPDATE job_run SET
+      status = CASE WHEN deadline_at IS NOT NULL AND deadline_at <= ${now} THEN 'timed_out' ELSE 'abandoned' END,
+      finished_at = ${p.add(t.now)}, lease_until = NULL,
+      error = CASE WHEN deadline_at IS NOT NULL AND deadline_at <= ${p.add(t.now)}
+        THEN 'it ran past its maxRuntimeSeconds, and its replica stopped renewing the lease'
+        ELSE 'its replica stopped renewing the lease (it died, hung, or lost the database); the run is given up' END
     WHERE status = 'running' AND lease_until < ${dbNow(t, p)}${inFlightHere.length ? ` AND id NOT IN (${inList(p, inFlightHere)})` : ''}
-    RETURNING ${ABANDONED_COLUMNS}`;
+    RETURNING ${TAKEN_COLUMNS}`;
   return { sql, params: p.values };
 }
 
-/** Gives up the given runs if they are still running. */
-export function releaseRuns(t: LedgerTime, runIds: string[], reason: string): Statement {
+/**
+ * Takes runs away: marks them `status` (abandoned at shutdown, cancelled, timed_out) if they are
+ * still running or queued, and returns those it marked. The one write ends the run in the ledger
+ * and closes its fence (leaseHeld), so whichever replica runs it can write nothing more.
+ */
+export function takeAway(t: LedgerTime, runIds: string[], status: TakenAwayStatus, reason: string): Statement {
   const p = new SqlParams(t.kind);
-  const sql = `UPDATE job_run SET status = 'abandoned', finished_at = ${p.add(t.now)}, lease_until = NULL, error = ${p.add(reason)}
-    WHERE status = 'running' AND id IN (${inList(p, runIds)})`;
+  const sql = `UPDATE job_run SET status = ${p.add(status)}, finished_at = ${p.add(t.now)}, lease_until = NULL, error = ${p.add(reason)}
+    WHERE status IN ('running', 'queued') AND id IN (${inList(p, runIds)})
+    RETURNING ${TAKEN_COLUMNS}`;
+  return { sql, params: p.values };
+}
+
+/** Of the given runs, those no longer running: taken away (cancelled, timed out, reaped) while they ran here. */
+export function takenAway(kind: DatabaseKind, runIds: string[]): Statement {
+  const p = new SqlParams(kind);
+  const sql = `SELECT ${TAKEN_COLUMNS} FROM job_run WHERE id IN (${inList(p, runIds)}) AND status <> 'running'`;
+  return { sql, params: p.values };
+}
+
+/**
+ * What a run that was taken away got done, written by its owner once it stopped (how far a
+ * cancelled cleanup got). Only into a row that is final and has no summary yet.
+ */
+export function lateSummary(kind: DatabaseKind, runId: string, summary: Record<string, unknown>): Statement {
+  const p = new SqlParams(kind);
+  const sql = `UPDATE job_run SET summary = ${p.add(JSON.stringify(summary))}
+    WHERE id = ${p.add(runId)} AND status NOT IN ('running', 'queued') AND summary IS NULL`;
+  return { sql, params: p.values };
+}
+
+/** How far a running run has got. */
+export function writeProgress(kind: DatabaseKind, runId: string, progress: unknown): Statement {
+  const p = new SqlParams(kind);
+  const sql = `UPDATE job_run SET progress = ${p.add(JSON.stringify(progress))} WHERE id = ${p.add(runId)} AND status = 'running'`;
+  return { sql, params: p.values };
+}
+
+/**
+ * Starts a queued run: it becomes running, owned by `owner`, with a lease and its deadline, unless
+ * another replica started (or someone cancelled) it first.
+ */
+export function startQueued(t: LedgerTime, runId: string, owner: string, deadlineAt: Date | null): Statement {
+  const p = new SqlParams(t.kind);
+  const sql = `UPDATE job_run SET status = 'running', owner = ${p.add(owner)}, started_at = ${p.add(t.now)},
+      heartbeat_at = ${dbNow(t, p)}, lease_until = ${leaseEnd(t, p)}, deadline_at = ${p.add(deadlineAt)}
+    WHERE id = ${p.add(runId)} AND status = 'queued'`;
   return { sql, params: p.values };
 }
 
@@ -162,10 +214,11 @@ export function abandonedFires(kind: DatabaseKind, since: Date, maxAttempts: num
   return { sql, params: p.values };
 }
 
-/** A run given up: by its replica at shutdown, or by whoever found its lease run out. */
+/** A run taken away: given up at shutdown, reaped, cancelled or timed out. */
 export interface AbandonedRun {
   id: string;
-  /** Why it was given up, when not because its lease ran out. */
+  status: TakenAwayStatus;
+  /** Why it was taken away. */
   reason?: string;
   jobId: string;
   fireKey: string | null;
@@ -185,5 +238,7 @@ export function toAbandoned(r: Record<string, unknown>): AbandonedRun {
     trigger: r.trigger as RunTrigger,
     scheduledFor: fromSqlTimestamp(r.scheduled_for)!,
     owner: (r.owner as string | null) ?? null,
+    status: ((r.status as TakenAwayStatus | undefined) ?? 'abandoned') as TakenAwayStatus,
+    ...(r.error ? { reason: String(r.error) } : {}),
   };
 }

@@ -9,19 +9,23 @@ import { Database } from '../database/database.service';
 import { execute } from '../database/execute';
 import { persistently } from '../database/retry';
 import { fromSqlBoolean, fromSqlTimestamp, SqlParams } from '../database/sql';
-import { JobRun, RunStatus, RunTrigger } from './job-run.entity';
+import { JobRun, RunProgress, RunStatus, RunTrigger, TakenAwayStatus } from './job-run.entity';
 import { SchedulerJob } from './job.entity';
 import {
   AbandonedRun,
   abandonedFires,
   finishRun,
   insertRun,
+  lateSummary,
   LedgerTime,
   liveRuns,
   reapExpired,
-  releaseRuns,
   renewLeases,
+  startQueued,
+  takeAway,
+  takenAway,
   toAbandoned,
+  writeProgress,
 } from './ledger-sql';
 
 export type { AbandonedRun };
@@ -32,8 +36,15 @@ export type { AbandonedRun };
  */
 export const MAX_ATTEMPTS = 3;
 
+type ClaimedJob = Pick<SchedulerJob, 'id' | 'task' | 'maxInstances' | 'version' | 'overlap' | 'maxRuntimeSeconds'>;
+
+/** How many runs of the job may run at once: maxInstances under `allow`, one under every other policy. */
+export function runCap(job: Pick<SchedulerJob, 'maxInstances' | 'overlap'>): number {
+  return job.overlap === 'allow' ? job.maxInstances : 1;
+}
+
 export interface ClaimRequest {
-  job: Pick<SchedulerJob, 'id' | 'task' | 'maxInstances' | 'version'>;
+  job: ClaimedJob;
   scheduledFor: Date;
   trigger: RunTrigger;
   triggeredBy: string;
@@ -46,7 +57,10 @@ export interface ClaimRequest {
 }
 
 export type ClaimResult =
-  | { outcome: 'claimed'; run: JobRun }
+  /** Run it. `cancelled`: the runs this claim cancelled to make room (overlap cancel_other). */
+  | { outcome: 'claimed'; run: JobRun; cancelled: AbandonedRun[] }
+  /** Waits as the job's buffered fire (overlap buffer_one); `replaced`: the buffered fire it coalesced. */
+  | { outcome: 'queued'; run: JobRun; replaced: { id: string; scheduledFor: Date }[]; running: RunningRun[] }
   /** The job was at max_instances: recorded as skipped (if this replica recorded it). */
   | { outcome: 'at-max-instances'; run: JobRun | undefined; running: RunningRun[] }
   /** Another replica had already claimed (or skipped) this fire, or the job is gone. */
@@ -106,6 +120,11 @@ export class JobLedger {
       const changed = fromSqlBoolean(stored.paused) || Number(stored.version) !== request.job.version;
       if (request.fire && changed) return { outcome: 'stale' } as const;
 
+      // Under the job's lock, a fire already in the ledger is lost before anything is decided: a
+      // replica second to a fire must not cancel (cancel_other) the run the first just started for it.
+      if (request.fire && (await this.fireExists(m, request.job.id, request.scheduledFor, request.attempt ?? 1))) {
+        return { outcome: 'lost' } as const;
+      }
       const live = liveRuns(this.time(), request.job.id);
       const liveRows: { id: string; started_at: unknown; trigger: string; owner: string | null }[] = await m.query(live.sql, live.params);
       const running: RunningRun[] = liveRows.map((r) => ({
@@ -114,35 +133,112 @@ export class JobLedger {
         trigger: r.trigger,
         owner: r.owner,
       }));
-      const full = running.length >= request.job.maxInstances;
-
       const now = this.clock.now();
-      const run: JobRun = {
-        id: randomUUID(),
-        jobId: request.job.id,
-        task: request.job.task,
-        scheduledFor: request.scheduledFor,
-        fireKey: request.fire ? JobLedger.fireKey(request.scheduledFor) : null,
-        attempt: request.attempt ?? 1,
-        trigger: request.trigger,
-        triggeredBy: request.triggeredBy,
-        status: full ? 'skipped' : 'running',
-        owner: request.owner,
-        startedAt: now,
-        heartbeatAt: now,
-        leaseUntil: null,
-        finishedAt: full ? now : null,
-        durationMs: full ? 0 : null,
-        summary: full
-          ? { ...request.skipSummary, reason: 'max_instances', maxInstances: request.job.maxInstances, running: running.map((r) => r.id) }
-          : null,
-        error: null,
-      };
-      const inserted = await this.insert(m, run, !full);
-      if (!inserted) return { outcome: 'lost' } as const;
-      if (full) return { outcome: 'at-max-instances', run, running } as const;
-      return { outcome: 'claimed', run } as const;
+      const run = this.newRun(request, now);
+      const atCap = running.length >= runCap(request.job);
+      // Overlap policies apply to fires; a manual run at the cap is refused (409), never buffered or cancelling.
+      const policy = request.fire ? request.job.overlap : 'skip';
+
+      if (!atCap || policy === 'cancel_other') {
+        if (!(await this.insert(m, run, true))) return { outcome: 'lost' } as const;
+        // Make room: the oldest runs are cancelled in this transaction, so the cap holds at commit.
+        const victims = atCap ? running.slice(0, running.length - runCap(request.job) + 1).map((r) => r.id) : [];
+        const why = `cancelled by the fire of ${run.scheduledFor.toISOString()} (overlap cancel_other)`;
+        const cancelled = victims.length ? await this.takeAwayIn(m, victims, 'cancelled', why) : [];
+        return { outcome: 'claimed', run, cancelled } as const;
+      }
+      if (policy === 'buffer_one') {
+        const buffered = await this.buffered(m, request.job.id);
+        const folded = buffered.reduce((n, b) => n + 1 + Number(b.summary?.coalescedFires ?? 0), 0);
+        Object.assign(run, { status: 'queued', owner: null, deadlineAt: null, summary: { ...request.skipSummary } });
+        if (folded > 0) run.summary = { ...run.summary, coalescedFires: Number(run.summary?.coalescedFires ?? 0) + folded };
+        if (!(await this.insert(m, run, false))) return { outcome: 'lost' } as const;
+        const replaced = await this.coalesceBuffered(m, buffered, run);
+        return { outcome: 'queued', run, running, replaced } as const;
+      }
+      Object.assign(run, {
+        status: 'skipped',
+        finishedAt: now,
+        durationMs: 0,
+        deadlineAt: null,
+        summary: {
+          ...request.skipSummary,
+          reason: 'max_instances',
+          maxInstances: request.job.maxInstances,
+          running: running.map((r) => r.id),
+        },
+      });
+      if (!(await this.insert(m, run, false))) return { outcome: 'lost' } as const;
+      return { outcome: 'at-max-instances', run, running } as const;
     });
+  }
+
+  private async fireExists(m: EntityManager, jobId: string, at: Date, attempt: number): Promise<boolean> {
+    const p = new SqlParams(this.db.kind);
+    const rows: unknown[] = await m.query(
+      `SELECT 1 AS x FROM job_run WHERE job_id = ${p.add(jobId)} AND fire_key = ${p.add(JobLedger.fireKey(at))} AND attempt = ${p.add(attempt)}`,
+      p.values,
+    );
+    return rows.length > 0;
+  }
+
+  private newRun(request: ClaimRequest, now: Date): JobRun {
+    return {
+      id: randomUUID(),
+      jobId: request.job.id,
+      task: request.job.task,
+      scheduledFor: request.scheduledFor,
+      fireKey: request.fire ? JobLedger.fireKey(request.scheduledFor) : null,
+      attempt: request.attempt ?? 1,
+      trigger: request.trigger,
+      triggeredBy: request.triggeredBy,
+      status: 'running',
+      owner: request.owner,
+      startedAt: now,
+      heartbeatAt: now,
+      leaseUntil: null,
+      finishedAt: null,
+      durationMs: null,
+      summary: null,
+      error: null,
+      progress: null,
+      deadlineAt: request.job.maxRuntimeSeconds ? new Date(now.getTime() + request.job.maxRuntimeSeconds * 1000) : null,
+    };
+  }
+
+  /** The job's buffered fires (queued scheduled or catch-up fires; backfill fires queue apart). */
+  private async buffered(
+    m: EntityManager,
+    jobId: string,
+  ): Promise<{ id: string; scheduledFor: Date; summary: Record<string, unknown> | null }[]> {
+    const p = new SqlParams(this.db.kind);
+    const rows: { id: string; scheduled_for: unknown; summary: string | null }[] = await m.query(
+      `SELECT id, scheduled_for, summary FROM job_run WHERE job_id = ${p.add(jobId)} AND status = 'queued' AND "trigger" IN ('scheduled', 'catch-up')`,
+      p.values,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      scheduledFor: fromSqlTimestamp(r.scheduled_for)!,
+      summary: r.summary ? (JSON.parse(r.summary) as Record<string, unknown>) : null,
+    }));
+  }
+
+  /**
+   * buffer_one keeps one fire waiting: the older buffered fire gives way to the newer, which stands
+   * for both (as coalesce does). It is recorded skipped, saying which fire it was folded into.
+   */
+  private async coalesceBuffered(
+    m: EntityManager,
+    older: { id: string; scheduledFor: Date }[],
+    into: JobRun,
+  ): Promise<{ id: string; scheduledFor: Date }[]> {
+    if (older.length === 0) return [];
+    const p = new SqlParams(this.db.kind);
+    const summary = { reason: 'coalesced', into: into.id, intoFire: into.scheduledFor.toISOString() };
+    const sql = `UPDATE job_run SET status = 'skipped', finished_at = ${p.add(this.clock.now())}, duration_ms = 0, summary = ${p.add(JSON.stringify(summary))}
+      WHERE status = 'queued' AND id IN (${older.map((r) => p.add(r.id)).join(', ')}) RETURNING id`;
+    const done = new Set((await execute<{ id: string }>(m, sql, p.values)).records.map((r) => r.id));
+    return older.filter((r) => done.has(r.id));
   }
 
   /** Records a fire that will not run (missed beyond its grace) under the fire's key; false if another replica already did. */
@@ -172,6 +268,8 @@ export class JobLedger {
       durationMs: 0,
       summary,
       error: null,
+      progress: null,
+      deadlineAt: null,
     };
     return this.db.transaction(async (m) => ((await this.insert(m, run, false)) ? run : undefined));
   }
@@ -207,6 +305,13 @@ export class JobLedger {
       this.db.write(update.sql, update.params),
     );
     if (affected > 0) return { run: done, lost: false };
+    // Taken away meanwhile: the row keeps the status that took it, and gains how far the run got.
+    if (summary) {
+      const late = lateSummary(this.db.kind, run.id, summary);
+      await this.db
+        .write(late.sql, late.params)
+        .catch((e: unknown) => this.logger.warn({ err: e, runId: run.id }, 'could not record how far the run got'));
+    }
     const stored = (await this.get(run.id)) ?? { ...done, status: 'abandoned' };
     this.logger.warn(
       { runId: run.id, jobId: run.jobId, summary },
@@ -244,11 +349,144 @@ export class JobLedger {
     return (await this.db.write(sql, params)).records.map(toAbandoned);
   }
 
-  /** Gives up runs this replica could not finish before shutting down; another replica reruns them. */
-  async release(runIds: string[], reason: string): Promise<number> {
-    if (runIds.length === 0) return 0;
-    const { sql, params } = releaseRuns(this.time(), runIds, reason);
-    return (await this.db.write(sql, params)).affected;
+  /**
+   * Takes runs away (see ledger-sql takeAway) and answers those this call took: the caller counts
+   * them, once. `audit` writes the audit entry in the same transaction.
+   */
+  takeAway(
+    runIds: string[],
+    status: TakenAwayStatus,
+    reason: string,
+    audit?: (m: EntityManager, taken: AbandonedRun[]) => Promise<unknown>,
+  ): Promise<AbandonedRun[]> {
+    if (runIds.length === 0) return Promise.resolve([]);
+    return this.db.transaction(async (m) => {
+      const taken = await this.takeAwayIn(m, runIds, status, reason);
+      if (audit && taken.length) await audit(m, taken);
+      return taken;
+    });
+  }
+
+  private async takeAwayIn(m: EntityManager, runIds: string[], status: TakenAwayStatus, reason: string): Promise<AbandonedRun[]> {
+    const { sql, params } = takeAway(this.time(), runIds, status, maskEmails(reason).slice(0, 4000));
+    return (await execute(m, sql, params)).records.map(toAbandoned);
+  }
+
+  /** Of the runs in flight here, those taken away meanwhile (by another replica, an operator, the reaper). */
+  async takenAway(runIds: string[]): Promise<AbandonedRun[]> {
+    if (runIds.length === 0) return [];
+    const { sql, params } = takenAway(this.db.kind, runIds);
+    const rows: Record<string, unknown>[] = await this.db.dataSource.query(sql, params);
+    return rows.map(toAbandoned);
+  }
+
+  async writeProgress(runId: string, progress: RunProgress): Promise<void> {
+    const { sql, params } = writeProgress(this.db.kind, runId, progress);
+    await this.db.write(sql, params);
+  }
+
+  /**
+   * Starts the job's queued runs (buffered and backfill fires, oldest first) for which there is room
+   * under its cap, as runs owned by `owner`. Serialised per job like the claim, so two replicas never
+   * start the same queued run nor, together, more than the cap.
+   */
+  startQueued(job: ClaimedJob, owner: string): Promise<JobRun[]> {
+    return this.db.transaction(async (m) => {
+      const lock = new SqlParams(this.db.kind);
+      const forUpdate = this.db.kind === 'postgres' ? ' FOR UPDATE' : '';
+      const [stored]: { paused: unknown }[] = await m.query(
+        `SELECT paused FROM scheduler_job WHERE id = ${lock.add(job.id)}${forUpdate}`,
+        lock.values,
+      );
+      if (!stored || fromSqlBoolean(stored.paused)) return [];
+      const live = liveRuns(this.time(), job.id);
+      const room = runCap(job) - (await m.query(live.sql, live.params)).length;
+      if (room <= 0) return [];
+      const p = new SqlParams(this.db.kind);
+      const queued: { id: string }[] = await m.query(
+        `SELECT id FROM job_run WHERE job_id = ${p.add(job.id)} AND status = 'queued' ORDER BY scheduled_for, id LIMIT ${Math.floor(room)}`,
+        p.values,
+      );
+      const started: JobRun[] = [];
+      const now = this.clock.now();
+      const deadlineAt = job.maxRuntimeSeconds ? new Date(now.getTime() + job.maxRuntimeSeconds * 1000) : null;
+      for (const { id } of queued) {
+        const { sql, params } = startQueued(this.time(), id, owner, deadlineAt);
+        if ((await execute(m, sql, params)).affected === 0) continue;
+        const run = await m.findOneBy(JobRun, { id });
+        if (run) started.push(run);
+      }
+      return started;
+    });
+  }
+
+  /** Jobs with queued runs. */
+  async queuedJobs(): Promise<string[]> {
+    const rows: { job_id: string }[] = await this.db.dataSource.query(`SELECT DISTINCT job_id FROM job_run WHERE status = 'queued'`);
+    return rows.map((r) => r.job_id);
+  }
+
+  /**
+   * Queues the given fires of a job as backfill runs, oldest first, each under its fire key: a fire
+   * already in the ledger (run, skipped, queued, from any trigger) is left as it is. Answers the
+   * fires queued now.
+   */
+  queueFires(
+    job: Pick<SchedulerJob, 'id' | 'task'>,
+    fires: Date[],
+    triggeredBy: string,
+    audit: (m: EntityManager, created: Date[]) => Promise<unknown>,
+  ): Promise<Date[]> {
+    return this.db.transaction(async (m) => {
+      const created: Date[] = [];
+      const now = this.clock.now();
+      for (const at of fires) {
+        const run: JobRun = {
+          ...this.newRun(
+            {
+              job: { ...job, maxInstances: 1, version: 0, overlap: 'skip', maxRuntimeSeconds: null },
+              scheduledFor: at,
+              trigger: 'backfill',
+              triggeredBy,
+              owner: '',
+              fire: true,
+            },
+            now,
+          ),
+          status: 'queued',
+          owner: null,
+        };
+        if (await this.insert(m, run, false)) created.push(at);
+      }
+      await audit(m, created);
+      return created;
+    });
+  }
+
+  /** Which of these fires of the job the ledger already has (any attempt, any status). */
+  async firesInLedger(jobId: string, fires: Date[]): Promise<Set<string>> {
+    const known = new Set<string>();
+    // In chunks: SQLite binds at most 32766 parameters, older builds 999.
+    for (let i = 0; i < fires.length; i += 500) {
+      const p = new SqlParams(this.db.kind);
+      const keys = fires.slice(i, i + 500).map((at) => p.add(JobLedger.fireKey(at)));
+      const rows: { fire_key: string }[] = await this.db.dataSource.query(
+        `SELECT DISTINCT fire_key FROM job_run WHERE job_id = ${p.add(jobId)} AND fire_key IN (${keys.join(', ')})`,
+        p.values,
+      );
+      for (const r of rows) known.add(r.fire_key);
+    }
+    return known;
+  }
+
+  /** The statuses of the job's last `n` runs that ran to an end of their own (succeeded, failed, timed out), newest first. */
+  async lastOutcomes(jobId: string, n: number): Promise<{ id: string; status: RunStatus; error: string | null }[]> {
+    const p = new SqlParams(this.db.kind);
+    return this.db.dataSource.query(
+      `SELECT id, status, error FROM job_run WHERE job_id = ${p.add(jobId)} AND status IN ('succeeded', 'failed', 'timed_out')
+        ORDER BY finished_at DESC, id DESC LIMIT ${Math.floor(n)}`,
+      p.values,
+    );
   }
 
   /**
@@ -306,7 +544,7 @@ export class JobLedger {
   async purge(): Promise<number> {
     const p = new SqlParams(this.db.kind);
     const before = new Date(this.clock.now().getTime() - this.env.JOB_RUN_RETENTION_DAYS * 86_400_000);
-    const sql = `DELETE FROM job_run WHERE started_at < ${p.add(before)} AND status <> 'running'`;
+    const sql = `DELETE FROM job_run WHERE started_at < ${p.add(before)} AND status NOT IN ('running', 'queued')`;
     const n = (await this.db.write(sql, p.values)).affected;
     if (n > 0) this.logger.log(`${n} run ledger row(s) older than ${this.env.JOB_RUN_RETENTION_DAYS} days purged`);
     return n;

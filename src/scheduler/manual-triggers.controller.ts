@@ -1,5 +1,6 @@
-import { BadRequestException, Body, Controller, HttpCode, HttpStatus, Param, Post, Req } from '@nestjs/common';
-import { ApiConflictResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { BadRequestException, Body, Controller, HttpCode, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiConflictResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { Roles } from '../auth/roles.decorator';
 import { CleanupReport } from '../cleanup/cleanup-report.entity';
@@ -8,11 +9,18 @@ import { ApiErrors } from '../common/api-errors.decorator';
 import { Clock } from '../common/clock';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { JobSummary } from '../notifications/notice.service';
-import { TriggerJobDto, TriggerResultDto } from './dto/job.dto';
+import { RunAcceptedDto, TriggerJobDto, TriggerResultDto, WaitQueryDto } from './dto/job.dto';
 import { CleanupTriggerResultDto, NoticeTriggerResultDto, toRunDto, TriggerAnswer, withRun } from './dto/run-answer';
 import { ApiJobNotFound, JobIdPipe } from './job-id.pipe';
 import { CLEANUP_JOB_ID, NOTICE_JOB_ID } from './jobs';
-import { SchedulerService } from './scheduler.service';
+import type { RunResult } from './run-executor';
+import { RunNowOptions, SchedulerService } from './scheduler.service';
+import { TaskName } from './tasks';
+
+const Accepted = ApiAcceptedResponse({
+  type: RunAcceptedDto,
+  description: 'With ?wait=false: the run has started; Location points to it (GET /admin/scheduler/runs/:runId)',
+});
 
 const Busy = (what: string) =>
   ApiConflictResponse({ description: `${what} is at max_instances; the message names the running run`, type: ErrorResponseDto });
@@ -36,12 +44,44 @@ export class ManualTriggersController {
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Run a job now (recorded in the ledger); waits for the run and answers with it' })
   @ApiOkResponse({ type: TriggerResultDto })
+  @Accepted
   @Busy('The job')
   @ApiErrors(400)
   @ApiJobNotFound
-  async trigger(@Param('id', JobIdPipe) id: string, @Body() dto: TriggerJobDto, @Req() req: AuthedRequest): Promise<TriggerResultDto> {
-    const { run, result } = await this.engine.runNow(id, { trigger: 'manual', triggeredBy: req.principal!.role, dryRun: dto.dryRun });
+  async trigger(
+    @Param('id', JobIdPipe) id: string,
+    @Body() dto: TriggerJobDto,
+    @Query() query: WaitQueryDto,
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TriggerResultDto | RunAcceptedDto> {
+    const started = await this.start(
+      id,
+      undefined,
+      { trigger: 'manual', triggeredBy: req.principal!.role, dryRun: dto.dryRun },
+      query,
+      res,
+    );
+    if ('accepted' in started) return started.accepted;
+    const { run, result } = await started.done;
     return { run: toRunDto(run), result };
+  }
+
+  /**
+   * Starts the run; with ?wait=false answers 202 at once, with the run and a Location to follow it.
+   * The run goes on either way: a client that stops waiting does not stop it.
+   */
+  private async start<R>(
+    jobId: string,
+    task: TaskName | undefined,
+    options: RunNowOptions,
+    query: WaitQueryDto,
+    res: Response,
+  ): Promise<{ done: Promise<RunResult<R>> } | { accepted: RunAcceptedDto }> {
+    const { run, done } = await this.engine.startRun<R>(jobId, options, task);
+    if (query.wait !== 'false') return { done };
+    res.status(HttpStatus.ACCEPTED).location(`/admin/scheduler/runs/${run.id}`);
+    return { accepted: { run: toRunDto(run) } };
   }
 
   @Post('scheduler/cleanup/trigger')
@@ -52,14 +92,20 @@ export class ManualTriggersController {
     description: `Runs ${CLEANUP_JOB_ID} by hand, through the run ledger: while it is at max_instances the answer is 409 naming the running run.`,
   })
   @ApiOkResponse({ type: CleanupTriggerResultDto })
+  @Accepted
   @Busy('A cleanup')
   @ApiErrors(400)
-  async triggerCleanup(@Body() dto: TriggerCleanupDto, @Req() req: AuthedRequest): Promise<TriggerAnswer<CleanupReport>> {
+  async triggerCleanup(
+    @Body() dto: TriggerCleanupDto,
+    @Query() query: WaitQueryDto,
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TriggerAnswer<CleanupReport> | RunAcceptedDto> {
     const at = dto.at ? new Date(dto.at) : undefined;
     if (at && at.getTime() > this.clock.now().getTime()) throw new BadRequestException('at must not be in the future');
-    return withRun(
-      await this.engine.runTask(CLEANUP_JOB_ID, 'cleanup', { trigger: 'manual', triggeredBy: req.principal!.role, dryRun: dto.dryRun, at }),
-    );
+    const options: RunNowOptions = { trigger: 'manual', triggeredBy: req.principal!.role, dryRun: dto.dryRun, at };
+    const started = await this.start<CleanupReport>(CLEANUP_JOB_ID, 'cleanup', options, query, res);
+    return 'accepted' in started ? started.accepted : withRun(await started.done);
   }
 
   @Post('notifications/trigger')
@@ -70,8 +116,21 @@ export class ManualTriggersController {
     description: `Runs ${NOTICE_JOB_ID} by hand, through the run ledger: enqueues the notices owed for the cleanup runs in the next NOTICE_DAYS_BEFORE days (never twice), then runs a delivery pass.`,
   })
   @ApiOkResponse({ type: NoticeTriggerResultDto })
+  @Accepted
   @Busy('The notice job')
-  async triggerNotices(@Req() req: AuthedRequest): Promise<TriggerAnswer<JobSummary>> {
-    return withRun(await this.engine.runTask(NOTICE_JOB_ID, 'notices', { trigger: 'manual', triggeredBy: req.principal!.role }));
+  @ApiErrors(400)
+  async triggerNotices(
+    @Query() query: WaitQueryDto,
+    @Req() req: AuthedRequest,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TriggerAnswer<JobSummary> | RunAcceptedDto> {
+    const started = await this.start<JobSummary>(
+      NOTICE_JOB_ID,
+      'notices',
+      { trigger: 'manual', triggeredBy: req.principal!.role },
+      query,
+      res,
+    );
+    return 'accepted' in started ? started.accepted : withRun(await started.done);
   }
 }

@@ -7,16 +7,28 @@ import { Clock } from '../common/clock';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { FenceLost, WriteFence } from '../database/write-fence';
-import { JobRun } from './job-run.entity';
+import { JobRun, RunProgress } from './job-run.entity';
 import { SchedulerJob } from './job.entity';
 import { JobCatalogue } from './job-catalogue';
 import { JobMonitor } from './job-monitor';
-import { leaseHeld } from './ledger-sql';
+import { AbandonedRun, leaseHeld } from './ledger-sql';
 import { JobLedger } from './ledger.service';
 import { TaskOutcome, TaskRegistry } from './tasks';
 
 /** At shutdown, how long a given-up run may take to stop at its fence and write its report. */
 const STOP_GRACE_MS = 2000;
+/** A run's progress is written to its row at most this often (and, while it moves, at least every 5 s). */
+const PROGRESS_WRITE_MS = 2000;
+
+interface InFlight {
+  run: JobRun;
+  done: Promise<RunResult>;
+  stop: AbortController;
+  /** The latest progress the task reported, and whether the row has it yet. */
+  progress?: RunProgress;
+  progressWritten: boolean;
+  progressWrittenAt: number;
+}
 
 export interface RunResult<R = unknown> {
   /** The run as recorded in the ledger: status, summary and error come from the task's outcome. */
@@ -34,7 +46,7 @@ export class RunExecutor {
   /** This replica, as the owner of its runs in the ledger. */
   readonly instanceId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly logger = new Logger('Scheduler');
-  private readonly inFlight = new Map<string, { run: JobRun; done: Promise<RunResult>; stop: AbortController }>();
+  private readonly inFlight = new Map<string, InFlight>();
 
   constructor(
     private readonly db: Database,
@@ -55,13 +67,18 @@ export class RunExecutor {
     const extra = options.extra ?? {};
     const stop = new AbortController();
     const fence = this.fence(run, stop);
+    const entry: InFlight = { run, stop, done: undefined as unknown as Promise<RunResult>, progressWritten: true, progressWrittenAt: 0 };
+    const progress = (p: RunProgress) => {
+      entry.progress = p;
+      entry.progressWritten = false;
+    };
     this.catalogue.noteRun(run);
     this.monitor.started(run);
     // The task starts a microtask later, so that the run is in flight here before its first
     // statement (which runs before any await) can ask: a heartbeat, a test.
     const done = Promise.resolve()
       .then(async (): Promise<RunResult<R>> => {
-        const outcome = await this.outcome<R>(def, run, { dryRun: options.dryRun, cleanups: options.cleanups, fence });
+        const outcome = await this.outcome<R>(def, run, { dryRun: options.dryRun, cleanups: options.cleanups, fence, progress });
         const summary = outcome.summary || Object.keys(extra).length ? { ...extra, ...outcome.summary } : null;
         const error = outcome.status === 'failed' ? outcome.error : null;
         let final: JobRun = { ...run, status: outcome.status, summary, error, finishedAt: this.clock.now() };
@@ -79,9 +96,66 @@ export class RunExecutor {
         this.catalogue.noteRun(final);
         return { run: final, result: outcome.result };
       })
-      .finally(() => this.inFlight.delete(run.id));
-    this.inFlight.set(run.id, { run, done, stop });
+      .finally(() => {
+        this.inFlight.delete(run.id);
+        this.monitor.running(run.jobId, this.countOf(run.jobId));
+      });
+    entry.done = done;
+    this.inFlight.set(run.id, entry);
+    this.monitor.running(run.jobId, this.countOf(run.jobId));
     return done;
+  }
+
+  private countOf(jobId: string): number {
+    let n = 0;
+    for (const f of this.inFlight.values()) if (f.run.jobId === jobId) n += 1;
+    return n;
+  }
+
+  /**
+   * Every second while runs are in flight here: times out the runs past their deadline, stops the
+   * ones taken away elsewhere (cancelled from another replica, reaped), and writes their progress.
+   * A taken-away run is stopped here within a second, even between two writes of its own.
+   */
+  async watch(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    const now = this.clock.now();
+    for (const f of [...this.inFlight.values()]) {
+      const { run, stop } = f;
+      if (!run.deadlineAt || run.deadlineAt > now || stop.signal.aborted) continue;
+      const seconds = Math.round((run.deadlineAt.getTime() - run.startedAt.getTime()) / 1000);
+      const taken = await this.ledger.takeAway(
+        [run.id],
+        'timed_out',
+        `ran longer than its maxRuntimeSeconds (${seconds} s) and was stopped`,
+      );
+      for (const t of taken) this.monitor.takenAway(t);
+    }
+    for (const t of await this.ledger.takenAway(this.runIds())) this.stopTaken(t);
+    for (const f of this.inFlight.values()) {
+      if (f.progressWritten || !f.progress || Date.now() - f.progressWrittenAt < PROGRESS_WRITE_MS) continue;
+      f.progressWritten = true;
+      f.progressWrittenAt = Date.now();
+      await this.ledger.writeProgress(f.run.id, f.progress);
+    }
+  }
+
+  /** Stops a run of this replica's that was taken away, with the reason that took it. */
+  stopTaken(t: AbandonedRun): void {
+    const f = this.inFlight.get(t.id);
+    if (!f || f.stop.signal.aborted) return;
+    this.logger.warn(
+      { runId: t.id, jobId: t.jobId, status: t.status },
+      `run ${t.id} of ${t.jobId} was ${t.status.replace('_', ' ')}: stopping it (${t.reason ?? 'no reason given'})`,
+    );
+    const reason =
+      t.reason ?? (t.status === 'abandoned' ? `run ${t.id} lost its lease: another replica took it over` : `run ${t.id} was ${t.status}`);
+    f.stop.abort(new FenceLost(reason, t.status));
+  }
+
+  /** The progress last reported by a run in flight here. */
+  progressOf(runId: string): RunProgress | undefined {
+    return this.inFlight.get(runId)?.progress;
   }
 
   /**
@@ -90,14 +164,16 @@ export class RunExecutor {
    * at a heartbeat, at a fenced write that changed nothing, or at shutdown.
    */
   private fence(run: JobRun, stop: AbortController): WriteFence {
-    const lost = () => new FenceLost(`run ${run.id} lost its lease: another replica took it over, or this one gave it up`);
     return {
       signal: stop.signal,
       condition: (p) => leaseHeld(this.db.kind, p, run.id),
       check: async () => {
         if (await this.ledger.stillRunning(run.id)) return;
-        // Taken away by this replica (shutdown) or found lost by its heartbeat: that reason says more.
-        if (!stop.signal.aborted) stop.abort(lost());
+        // Taken away by this replica (shutdown, timeout) or found so by its watch: that reason says more.
+        if (!stop.signal.aborted) {
+          const [taken] = await this.ledger.takenAway([run.id]);
+          stop.abort(new FenceLost(taken?.reason ?? `run ${run.id} lost its lease: another replica took it over`, taken?.status));
+        }
         throw stop.signal.reason;
       },
     };
@@ -107,7 +183,7 @@ export class RunExecutor {
   private async outcome<R>(
     def: SchedulerJob,
     run: JobRun,
-    given: { dryRun: boolean; cleanups: CleanupCalendar; fence: WriteFence },
+    given: { dryRun: boolean; cleanups: CleanupCalendar; fence: WriteFence; progress: (p: RunProgress) => void },
   ): Promise<TaskOutcome<R>> {
     try {
       const task = this.tasks.find(def.task);
@@ -127,16 +203,13 @@ export class RunExecutor {
     }
   }
 
-  /** Renews the leases of the runs this replica holds. */
+  /** Renews the leases of the runs this replica holds, and stops those it no longer holds. */
   async heartbeat(): Promise<void> {
-    const held = new Set(await this.ledger.heartbeat(this.instanceId, this.runIds()));
-    for (const [id, { run, stop }] of this.inFlight) {
-      // Started after the renewal's list was taken, or already ended: not ours to judge this time.
-      if (held.has(id) || !this.inFlight.has(id) || stop.signal.aborted) continue;
-      if (await this.ledger.stillRunning(id).catch(() => true)) continue;
-      this.logger.warn({ runId: id, jobId: run.jobId }, `run ${id} of ${run.jobId} lost its lease; stopping it`);
-      stop.abort(new FenceLost(`run ${id} lost its lease: another replica took it over`));
-    }
+    const ids = this.runIds();
+    const held = new Set(await this.ledger.heartbeat(this.instanceId, ids));
+    // A run started after the list was taken is not judged this time; one taken away is stopped with the reason that took it.
+    const notHeld = ids.filter((id) => !held.has(id) && this.inFlight.has(id));
+    for (const t of await this.ledger.takenAway(notHeld)) this.stopTaken(t);
   }
 
   runIds(): string[] {
@@ -178,27 +251,19 @@ export class RunExecutor {
     const reason = `the replica shut down before the run finished (SHUTDOWN_TIMEOUT_MS=${this.env.SHUTDOWN_TIMEOUT_MS}); another replica runs the fire again`;
     // Stop the tasks first, so that they end with this reason rather than meet their fence without it.
     for (const r of left) this.inFlight.get(r.id)?.stop.abort(new FenceLost(reason));
-    const n = await this.ledger
-      .release(
+    const taken = await this.ledger
+      .takeAway(
         left.map((r) => r.id),
+        'abandoned',
         reason,
       )
       .catch((error: unknown) => {
         this.logger.error({ err: error }, 'could not release the unfinished runs; their leases will expire instead');
-        return 0;
+        return [];
       });
-    for (const r of left) {
-      this.monitor.abandoned({
-        id: r.id,
-        jobId: r.jobId,
-        fireKey: r.fireKey,
-        attempt: r.attempt,
-        trigger: r.trigger,
-        scheduledFor: r.scheduledFor,
-        owner: r.owner,
-        reason,
-      });
-    }
+    // Counted here, once; a run cancelled or timed out meanwhile was counted by whoever took it.
+    for (const t of taken) this.monitor.takenAway(t);
+    const n = taken.length;
     this.logger.warn(`shutting down: gave up ${n} unfinished run(s): ${names(left)}`);
     // Stopped at their fences, the tasks end at their next batch: let them write their reports
     // (how far they got) while the database is still open, but no longer than a batch or two takes.

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Param, Patch, Post, Query, Req } from '@
 import { ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { Roles } from '../auth/roles.decorator';
-import { AuditActor } from '../audit/audit.service';
+import { auditActor } from './audit-actor';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { Clock } from '../common/clock';
 import { CronSchedule, formatInZone } from '../common/cron';
@@ -19,10 +19,6 @@ import { JobsService } from './jobs.service';
 import { JobLedger } from './ledger.service';
 import { SchedulerService } from './scheduler.service';
 import { TaskRegistry } from './tasks';
-
-function actor(req: AuthedRequest): AuditActor {
-  return { role: req.principal!.role, requestId: typeof req.id === 'string' ? req.id : undefined };
-}
 
 @ApiTags('scheduler')
 @Roles('viewer')
@@ -75,6 +71,10 @@ export class SchedulerController {
       max_instances: job.def.maxInstances,
       coalesce: job.def.coalesce,
       misfire_grace_time: job.def.misfireGraceSeconds,
+      overlap: job.def.overlap,
+      max_runtime_seconds: job.def.maxRuntimeSeconds,
+      pause_after_failures: job.def.pauseAfterFailures,
+      pause_note: job.def.pauseNote,
       last_run: last
         ? {
             id: last.id,
@@ -107,6 +107,10 @@ export class SchedulerController {
       maxInstances: def.maxInstances,
       coalesce: def.coalesce,
       misfireGraceSeconds: def.misfireGraceSeconds,
+      overlap: def.overlap,
+      maxRuntimeSeconds: def.maxRuntimeSeconds,
+      pauseAfterFailures: def.pauseAfterFailures,
+      pauseNote: def.pauseNote,
       builtin: def.builtin,
       nextRunTime: this.catalogue.job(def.id) ? this.nextRun(live) : null,
       version: def.version,
@@ -146,7 +150,7 @@ export class SchedulerController {
   @ApiCreatedResponse({ type: JobDto })
   @ApiErrors(400, 409, 413)
   async createJob(@Body() dto: CreateJobDto, @Req() req: AuthedRequest): Promise<JobDto> {
-    return this.jobDto(await this.jobs.create(dto, actor(req)));
+    return this.jobDto(await this.jobs.create(dto, auditActor(req)));
   }
 
   @Patch('scheduler/jobs/:id')
@@ -160,7 +164,7 @@ export class SchedulerController {
   @ApiErrors(400, 409, 413)
   @ApiJobNotFound
   async updateJob(@Param('id', JobIdPipe) id: string, @Body() dto: UpdateJobDto, @Req() req: AuthedRequest): Promise<JobDto> {
-    return this.jobDto(await this.jobs.update(id, dto, actor(req)));
+    return this.jobDto(await this.jobs.update(id, dto, auditActor(req)));
   }
 
   @Delete('scheduler/jobs/:id')
@@ -171,7 +175,7 @@ export class SchedulerController {
   @ApiErrors(400)
   @ApiJobNotFound
   async deleteJob(@Param('id', JobIdPipe) id: string, @Req() req: AuthedRequest): Promise<JobDto> {
-    return this.jobDto(await this.jobs.remove(id, actor(req)));
+    return this.jobDto(await this.jobs.remove(id, auditActor(req)));
   }
 
   @Get('scheduler/jobs/:id/runs')

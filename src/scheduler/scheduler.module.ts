@@ -4,11 +4,24 @@ import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@
 import { CleanupModule } from '../cleanup/cleanup.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { JobCatalogue } from './job-catalogue';
-import { JOB_DURATION, JOB_INTERVAL, JOB_LAST_SUCCESS, JOB_NEXT_RUN, JOB_RUNS_TOTAL, JobMonitor, SCHEDULER_MISSED } from './job-monitor';
+import {
+  JOB_DURATION,
+  JOB_INTERVAL,
+  JOB_LAST_SUCCESS,
+  JOB_NEXT_RUN,
+  JOB_PAUSED,
+  JOB_RUNNING,
+  JOB_RUNS_STARTED,
+  JOB_RUNS_TOTAL,
+  JobMonitor,
+  SCHEDULER_MISSED,
+} from './job-monitor';
 import { JobsService } from './jobs.service';
 import { JobLedger } from './ledger.service';
 import { ManualTriggersController } from './manual-triggers.controller';
 import { PreviewController } from './preview.controller';
+import { RunControls } from './run-controls.service';
+import { RunControlsController } from './run-controls.controller';
 import { RunExecutor } from './run-executor';
 import { SchedulerController } from './scheduler.controller';
 import { SchedulerService } from './scheduler.service';
@@ -23,7 +36,7 @@ export class SchedulerModule {
     return {
       module: SchedulerModule,
       imports: [ScheduleModule.forRoot(), CleanupModule, NotificationsModule],
-      controllers: [SchedulerController, ManualTriggersController, PreviewController],
+      controllers: [SchedulerController, ManualTriggersController, RunControlsController, PreviewController],
       providers: [
         { provide: SCHEDULER_TIMERS, useValue: options.timers ?? true },
         TaskRegistry,
@@ -34,9 +47,10 @@ export class SchedulerModule {
         SchedulerService,
         SchedulerTimers,
         JobsService,
+        RunControls,
         makeCounterProvider({
           name: JOB_RUNS_TOTAL,
-          help: 'Job runs by job and final status (succeeded, failed, skipped, abandoned)',
+          help: 'Job runs by job and final status (succeeded, failed, cancelled, timed_out, skipped, abandoned)',
           labelNames: ['job_id', 'status'],
         }),
         makeHistogramProvider({
@@ -58,6 +72,21 @@ export class SchedulerModule {
         makeGaugeProvider({
           name: JOB_INTERVAL,
           help: 'Longest wait between consecutive fires of the job over the next two months (seconds); absent while paused',
+          labelNames: ['job_id'],
+        }),
+        makeCounterProvider({
+          name: JOB_RUNS_STARTED,
+          help: 'Job runs started, by job and trigger (scheduled, catch-up, manual, cli, backfill)',
+          labelNames: ['job_id', 'trigger'],
+        }),
+        makeGaugeProvider({
+          name: JOB_RUNNING,
+          help: 'Runs of the job in flight on this replica (sum over replicas for the cluster)',
+          labelNames: ['job_id'],
+        }),
+        makeGaugeProvider({
+          name: JOB_PAUSED,
+          help: 'Whether the job is paused (1) or not (0), by an operator or by itself after failures (read from the stored job)',
           labelNames: ['job_id'],
         }),
         makeCounterProvider({

@@ -11,12 +11,13 @@ import {
 import { Clock } from '../common/clock';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
-import { RunTrigger } from './job-run.entity';
+import { JobRun, RunTrigger } from './job-run.entity';
 import { SchedulerJob } from './job.entity';
 import { JobCatalogue, LiveJob } from './job-catalogue';
 import { JobMonitor } from './job-monitor';
 import { planFires, PlannedFire, withinGrace } from './fire-planner';
-import { JobLedger } from './ledger.service';
+import { AbandonedRun, JobLedger } from './ledger.service';
+import { JobsService } from './jobs.service';
 import { RunExecutor, RunResult } from './run-executor';
 import { TaskName, TaskRegistry, TaskResults } from './tasks';
 
@@ -56,6 +57,7 @@ export class SchedulerService implements OnModuleDestroy {
     private readonly catalogue: JobCatalogue,
     private readonly executor: RunExecutor,
     private readonly monitor: JobMonitor,
+    private readonly jobs: JobsService,
   ) {}
 
   get instanceId(): string {
@@ -169,8 +171,66 @@ export class SchedulerService implements OnModuleDestroy {
     } else if (claim.outcome === 'at-max-instances') {
       this.monitor.atMaxInstances({ jobId: def.id, scheduledFor: at, run: claim.run, running: claim.running });
       if (claim.run) this.catalogue.noteRun(claim.run);
+    } else if (claim.outcome === 'queued') {
+      this.monitor.buffered(claim.run, claim.replaced, claim.running);
+      this.catalogue.noteRun(claim.run);
     } else {
-      void this.executor.execute(def, claim.run, { dryRun: false, cleanups: this.catalogue.cleanupCalendar(), extra });
+      this.stopped(claim.cancelled);
+      void this.launch(def, claim.run, { dryRun: false, extra });
+    }
+  }
+
+  /** Runs taken away by this replica's own write (a cancel, a cancel_other fire): counted here, and stopped at once if they run here. */
+  stopped(taken: AbandonedRun[]): void {
+    for (const t of taken) {
+      this.monitor.takenAway(t);
+      this.executor.stopTaken(t);
+    }
+  }
+
+  /** Hands a claimed run to the executor; once it ends, the job's queue moves and its failures are counted. */
+  private launch<R>(def: SchedulerJob, run: JobRun, options: { dryRun: boolean; extra?: Record<string, unknown> }): Promise<RunResult<R>> {
+    const done = this.executor.execute<R>(def, run, { ...options, cleanups: this.catalogue.cleanupCalendar() });
+    void done.then((result) => this.afterRun(def.id, result.run));
+    return done;
+  }
+
+  private async afterRun(jobId: string, run: JobRun): Promise<void> {
+    try {
+      await this.pauseIfFailing(jobId, run);
+      await this.runQueued(jobId);
+    } catch (error) {
+      this.logger.error({ err: error, jobId }, `could not follow up the end of run ${run.id} of ${jobId}; the next reap will`);
+    }
+  }
+
+  /**
+   * pauseAfterFailures: after N consecutive runs that failed or timed out (cancelled, skipped and
+   * abandoned runs neither count nor break the streak), the job pauses itself, saying why.
+   */
+  private async pauseIfFailing(jobId: string, run: Pick<JobRun, 'status'>): Promise<void> {
+    const def = this.catalogue.job(jobId)?.def;
+    const n = def?.pauseAfterFailures;
+    if (!def || !n || def.paused || (run.status !== 'failed' && run.status !== 'timed_out')) return;
+    const last = await this.ledger.lastOutcomes(jobId, n);
+    if (last.length < n || last.some((r) => r.status === 'succeeded')) return;
+    const why = last[0].error ? `: ${last[0].error}` : '';
+    await this.jobs.pauseItself(
+      jobId,
+      `paused by the scheduler after ${n} consecutive failed runs (last: run ${last[0].id}, ${last[0].status}${why})`,
+    );
+  }
+
+  /**
+   * Starts the queued runs (buffered fires, backfill) of the given job, or of every job that has
+   * some, as far as their caps allow. Any replica that runs the schedule does it; the claim is per row.
+   */
+  async runQueued(jobId?: string): Promise<void> {
+    if (!this.running) return;
+    for (const id of jobId ? [jobId] : await this.ledger.queuedJobs()) {
+      const def = this.catalogue.job(id)?.def;
+      if (!def || def.paused) continue;
+      for (const run of await this.ledger.startQueued(def, this.instanceId)) void this.launch(def, run, { dryRun: false });
     }
   }
 
@@ -178,16 +238,29 @@ export class SchedulerService implements OnModuleDestroy {
    * A run started by hand (API or command line). It goes through the ledger like any other run and
    * counts against max_instances: a job already at its limit answers 409 naming what is running.
    */
-  runNow(jobId: string, options: RunNowOptions): Promise<RunResult> {
-    return this.startRun(jobId, options);
+  async runNow(jobId: string, options: RunNowOptions): Promise<RunResult> {
+    return (await this.startRun(jobId, options)).done;
   }
 
   /** runNow for a job whose task the caller relies on (the cleanup and notice triggers answer with the task's own record). */
-  runTask<N extends TaskName>(jobId: string, task: N, options: RunNowOptions): Promise<RunResult<TaskResults[N]>> {
-    return this.startRun(jobId, options, task);
+  async runTask<N extends TaskName>(jobId: string, task: N, options: RunNowOptions): Promise<RunResult<TaskResults[N]>> {
+    return (await this.startRun<TaskResults[N]>(jobId, options, task)).done;
   }
 
-  private async startRun<R>(jobId: string, options: RunNowOptions, expectedTask?: TaskName): Promise<RunResult<R>> {
+  /** A manual run, answered as soon as it has started: the run as claimed, and its end to come. */
+  startRun<R = unknown>(
+    jobId: string,
+    options: RunNowOptions,
+    expectedTask?: TaskName,
+  ): Promise<{ run: JobRun; done: Promise<RunResult<R>> }> {
+    return this.claimManual<R>(jobId, options, expectedTask);
+  }
+
+  private async claimManual<R>(
+    jobId: string,
+    options: RunNowOptions,
+    expectedTask?: TaskName,
+  ): Promise<{ run: JobRun; done: Promise<RunResult<R>> }> {
     if (this.stopping) throw new ServiceUnavailableException('this replica is shutting down; try another');
     const def = await this.db.dataSource.getRepository(SchedulerJob).findOneBy({ id: jobId });
     if (!def) throw new NotFoundException(`job "${jobId}" does not exist`);
@@ -210,12 +283,17 @@ export class SchedulerService implements OnModuleDestroy {
       );
       throw new ConflictException(`${jobId} is already running at its max_instances (${def.maxInstances}): ${names.join(', ')}`);
     }
-    return this.executor.execute<R>(def, claim.run, { dryRun: options.dryRun ?? false, cleanups: this.catalogue.cleanupCalendar() });
+    return { run: claim.run, done: this.launch<R>(def, claim.run, { dryRun: options.dryRun ?? false }) };
   }
 
   /** Renews the leases of the runs this replica holds. */
   heartbeat(): Promise<void> {
     return this.executor.heartbeat();
+  }
+
+  /** Every second: timeouts, runs taken away elsewhere, progress (RunExecutor.watch). */
+  watch(): Promise<void> {
+    return this.executor.watch();
   }
 
   /**
@@ -224,8 +302,12 @@ export class SchedulerService implements OnModuleDestroy {
    * whichever replica claims the next attempt first.
    */
   async reap(now: Date = this.clock.now()): Promise<void> {
-    for (const run of await this.ledger.reapExpired(this.executor.runIds())) this.monitor.abandoned(run);
+    for (const run of await this.ledger.reapExpired(this.executor.runIds())) {
+      this.monitor.takenAway(run);
+      if (run.status === 'timed_out') await this.pauseIfFailing(run.jobId, run);
+    }
     if (!this.running) return;
+    await this.runQueued();
     const mine = new Set(this.executor.runningHere().map((run) => `${run.jobId}|${run.fireKey}`));
     for (const fire of await this.ledger.abandonedFires(new Date(now.getTime() - RERUN_WINDOW_MS))) {
       const job = this.catalogue.job(fire.jobId);

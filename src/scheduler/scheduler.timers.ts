@@ -15,6 +15,9 @@ const FIRE = 'scheduler-fire';
 const SYNC = 'scheduler-sync';
 const HEARTBEAT = 'scheduler-heartbeat';
 const REAP = 'scheduler-reap';
+const WATCH = 'scheduler-watch';
+/** How often the runs in flight here are watched: a cancel or a timeout stops a run within about this long. */
+const WATCH_MS = 1000;
 /** The fire timer never sleeps longer than this, so a clock step (NTP, a VM resume) is noticed within a minute. */
 const MAX_SLEEP_MS = 60_000;
 /** After a tick that could not reach the database. */
@@ -50,6 +53,10 @@ export class SchedulerTimers implements OnApplicationBootstrap, OnModuleDestroy 
       HEARTBEAT,
       setInterval(() => void this.heartbeat(), leaseMs),
     );
+    this.registry.addInterval(
+      WATCH,
+      setInterval(() => void this.watch(), WATCH_MS),
+    );
     if (!this.env.SCHEDULER_ENABLED || !this.enabled) return;
     this.catalogue.onChange(() => this.arm());
     this.registry.addInterval(
@@ -67,7 +74,7 @@ export class SchedulerTimers implements OnApplicationBootstrap, OnModuleDestroy 
 
   onModuleDestroy(): void {
     this.stopped = true;
-    for (const name of [FIRE, SYNC, HEARTBEAT, REAP]) this.remove(name);
+    for (const name of [FIRE, SYNC, HEARTBEAT, WATCH, REAP]) this.remove(name);
   }
 
   async fire(): Promise<void> {
@@ -90,6 +97,10 @@ export class SchedulerTimers implements OnApplicationBootstrap, OnModuleDestroy 
     await this.engine
       .heartbeat()
       .catch((error: unknown) => this.logger.error({ err: error }, 'could not renew the leases of the running jobs'));
+  }
+
+  async watch(): Promise<void> {
+    await this.engine.watch().catch((error: unknown) => this.logger.error({ err: error }, 'could not watch the running jobs'));
   }
 
   async reap(): Promise<void> {

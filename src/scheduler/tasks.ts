@@ -5,7 +5,7 @@ import { CleanupService } from '../cleanup/cleanup.service';
 import { Clock } from '../common/clock';
 import { WriteFence } from '../database/write-fence';
 import { JobSummary, NoticeService } from '../notifications/notice.service';
-import type { RunTrigger } from './job-run.entity';
+import type { RunProgress, RunTrigger } from './job-run.entity';
 
 export interface TaskContext {
   jobId: string;
@@ -19,6 +19,8 @@ export interface TaskContext {
   cleanups: CleanupCalendar;
   /** The run's lease, as a fence on its writes and a signal to stop. */
   fence: WriteFence;
+  /** Reports how far the run has got; the executor writes it to the run's row every few seconds. */
+  progress: (p: RunProgress) => void;
 }
 
 /**
@@ -64,6 +66,7 @@ export class TaskRegistry {
           triggeredBy: ctx.triggeredBy,
           dryRun: ctx.dryRun,
           fence: ctx.fence,
+          progress: ctx.progress,
         });
         const summary = {
           reportId: report.id,

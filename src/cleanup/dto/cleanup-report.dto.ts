@@ -3,6 +3,7 @@ import { IsBoolean, IsIn, IsOptional } from 'class-validator';
 import { ListQueryDto } from '../../common/list-query.dto';
 import { IsTimestamp } from '../../common/validation';
 import { PolicyDto } from './preview.dto';
+import { CLEANUP_STATUSES } from '../cleanup-report.entity';
 
 export class TriggerCleanupDto {
   @ApiPropertyOptional({ default: false, example: true, description: 'Count what would be deleted, delete nothing' })
@@ -22,10 +23,10 @@ export class TriggerCleanupDto {
 export class CleanupReportDto {
   @ApiProperty({ format: 'uuid', example: '5b0c2a8e-6d1b-4c57-9a8e-2b7d1e4f6a92' }) id: string;
   @ApiProperty({ example: '2026-11-29T00:00:00.000Z' }) scheduledFor: Date;
-  @ApiProperty({ enum: ['scheduled', 'catch-up', 'manual', 'cli'], example: 'manual' }) trigger: string;
+  @ApiProperty({ enum: ['scheduled', 'catch-up', 'manual', 'cli', 'backfill'], example: 'manual' }) trigger: string;
   @ApiProperty({ example: 'operator' }) triggeredBy: string;
   @ApiProperty({ example: false }) dryRun: boolean;
-  @ApiProperty({ enum: ['running', 'succeeded', 'failed', 'abandoned'], example: 'succeeded' }) status: string;
+  @ApiProperty({ enum: CLEANUP_STATUSES, example: 'succeeded' }) status: string;
   @ApiProperty({ type: PolicyDto }) policy: PolicyDto;
   @ApiProperty({ example: '2026-10-30T00:00:00.000Z' }) cutoff: Date;
   @ApiProperty({ example: 1204 }) messagesDeleted: number;
@@ -41,9 +42,9 @@ export class CleanupReportDto {
 }
 
 export class ReportsQueryDto extends ListQueryDto {
-  @ApiPropertyOptional({ enum: ['running', 'succeeded', 'failed', 'abandoned'] })
+  @ApiPropertyOptional({ enum: CLEANUP_STATUSES })
   @IsOptional()
-  @IsIn(['running', 'succeeded', 'failed', 'abandoned'])
+  @IsIn(CLEANUP_STATUSES)
   status?: string;
 }
 

@@ -1,8 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { ListQueryDto } from '../../common/list-query.dto';
-import { IsCron, IsOmittable, IsTimeZone, MaxChars, NoNul } from '../../common/validation';
+import { IsCron, IsOmittable, IsTimestamp, IsTimeZone, MaxChars, NoNul } from '../../common/validation';
 import { RUN_STATUSES, RUN_TRIGGERS } from '../job-run.entity';
+import { OVERLAP_POLICIES, OverlapPolicy } from '../job.entity';
 
 export const JOB_ID_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 export const TASK_NAMES = ['cleanup', 'notices'] as const;
@@ -33,6 +34,56 @@ class JobOptionsDto {
   @Min(1)
   @Max(31_536_000)
   misfireGraceSeconds?: number | null;
+
+  @ApiPropertyOptional({
+    enum: OVERLAP_POLICIES,
+    example: 'skip',
+    description:
+      "What a fire does when the job is already running (Temporal's meanings): skip (the default: recorded skipped), buffer_one (waits; a later fire replaces it), cancel_other (cancels the running run and starts), allow (runs alongside, up to maxInstances). maxInstances above 1 needs allow.",
+  })
+  @IsOmittable()
+  @IsIn(OVERLAP_POLICIES, { message: `overlap must be one of ${OVERLAP_POLICIES.join(', ')}` })
+  overlap?: OverlapPolicy;
+
+  @ApiPropertyOptional({
+    type: Number,
+    nullable: true,
+    minimum: 1,
+    maximum: 604_800,
+    example: 3600,
+    description: 'A run still running after this many seconds is stopped and ends timed_out; null: no limit (the default)',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(604_800)
+  maxRuntimeSeconds?: number | null;
+
+  @ApiPropertyOptional({
+    type: Number,
+    nullable: true,
+    minimum: 1,
+    maximum: 100,
+    example: 3,
+    description:
+      'After this many consecutive failed or timed-out runs the job pauses itself, with a note saying so; null: never (the default)',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  pauseAfterFailures?: number | null;
+
+  @ApiPropertyOptional({
+    example: 'paused while the mail relay is migrated (ticket OPS-123)',
+    maxLength: 500,
+    description: 'With "paused": true only: why',
+  })
+  @IsOmittable()
+  @IsString()
+  @NoNul()
+  @MaxChars(500)
+  note?: string;
 }
 
 export class UpdateJobDto extends JobOptionsDto {
@@ -110,6 +161,16 @@ export class JobDto {
   @ApiProperty({ example: 1 }) maxInstances: number;
   @ApiProperty({ example: true }) coalesce: boolean;
   @ApiProperty({ type: Number, nullable: true, example: null }) misfireGraceSeconds: number | null;
+  @ApiProperty({ enum: OVERLAP_POLICIES, example: 'skip' }) overlap: string;
+  @ApiProperty({ type: Number, nullable: true, example: null }) maxRuntimeSeconds: number | null;
+  @ApiProperty({ type: Number, nullable: true, example: null }) pauseAfterFailures: number | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: "Why the job is paused (an operator's note, or the scheduler's after failures)",
+  })
+  pauseNote: string | null;
   @ApiProperty({ example: true, description: 'Built-in jobs can be paused, not deleted' }) builtin: boolean;
   @ApiProperty({
     type: String,
@@ -120,6 +181,12 @@ export class JobDto {
   nextRunTime: string | null;
   @ApiProperty({ example: 3 }) version: number;
   @ApiProperty({ example: '2026-11-28T12:00:00.000Z' }) updatedAt: Date;
+}
+
+export class RunProgressDto {
+  @ApiProperty({ example: 120_000 }) done: number;
+  @ApiPropertyOptional({ example: 400_000, description: 'Absent when the task cannot know it' }) total?: number;
+  @ApiProperty({ example: 'messages' }) unit: string;
 }
 
 export class JobRunDto {
@@ -141,6 +208,14 @@ export class JobRunDto {
   })
   summary: Record<string, unknown> | null;
   @ApiProperty({ type: String, nullable: true, example: null }) error: string | null;
+  @ApiProperty({
+    type: RunProgressDto,
+    nullable: true,
+    description: 'How far the run has got; written at least every 5 s while it runs, kept when it ends',
+  })
+  progress: RunProgressDto | null;
+  @ApiProperty({ type: Date, nullable: true, example: null, description: 'When it times out (maxRuntimeSeconds); null: no limit' })
+  deadlineAt: Date | null;
 }
 
 export class JobRunPageDto {
@@ -153,6 +228,21 @@ export class RunsQueryDto extends ListQueryDto {
   @IsOptional()
   @IsIn(RUN_STATUSES)
   status?: (typeof RUN_STATUSES)[number];
+}
+
+export class WaitQueryDto {
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    default: 'true',
+    description: 'false: answer 202 as soon as the run has started, with the run and a Location header to follow it',
+  })
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'wait must be true or false' })
+  wait?: 'true' | 'false';
+}
+
+export class RunAcceptedDto {
+  @ApiProperty({ type: JobRunDto, description: 'The run as it started' }) run: JobRunDto;
 }
 
 export class TriggerResultDto {
@@ -194,6 +284,10 @@ export class StatusJobDto {
   @ApiProperty({ example: 1 }) max_instances: number;
   @ApiProperty({ example: true }) coalesce: boolean;
   @ApiProperty({ type: Number, nullable: true, example: null }) misfire_grace_time: number | null;
+  @ApiProperty({ enum: OVERLAP_POLICIES, example: 'skip' }) overlap: string;
+  @ApiProperty({ type: Number, nullable: true, example: null }) max_runtime_seconds: number | null;
+  @ApiProperty({ type: Number, nullable: true, example: null }) pause_after_failures: number | null;
+  @ApiProperty({ type: String, nullable: true, example: null, description: 'Why the job is paused' }) pause_note: string | null;
   @ApiProperty({ type: LastRunDto, nullable: true }) last_run: LastRunDto | null;
 }
 
@@ -206,4 +300,32 @@ export class StatusDto {
   @ApiProperty({ example: 2 }) total_jobs: number;
   @ApiProperty({ example: 'UTC', description: 'SCHEDULER_TIMEZONE, the default zone of the jobs' }) timezone: string;
   @ApiProperty({ type: [StatusJobDto] }) jobs: StatusJobDto[];
+}
+
+export class BackfillDto {
+  @ApiProperty({ example: '2026-11-01T00:00:00Z', description: 'Fires at or after this instant (ISO-8601 with an offset)' })
+  @IsTimestamp()
+  from: string;
+
+  @ApiProperty({ example: '2026-11-08T00:00:00Z', description: 'Fires before this instant; not in the future' })
+  @IsTimestamp()
+  to: string;
+
+  @ApiPropertyOptional({ example: false, default: false, description: 'List the fires and which are already in the ledger; run nothing' })
+  @IsOptional()
+  @IsBoolean()
+  dryRun?: boolean;
+}
+
+export class BackfillResultDto {
+  @ApiProperty({
+    type: [String],
+    example: ['2026-11-01T00:00:00.000Z', '2026-11-02T00:00:00.000Z'],
+    description: 'Every fire of the schedule in [from, to), oldest first',
+  })
+  fires: string[];
+  @ApiProperty({ example: 1, description: 'Fires queued by this request (0 on a dry run)' })
+  created: number;
+  @ApiProperty({ example: 1, description: 'Fires the ledger already had (run, skipped or queued): not run again' })
+  existing: number;
 }

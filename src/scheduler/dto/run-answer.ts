@@ -28,6 +28,8 @@ export function toRunDto(run: JobRun): JobRunDto {
     durationMs: run.durationMs,
     summary: run.summary,
     error: run.error,
+    progress: run.progress ?? null,
+    deadlineAt: run.deadlineAt ?? null,
   };
 }
 
