@@ -30,6 +30,8 @@ const METRICS_TOKEN = 'ops-test-metrics-token-00000004';
 const RUNBOOKS: Record<string, string> = {
   TeddyCleanupNotSucceeded: 'cleanup-not-succeeded',
   TeddyJobRunFailed: 'job-run-failed',
+  TeddyRetentionJobPaused: 'job-paused',
+  TeddyJobPaused: 'job-paused',
   TeddyNoticesFailing: 'notices-failing',
   TeddyNoticesDead: 'notices-dead',
   TeddyOldestRecordTooOld: 'oldest-record-too-old',
