@@ -372,6 +372,47 @@ describe(`the scheduler across service processes (${TEST_DB})`, () => {
     }, 150_000);
   });
 
+  pgDescribe('a run cancelled from another replica', () => {
+    it('stops where it runs within seconds, through the database: the run ends cancelled, writes nothing more, and is not run again', async () => {
+      await explained(async () => {
+        const jobId = 'cleanup_cancelled';
+        const { ledger, first, victim, survivor } = await midCleanup(jobId);
+        const askedAt = Date.now();
+        const answer = await survivor.expect(202, 'POST', `/admin/scheduler/runs/${first.id}/cancel`, {});
+        const answeredAt = Date.now();
+        expect(answer).toMatchObject({ id: first.id, status: 'cancelled', owner: first.owner });
+        // Where it runs: its task stops at its next batch or watch, and its report says how far it got.
+        const [reportRow] = await ledger.all('SELECT id FROM cleanup_report ORDER BY started_at');
+        const stopped = await waitFor(
+          'the cancelled cleanup to stop',
+          async () => {
+            const [row] = await ledger.all('SELECT status, messages_deleted, error FROM cleanup_report WHERE id = $1', [reportRow.id]);
+            return row.status !== 'running' ? row : undefined;
+          },
+          10_000,
+          10,
+        );
+        const stoppedAt = Date.now();
+        expect(stopped.status).toBe('cancelled');
+        expect(String(stopped.error)).toMatch(/deleted stay deleted\): cancelled by operator/);
+        const left = await expiredMessages(ledger);
+        expect(left).toBe(200_000 - Number(stopped.messages_deleted));
+        // Past two leases and reaps: nothing more deleted, no second attempt, the run stays cancelled with its summary.
+        await new Promise((r) => setTimeout(r, 7000));
+        expect(await expiredMessages(ledger)).toBe(left);
+        const runs = await runsOf(ledger, jobId);
+        expect(runs.map((r) => [r.attempt, r.status])).toEqual([[1, 'cancelled']]);
+        expect(runs[0].summary).toMatchObject({ messagesDeleted: Number(stopped.messages_deleted) });
+        const metricsOf = async (p: typeof victim) => String((await p.request('GET', '/metrics')).body);
+        expect(await metricsOf(victim)).toMatch(new RegExp(`^teddy_job_running\\{job_id="${jobId}"\\} 0$`, 'm'));
+        expect(await metricsOf(survivor)).toMatch(new RegExp(`^teddy_job_runs_total\\{job_id="${jobId}",status="cancelled"\\} 1$`, 'm'));
+        report([
+          `[scheduler-cluster] cancel on ${survivor.name} of a cleanup running on ${victim.name}: answered in ${answeredAt - askedAt} ms, the run stopped (report final) ${stoppedAt - askedAt} ms after the request, ${Number(stopped.messages_deleted)} messages deleted before it`,
+        ]);
+      });
+    }, 150_000);
+  });
+
   describe('a replica told to stop (SIGTERM) during a run', () => {
     /** Messages the cleanup deletes, 100 per batch: a few seconds of work on either database. */
     const MESSAGES = PG ? 150_000 : 250_000;
@@ -445,7 +486,9 @@ describe(`the scheduler across service processes (${TEST_DB})`, () => {
         const [givenReport] = await ledger.all('SELECT status, messages_deleted, error FROM cleanup_report ORDER BY started_at');
         expect(givenReport.status).toBe('abandoned');
         expect(Number(givenReport.messages_deleted)).toBe(MESSAGES - leftAtExit);
-        expect(String(givenReport.error)).toMatch(/stopped after \d+ batches: the replica shut down/);
+        expect(String(givenReport.error)).toMatch(
+          /stopped after \d+ batches \(the \d+ messages and 0 conversations deleted stay deleted\): the replica shut down/,
+        );
 
         // A replica starting next (here: the same service started again) runs the abandoned fire at
         // once, as attempt 2, without waiting for any lease.

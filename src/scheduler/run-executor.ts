@@ -37,6 +37,12 @@ export interface RunResult<R = unknown> {
   result?: R;
 }
 
+/** Why a run of this replica's stops, as its task (and its cleanup report) will tell it. */
+function takenReason(t: Pick<AbandonedRun, 'id' | 'status' | 'reason'>): FenceLost {
+  if (t.status === 'abandoned') return new FenceLost(`run ${t.id} lost its lease: ${t.reason ?? 'another replica took it over'}`, t.status);
+  return new FenceLost(t.reason ?? `run ${t.id} was ${t.status}`, t.status);
+}
+
 /**
  * Runs claimed runs to their end and records the end; holds what this replica is running, renews
  * those leases, and at shutdown waits for them and then gives up what is left.
@@ -148,9 +154,7 @@ export class RunExecutor {
       { runId: t.id, jobId: t.jobId, status: t.status },
       `run ${t.id} of ${t.jobId} was ${t.status.replace('_', ' ')}: stopping it (${t.reason ?? 'no reason given'})`,
     );
-    const reason =
-      t.reason ?? (t.status === 'abandoned' ? `run ${t.id} lost its lease: another replica took it over` : `run ${t.id} was ${t.status}`);
-    f.stop.abort(new FenceLost(reason, t.status));
+    f.stop.abort(takenReason(t));
   }
 
   /** The progress last reported by a run in flight here. */
@@ -172,7 +176,7 @@ export class RunExecutor {
         // Taken away by this replica (shutdown, timeout) or found so by its watch: that reason says more.
         if (!stop.signal.aborted) {
           const [taken] = await this.ledger.takenAway([run.id]);
-          stop.abort(new FenceLost(taken?.reason ?? `run ${run.id} lost its lease: another replica took it over`, taken?.status));
+          stop.abort(takenReason(taken ?? { id: run.id, status: 'abandoned' }));
         }
         throw stop.signal.reason;
       },
