@@ -1,34 +1,12 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
-import { CleanupCalendar } from '../cleanup/cleanup-calendar';
 import { CleanupReport } from '../cleanup/cleanup-report.entity';
 import { CleanupService } from '../cleanup/cleanup.service';
 import { Clock } from '../common/clock';
-import { WriteFence } from '../database/write-fence';
 import { JobSummary, NoticeService } from '../notifications/notice.service';
-import type { RunTrigger } from './job-run.entity';
+import type { TaskContext, TaskOutcome } from './task-contract';
 
-export interface TaskContext {
-  jobId: string;
-  runId: string;
-  /** The fire this run executes (or, for a manual run, the time it stands for). */
-  scheduledFor: Date;
-  trigger: RunTrigger;
-  triggeredBy: string;
-  dryRun: boolean;
-  /** When the cleanups will run, from the stored jobs (the notices warn about each one). */
-  cleanups: CleanupCalendar;
-  /** The run's lease, as a fence on its writes and a signal to stop. */
-  fence: WriteFence;
-}
-
-/**
- * How a run ended: one typed value from the task, through the ledger, to the HTTP answer. A task
- * returns it, failed or not; a task that throws is turned into a failed outcome with nothing to show.
- */
-export type TaskOutcome<R> =
-  | { status: 'succeeded'; summary: Record<string, unknown>; result: R }
-  /** A failed run may still have something to show for it (a failed cleanup's report). */
-  | { status: 'failed'; error: string; summary: Record<string, unknown> | null; result?: R };
+// The contract moved to task-contract.ts (importable by cleanup and notifications without a cycle); re-exported for existing imports.
+export type { TaskContext, TaskOutcome } from './task-contract';
 
 /** What each task's run produces: the service's own record of it (the cleanup report, the notice job summary). */
 export interface TaskResults {
