@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
@@ -23,11 +23,13 @@ export interface AppOptions {
   schedulerTimers?: boolean;
   /** Where log lines go besides LOG_FILE (default: stdout); the command line sends its warnings and errors to stderr. */
   logStream?: ConsoleLog;
+  /** More providers for the application (tests: a provider with its own @Cron-declared job, which the scheduler takes over like any). */
+  providers?: Provider[];
 }
 
 @Module({})
 export class AppModule {
-  static forRoot({ env, clock, schedulerTimers, logStream }: AppOptions): DynamicModule {
+  static forRoot({ env, clock, schedulerTimers, logStream, providers = [] }: AppOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -44,6 +46,7 @@ export class AppModule {
         NotificationsModule,
         SchedulerModule.forRoot({ timers: schedulerTimers }),
       ],
+      providers,
     };
   }
 }

@@ -4,7 +4,8 @@ import { dirname, posix, resolve } from 'node:path';
 import { getMetadataStorage } from 'class-validator';
 import { load, loadAll } from 'js-yaml';
 import { Env } from '../src/config/env.validation';
-import { BUILTIN_JOBS } from '../src/scheduler/jobs';
+import { builtinJobs } from '../src/scheduler/jobs';
+import { TaskRegistry } from '../src/scheduler/tasks';
 import { startApp, TestApp } from './support/app';
 
 // No Docker engine or cluster runs here, so the images are never built in CI and the manifests never
@@ -181,7 +182,8 @@ describe('deployment files', () => {
 
       const defaults = new Env();
       const scheduled = { ...defaults, ...env } as unknown as Env;
-      const builtins = BUILTIN_JOBS(scheduled);
+      // Every @Cron-declared method of the service, with the schedule the Deployment's variables give it.
+      const builtins = builtinJobs(t.app.get(TaskRegistry).list(), scheduled);
       const cronJobs = variant.manifests.filter((m) => m.kind === 'CronJob');
       const ran: string[] = [];
       for (const cronJob of cronJobs) {
@@ -195,7 +197,7 @@ describe('deployment files', () => {
         ran.push(builtin!.id);
         // The same schedule as the stored job, which the notices and the alert thresholds read.
         expect(cronJob.spec.schedule).toBe(builtin!.cron);
-        expect(cronJob.spec.timeZone).toBe(scheduled.SCHEDULER_TIMEZONE);
+        expect(cronJob.spec.timeZone).toBe(builtin!.timezone);
         const jobEnv = envOf(job);
         for (const name of ['NODE_ENV', 'CLEANUP_CRON', 'NOTIFY_CRON', 'SCHEDULER_TIMEZONE']) {
           expect({ name, value: jobEnv[name] }).toEqual({ name, value: env[name] });

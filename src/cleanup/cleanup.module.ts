@@ -7,6 +7,7 @@ import { Database } from '../database/database.service';
 import { fromSqlTimestamp } from '../database/sql';
 import { BatchDeleter } from './batch-deleter.service';
 import { CleanupController } from './cleanup.controller';
+import { CleanupJobs } from './cleanup.jobs';
 import { CLEANUP_DELETED, CleanupService } from './cleanup.service';
 import { PreviewService } from './preview.service';
 import { ReportsService } from './reports.service';
@@ -17,6 +18,7 @@ const RETENTION = 'teddy_retention_seconds';
   controllers: [CleanupController],
   providers: [
     CleanupService,
+    CleanupJobs,
     BatchDeleter,
     PreviewService,
     ReportsService,

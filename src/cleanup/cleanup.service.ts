@@ -9,6 +9,7 @@ import { persistently } from '../database/retry';
 import { SqlParams } from '../database/sql';
 import { FenceLost, NO_FENCE, WriteFence } from '../database/write-fence';
 import { AppErrors } from '../metrics/app-errors.service';
+import type { TaskContext, TaskOutcome } from '../scheduler/task-contract';
 import { CleanupReport, CleanupTrigger } from './cleanup-report.entity';
 import { BatchDeleter } from './batch-deleter.service';
 import { conversationDue, DAY_MS, messageDue, RetentionPlan, retentionPlan, shorterRetentionsQuery } from './retention';
@@ -80,6 +81,33 @@ export class CleanupService {
     const plan = await this.plan(at);
     const report = await this.open(plan, options);
     return this.execute(plan, report, options);
+  }
+
+  /**
+   * The cleanup as a scheduler task (CleanupJobs declares when it runs): a run whose report is the
+   * task's result, summed up for the run ledger. The cutoff comes from the scheduled time, not the
+   * start: a catch-up run deletes exactly what the missed run would have, and never anything younger.
+   */
+  async runTask(ctx: TaskContext): Promise<TaskOutcome<CleanupReport>> {
+    const report = await this.run({
+      at: ctx.scheduledFor,
+      trigger: ctx.trigger,
+      triggeredBy: ctx.triggeredBy,
+      dryRun: ctx.dryRun,
+      fence: ctx.fence,
+      progress: ctx.progress,
+    });
+    const summary = {
+      reportId: report.id,
+      dryRun: report.dryRun,
+      cutoff: report.cutoff.toISOString(),
+      messagesDeleted: report.messagesDeleted,
+      conversationsDeleted: report.conversationsDeleted,
+      batches: report.batches,
+    };
+    if (report.status !== 'succeeded')
+      return { status: 'failed', error: report.error ?? `cleanup ${report.status}`, summary, result: report };
+    return { status: 'succeeded', summary, result: report };
   }
 
   private async execute(plan: RetentionPlan, report: CleanupReport, options: RunOptions): Promise<CleanupReport> {

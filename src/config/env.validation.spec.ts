@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { IsOptional, MinLength } from 'class-validator';
 import { EnvKey, EnvSecret } from './env-decorators';
-import { Env, EnvValidationError, readVariables, validateEnv } from './env.validation';
+import { Env, EnvValidationError, readVariables, schedulerTimezone, validateEnv } from './env.validation';
 
 function problems(source: Record<string, string>): string[] {
   try {
@@ -22,13 +22,14 @@ describe('validateEnv', () => {
       DATABASE_URL: 'sqlite:./data/teddy.sqlite',
       RETENTION_DAYS: 30,
       NOTICE_DAYS_BEFORE: 2,
-      CLEANUP_CRON: '0 0 * * *',
-      NOTIFY_CRON: '0 23 * * *',
-      SCHEDULER_TIMEZONE: 'UTC',
       LOG_LEVEL: 'info',
       LOG_FILE: 'logs/teddy_system.log',
     });
     expect(env.ADMIN_API_KEY).toBeUndefined();
+    // No defaults: unset, the built-in jobs run on the schedule their @Cron declares (scheduler/jobs.ts).
+    expect([env.CLEANUP_CRON, env.NOTIFY_CRON, env.SCHEDULER_TIMEZONE]).toEqual([undefined, undefined, undefined]);
+    expect(schedulerTimezone(env)).toBe('UTC');
+    expect(schedulerTimezone(validateEnv({ SCHEDULER_TIMEZONE: 'Europe/Berlin' }))).toBe('Europe/Berlin');
   });
 
   it('names the variable and the reason for a bad cron, in one line', () => {

@@ -38,14 +38,30 @@ export class Env {
   @EnvInt(1, Infinity, 'days', { why: '0 would warn no one' })
   NOTICE_DAYS_BEFORE = 2;
 
-  @IsCron()
-  CLEANUP_CRON = '0 0 * * *';
+  /*
+   * The built-in jobs' schedules. No defaults here: each job's schedule is declared with @Cron where
+   * its work lives (cleanup/cleanup.jobs.ts: 0 0 * * *, notifications/notice.jobs.ts: 0 23 * * *, both
+   * UTC). A variable that is set wins over the declaration; one left unset (or empty) does not count.
+   * See scheduler/jobs.ts (builtinJobs) for the whole precedence.
+   */
 
+  /** Overrides the @Cron expression of daily_data_cleanup. */
+  @IsOptional()
   @IsCron()
-  NOTIFY_CRON = '0 23 * * *';
+  CLEANUP_CRON?: string;
 
+  /** Overrides the @Cron expression of cleanup_notifications. */
+  @IsOptional()
+  @IsCron()
+  NOTIFY_CRON?: string;
+
+  /**
+   * When set: the zone of every built-in job (over its @Cron timeZone). Either way, the zone of jobs
+   * added without one and of the times shown in notices; UTC when unset (schedulerTimezone()).
+   */
+  @IsOptional()
   @IsTimeZone()
-  SCHEDULER_TIMEZONE = 'UTC';
+  SCHEDULER_TIMEZONE?: string;
 
   @EnvKey()
   ADMIN_API_KEY?: string;
@@ -179,6 +195,26 @@ export class Env {
   NOTIFY_WEBHOOK_TIMEOUT_MS = 10_000;
 }
 
+/** The zone of whatever gives none, when SCHEDULER_TIMEZONE is not set. */
+export const DEFAULT_TIMEZONE = 'UTC';
+
+/** SCHEDULER_TIMEZONE, or UTC when it is not set: the default zone of added jobs, and the zone notices show times in. */
+export function schedulerTimezone(env: Env): string {
+  return env.SCHEDULER_TIMEZONE ?? DEFAULT_TIMEZONE;
+}
+
+/**
+ * Why a notice schedule would let a cleanup through unannounced, or undefined: a notice run covers the
+ * cleanups of the next NOTICE_DAYS_BEFORE days, so a longer pause between notice runs would let a
+ * cleanup through that no notice announced. One rule for NOTIFY_CRON at boot, for the notice job's
+ * schedule the catalogue ends up with, and for an operator's change to it.
+ */
+export function noticeGapProblem(cron: string, timezone: string, noticeDaysBefore: number, from?: Date): string | undefined {
+  const gap = longestGapHours(cron, timezone, from);
+  if (gap <= noticeDaysBefore * 24) return undefined;
+  return `"${cron}" leaves up to ${Math.round(gap)} h between notice runs, more than NOTICE_DAYS_BEFORE (${noticeDaysBefore} days): some cleanups would go unannounced`;
+}
+
 export class EnvValidationError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid environment variables: ${problems.join('; ')}`);
@@ -226,14 +262,10 @@ export function validateEnv(source: Record<string, string | undefined>): Env {
     if (env.NOTICE_DAYS_BEFORE >= env.RETENTION_DAYS) {
       problems.push(`NOTICE_DAYS_BEFORE: "${env.NOTICE_DAYS_BEFORE}" must be less than RETENTION_DAYS (${env.RETENTION_DAYS})`);
     }
-    const gap = longestGapHours(env.NOTIFY_CRON, env.SCHEDULER_TIMEZONE);
-    if (gap > env.NOTICE_DAYS_BEFORE * 24) {
-      // A notice run covers the cleanups of the next NOTICE_DAYS_BEFORE days; a longer pause between
-      // notice runs would let a cleanup through that no notice announced.
-      problems.push(
-        `NOTIFY_CRON: "${env.NOTIFY_CRON}" leaves up to ${Math.round(gap)} h between notice runs, more than NOTICE_DAYS_BEFORE (${env.NOTICE_DAYS_BEFORE} days): some cleanups would go unannounced`,
-      );
-    }
+    // Here only when NOTIFY_CRON is set; the schedule the notice job ends up with (the @Cron one, or a
+    // stored one) is checked by the scheduler's catalogue at start, with the same rule.
+    const gap = env.NOTIFY_CRON && noticeGapProblem(env.NOTIFY_CRON, schedulerTimezone(env), env.NOTICE_DAYS_BEFORE);
+    if (gap) problems.push(`NOTIFY_CRON: ${gap}`);
     if (env.NOTIFY_WEBHOOK_URL && /^https?:\/\/[^/?#]*@/.test(env.NOTIFY_WEBHOOK_URL)) {
       // fetch() refuses such URLs, and its error would quote the password into every failed notice.
       problems.push('NOTIFY_WEBHOOK_URL: must not contain user:password@ (the webhook is authenticated by its signature)');

@@ -6,7 +6,7 @@ import { Counter } from 'prom-client';
 import { Clock } from '../common/clock';
 import { maskEmails } from '../common/mask';
 import { mapWithConcurrency } from '../common/pool';
-import { Env } from '../config/env.validation';
+import { Env, schedulerTimezone } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { execute } from '../database/execute';
 import { fromSqlTimestamp, SqlParams } from '../database/sql';
@@ -219,7 +219,7 @@ RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, atte
           locale: notice.locale,
           guardianName: recipient.name,
           cleanupAt: notice.cleanupAt,
-          timeZone: this.env.SCHEDULER_TIMEZONE,
+          timeZone: schedulerTimezone(this.env),
           children: notice.children,
         }),
       };

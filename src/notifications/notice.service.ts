@@ -5,6 +5,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Counter } from 'prom-client';
 import { CleanupCalendar } from '../cleanup/cleanup-calendar';
 import { DAY_MS, RetentionPlan, retentionPlan, shorterRetentionsQuery } from '../cleanup/retention';
+import { Clock } from '../common/clock';
 import { keysetPage, Page } from '../common/cursor';
 import { mapWithConcurrency } from '../common/pool';
 import { Env } from '../config/env.validation';
@@ -14,6 +15,7 @@ import { fromSqlBoolean, SqlParams } from '../database/sql';
 import { FenceLost, NO_FENCE, throwIfFenced, WriteFence } from '../database/write-fence';
 import { AppErrors } from '../metrics/app-errors.service';
 import type { Locale } from '../records/guardian.entity';
+import type { TaskContext, TaskOutcome } from '../scheduler/task-contract';
 import { configuredChannels } from './channels/channel';
 import { DeliveryService, DeliverySummary, NOTICES_TOTAL } from './delivery.service';
 import { ExpiringRow, expiringConversations, expiringMessages, Query } from './expiring';
@@ -73,11 +75,33 @@ export class NoticeService {
   constructor(
     private readonly db: Database,
     private readonly env: Env,
+    private readonly clock: Clock,
     private readonly appErrors: AppErrors,
     private readonly delivery: DeliveryService,
     @InjectMetric(NOTICES_TOTAL) private readonly noticesTotal: Counter<'channel' | 'status'>,
   ) {
     this.channel = configuredChannels(env).join(',');
+  }
+
+  /**
+   * The notice job as a scheduler task (NoticeJobs declares when it runs), summed up for the run ledger.
+   * Notices look ahead from when the run actually starts, not from its scheduled time: a late (catch-up)
+   * run cannot warn about a cleanup that has already happened, and the notice for each upcoming one was
+   * queued by an earlier run inside its window.
+   */
+  async runTask(ctx: TaskContext): Promise<TaskOutcome<JobSummary>> {
+    const job = await this.runJob(this.clock.now(), ctx.cleanups, ctx.fence);
+    const summary = {
+      windowUntil: job.windowUntil,
+      cleanupRuns: job.cleanupRuns.length,
+      noticesDue: job.noticesDue,
+      noticesCreated: job.noticesCreated,
+      skippedGuardians: job.skippedGuardians,
+      sent: job.delivery.sent,
+      failed: job.delivery.failed,
+      dead: job.delivery.dead,
+    };
+    return { status: 'succeeded', summary, result: job };
   }
 
   /** The notice job: enqueue what is due, then a delivery pass. Counted as scheduled_notifications when it fails. */

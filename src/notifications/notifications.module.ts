@@ -10,6 +10,7 @@ import { WebhookChannel } from './channels/webhook.channel';
 import { DeliveryService, NOTICES_TOTAL } from './delivery.service';
 import { FamilyHistoryController } from './family-history.controller';
 import { FamilyHistoryService } from './family-history.service';
+import { NoticeJobs } from './notice.jobs';
 import { NoticeService } from './notice.service';
 import { NotificationsController } from './notifications.controller';
 
@@ -18,6 +19,7 @@ import { NotificationsController } from './notifications.controller';
   controllers: [NotificationsController, FamilyHistoryController],
   providers: [
     NoticeService,
+    NoticeJobs,
     DeliveryService,
     FamilyHistoryService,
     {

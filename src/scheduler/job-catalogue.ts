@@ -2,13 +2,14 @@ import { Injectable, Logger } from '@nestjs/common';
 import { CleanupCalendar } from '../cleanup/cleanup-calendar';
 import { Clock } from '../common/clock';
 import { CronSchedule } from '../common/cron';
-import { Env } from '../config/env.validation';
+import { Env, noticeGapProblem } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { JobRun } from './job-run.entity';
 import { SchedulerJob } from './job.entity';
 import { JobMonitor } from './job-monitor';
-import { BUILTIN_JOBS, DEFAULT_JOB_OPTIONS } from './jobs';
+import { BuiltinJob, builtinJobs, compareBuiltinIds, DEFAULT_JOB_OPTIONS } from './jobs';
 import { JobLedger } from './ledger.service';
+import { TaskRegistry } from './tasks';
 
 export interface LiveJob {
   def: SchedulerJob;
@@ -38,6 +39,7 @@ export class JobCatalogue {
     private readonly env: Env,
     private readonly ledger: JobLedger,
     private readonly monitor: JobMonitor,
+    private readonly tasks: TaskRegistry,
   ) {}
 
   /** Called when a job's next fire may have moved (the timers re-arm); undefined stops the calls. */
@@ -46,11 +48,13 @@ export class JobCatalogue {
   }
 
   jobs(): LiveJob[] {
-    // Built-in jobs first, in the original service's order; then added ones, oldest first.
-    const builtinOrder = BUILTIN_JOBS(this.env).map((b) => b.id);
-    const rank = (job: LiveJob) => (job.def.builtin ? builtinOrder.indexOf(job.def.id) : builtinOrder.length);
+    // Built-in jobs first, the original service's in its order, then the other declared ones by id; then added ones, oldest first.
     return [...this.live.values()].sort(
-      (a, b) => rank(a) - rank(b) || a.def.createdAt.getTime() - b.def.createdAt.getTime() || a.def.id.localeCompare(b.def.id),
+      (a, b) =>
+        Number(b.def.builtin) - Number(a.def.builtin) ||
+        (a.def.builtin ? compareBuiltinIds(a.def.id, b.def.id) : 0) ||
+        a.def.createdAt.getTime() - b.def.createdAt.getTime() ||
+        a.def.id.localeCompare(b.def.id),
     );
   }
 
@@ -76,48 +80,86 @@ export class JobCatalogue {
     return new CleanupCalendar(schedules);
   }
 
-  /** The built-in jobs exist, and follow CLEANUP_CRON / NOTIFY_CRON / SCHEDULER_TIMEZONE until an operator sets their schedule. */
+  /**
+   * Every @Cron-declared method is a built-in job: stored once (claimed across replicas like any job),
+   * following its configured schedule (jobs.ts, builtinJobs: CLEANUP_CRON / NOTIFY_CRON /
+   * SCHEDULER_TIMEZONE, else the @Cron expression and zone) until an operator sets one.
+   */
   async ensureBuiltins(): Promise<void> {
-    const now = this.clock.now();
-    for (const b of BUILTIN_JOBS(this.env)) {
-      await this.db.transaction(async (m) => {
-        await m
-          .createQueryBuilder()
-          .insert()
-          .into(SchedulerJob)
-          .values({
-            id: b.id,
-            name: b.name,
-            task: b.task,
-            cron: b.cron,
-            timezone: this.env.SCHEDULER_TIMEZONE,
-            paused: false,
-            ...DEFAULT_JOB_OPTIONS,
-            builtin: true,
-            scheduleOverridden: false,
-            version: 1,
-            createdAt: now,
-            updatedAt: now,
-          })
-          .orIgnore()
-          .execute();
-        const row = await m.findOneByOrFail(SchedulerJob, { id: b.id });
-        const envSchedule = `${b.cron} (${this.env.SCHEDULER_TIMEZONE})`;
-        if (row.cron === b.cron && row.timezone === this.env.SCHEDULER_TIMEZONE) return;
-        if (row.scheduleOverridden) {
-          this.logger.warn(
-            `${b.id} keeps the schedule an operator set, ${row.cron} (${row.timezone}); ${b.envName}/SCHEDULER_TIMEZONE say ${envSchedule}`,
-          );
-          return;
-        }
-        await m.update(
-          SchedulerJob,
-          { id: b.id, version: row.version },
-          { cron: b.cron, timezone: this.env.SCHEDULER_TIMEZONE, version: row.version + 1, updatedAt: now },
-        );
-        this.logger.log(`${b.id} now runs on ${envSchedule}, from ${b.envName}/SCHEDULER_TIMEZONE (was ${row.cron} (${row.timezone}))`);
-      });
+    const declared = builtinJobs(this.tasks.list(), this.env);
+    for (const b of declared) await this.ensureBuiltin(b);
+    const ids = new Set(declared.map((b) => b.id));
+    const orphans = await this.db.dataSource.getRepository(SchedulerJob).findBy({ builtin: true });
+    for (const row of orphans.filter((r) => !ids.has(r.id))) {
+      this.logger.warn(
+        `${row.id} is a built-in job, but no @Cron method declares it in this version: its runs fail (task "${row.task}" is not registered). Pause or delete it.`,
+      );
     }
+  }
+
+  private async ensureBuiltin(b: BuiltinJob): Promise<void> {
+    const now = this.clock.now();
+    const configured = `${b.cron} (${b.timezone}), from ${b.cronFrom === b.timezoneFrom ? b.cronFrom : `${b.cronFrom} and ${b.timezoneFrom}`}`;
+    return this.db.transaction(async (m) => {
+      await m
+        .createQueryBuilder()
+        .insert()
+        .into(SchedulerJob)
+        .values({
+          id: b.id,
+          name: b.name,
+          task: b.task,
+          cron: b.cron,
+          timezone: b.timezone,
+          paused: false,
+          ...DEFAULT_JOB_OPTIONS,
+          builtin: true,
+          scheduleOverridden: false,
+          version: 1,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .orIgnore()
+        .execute();
+      const row = await m.findOneByOrFail(SchedulerJob, { id: b.id });
+      if (!row.builtin) {
+        this.logger.error(
+          `${b.id} is declared with @Cron, but a job added through the API has that id (task "${row.task}"): the declaration is not applied. Delete the added job, or rename the @Cron.`,
+        );
+        return;
+      }
+      if (b.task === 'notices') this.checkNoticeSchedule(b, row);
+      const change: Partial<SchedulerJob> = {};
+      // The declaration owns a built-in job's task (a renamed @JobTask would otherwise leave it running a task that is gone).
+      if (row.task !== b.task) change.task = b.task;
+      if (row.scheduleOverridden) {
+        if (row.cron !== b.cron || row.timezone !== b.timezone)
+          this.logger.warn(
+            `${b.id} keeps the schedule an operator set, ${row.cron} (${row.timezone}); the configuration says ${configured}`,
+          );
+      } else if (row.cron !== b.cron || row.timezone !== b.timezone) {
+        Object.assign(change, { cron: b.cron, timezone: b.timezone });
+      }
+      if (Object.keys(change).length === 0) return;
+      await m.update(SchedulerJob, { id: b.id, version: row.version }, { ...change, version: row.version + 1, updatedAt: now });
+      if (change.task) this.logger.log(`${b.id} now runs task "${b.task}", as declared (was "${row.task}")`);
+      if (change.cron) this.logger.log(`${b.id} now runs on ${configured} (was ${row.cron} (${row.timezone}))`);
+    });
+  }
+
+  /**
+   * The notice job's schedule, wherever it came from, must fire at least every NOTICE_DAYS_BEFORE days
+   * (the rule NOTIFY_CRON is held to at boot, and an operator's change through the API). A configured
+   * one that breaks it stops the start; a stored one, set by an operator when it was fine (NOTICE_DAYS_BEFORE
+   * was lowered since), is kept and reported: an operator can fix it through the API.
+   */
+  private checkNoticeSchedule(b: BuiltinJob, row: SchedulerJob): void {
+    const [cron, timezone] = row.scheduleOverridden ? [row.cron, row.timezone] : [b.cron, b.timezone];
+    const problem = noticeGapProblem(cron, timezone, this.env.NOTICE_DAYS_BEFORE, this.clock.now());
+    if (!problem) return;
+    // Thrown inside the transaction: nothing of it is stored, and the start stops.
+    if (!row.scheduleOverridden) throw new Error(`${b.id}: its schedule ${problem} (cron from ${b.cronFrom}, zone from ${b.timezoneFrom})`);
+    this.logger.error(`${b.id}: the schedule an operator set ${problem}; change it (PATCH /admin/scheduler/jobs/${b.id})`);
   }
 
   /** Re-reads the stored jobs: changes made on any replica apply here. */

@@ -1,8 +1,8 @@
 import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { AuditActor, AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
-import { CronSchedule, longestGapHours } from '../common/cron';
-import { Env } from '../config/env.validation';
+import { CronSchedule } from '../common/cron';
+import { Env, noticeGapProblem, schedulerTimezone } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { isUniqueViolation } from '../database/errors';
 import { SqlParams } from '../database/sql';
@@ -65,6 +65,7 @@ export class JobsService {
   ) {}
 
   async create(dto: CreateJobDto, actor: AuditActor): Promise<SchedulerJob> {
+    // Validated here rather than in the DTO: the registered tasks are the @Cron methods found at start.
     this.tasks.get(dto.task);
     if (dto.note !== undefined && dto.paused !== true)
       throw new BadRequestException('note: goes with "paused": true (why the job is paused)');
@@ -74,7 +75,7 @@ export class JobsService {
       name: dto.name,
       task: dto.task,
       cron: dto.cron.trim(),
-      timezone: dto.timezone ?? this.env.SCHEDULER_TIMEZONE,
+      timezone: dto.timezone ?? schedulerTimezone(this.env),
       paused: dto.paused ?? false,
       maxInstances: dto.maxInstances ?? DEFAULT_JOB_OPTIONS.maxInstances,
       coalesce: dto.coalesce ?? DEFAULT_JOB_OPTIONS.coalesce,
@@ -176,7 +177,8 @@ export class JobsService {
 
   async remove(id: string, actor: AuditActor): Promise<SchedulerJob> {
     const job = await this.find(id);
-    if (job.builtin)
+    // A built-in job whose @Cron method is gone from the code can go too (its runs could only fail).
+    if (job.builtin && this.tasks.list().some((task) => task.job.id === id))
       throw new ConflictException(`job "${id}" is built in and cannot be deleted; pause it instead (PATCH {"paused": true})`);
     await this.db.transaction(async (m) => {
       await m.delete(SchedulerJob, { id });
@@ -210,12 +212,8 @@ export class JobsService {
     if (!schedule.next(this.clock.now())) throw new BadRequestException(`cron: "${job.cron}" never fires in the next 10 years`);
     if (job.builtin && job.task === 'notices') {
       // Same rule as NOTIFY_CRON at boot: a notice run covers the next NOTICE_DAYS_BEFORE days of cleanups.
-      const gap = longestGapHours(job.cron, job.timezone, this.clock.now());
-      if (gap > this.env.NOTICE_DAYS_BEFORE * 24) {
-        throw new BadRequestException(
-          `cron: "${job.cron}" leaves up to ${Math.round(gap)} h between notice runs, more than NOTICE_DAYS_BEFORE (${this.env.NOTICE_DAYS_BEFORE} days): some cleanups would go unannounced`,
-        );
-      }
+      const gap = noticeGapProblem(job.cron, job.timezone, this.env.NOTICE_DAYS_BEFORE, this.clock.now());
+      if (gap) throw new BadRequestException(`cron: ${gap}`);
     }
   }
 }

@@ -6,7 +6,7 @@ import { auditActor } from './audit-actor';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { Clock } from '../common/clock';
 import { CronSchedule, formatInZone } from '../common/cron';
-import { Env } from '../config/env.validation';
+import { Env, schedulerTimezone } from '../config/env.validation';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { Page } from '../common/cursor';
 import { CreateJobDto, JobDto, JobRunPageDto, RunsQueryDto, StatusDto, StatusJobDto, TaskDto, UpdateJobDto } from './dto/job.dto';
@@ -45,7 +45,7 @@ export class SchedulerController {
     return {
       scheduler_running: this.engine.running,
       total_jobs: jobs.length,
-      timezone: this.env.SCHEDULER_TIMEZONE,
+      timezone: schedulerTimezone(this.env),
       jobs: jobs.map((job) => this.statusJob(job)),
     };
   }
@@ -119,10 +119,21 @@ export class SchedulerController {
   }
 
   @Get('scheduler/tasks')
-  @ApiOperation({ summary: 'The registered tasks a job can run' })
+  @ApiOperation({
+    summary: 'The registered tasks a job can run: every @Cron-declared method of the service',
+    description: 'Each is also a built-in job (jobId), running on its declared schedule unless configured or changed otherwise.',
+  })
   @ApiOkResponse({ type: [TaskDto] })
   listTasks(): TaskDto[] {
-    return this.tasks.list().map(({ name, description, supportsDryRun }) => ({ name, description, supportsDryRun }));
+    return this.tasks.list().map(({ name, description, supportsDryRun, declaredBy, job }) => ({
+      name,
+      description,
+      supportsDryRun,
+      declaredBy,
+      jobId: job.id,
+      cron: job.cron,
+      timeZone: job.timeZone ?? null,
+    }));
   }
 
   @Get('scheduler/jobs')

@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 import { CleanupModule } from '../cleanup/cleanup.module';
@@ -28,14 +29,25 @@ import { SchedulerService } from './scheduler.service';
 import { SCHEDULER_TIMERS, SchedulerTimers } from './scheduler.timers';
 import { TaskRegistry } from './tasks';
 
-/** Job catalogue, fire planning, run ledger, cluster-safe claiming, catch-up, steering and status. Runs the cleanup and notice tasks. */
+/**
+ * Job catalogue, fire planning, run ledger, cluster-safe claiming, catch-up, steering and status. Runs
+ * every @Cron-declared method of the application as a stored job (tasks.ts finds them).
+ */
 @Module({})
 export class SchedulerModule {
   /** `timers: false` starts the engine without arming timers (tests with a fake clock, the command line). */
   static forRoot(options: { timers?: boolean } = {}): DynamicModule {
     return {
       module: SchedulerModule,
-      imports: [ScheduleModule.forRoot(), CleanupModule, NotificationsModule],
+      imports: [
+        // cronJobs: false: @nestjs/schedule's explorer skips every @Cron method, so the `cron` package never
+        // creates (nor fires) a CronJob for one; this engine runs them. Its registry still holds the engine's
+        // own intervals and timeout (scheduler.timers.ts), and @Interval / @Timeout work as usual.
+        ScheduleModule.forRoot({ cronJobs: false }),
+        DiscoveryModule,
+        CleanupModule,
+        NotificationsModule,
+      ],
       controllers: [SchedulerController, ManualTriggersController, RunControlsController, PreviewController],
       providers: [
         { provide: SCHEDULER_TIMERS, useValue: options.timers ?? true },

@@ -25,9 +25,12 @@ const RETRY_MS = 5_000;
 
 /**
  * The wiring to @nestjs/schedule's registry. Thin on purpose: each timer calls one engine method.
- * Jobs are stored and change at run time, so their times come from the engine's DST-aware cron
- * computation and are armed here as one timeout for the earliest next fire, rather than as static
- * @Cron decorators (the cron package's own next-date computation goes wrong around DST changes).
+ * A periodic job is declared with @Cron (e.g. cleanup/cleanup.jobs.ts), but @nestjs/schedule does not
+ * fire it: the module is set up with `cronJobs: false`, so the `cron` package never makes a CronJob
+ * of it (its next-date computation goes wrong around DST changes, and it would run every job on every
+ * replica). The engine takes each @Cron method over as a stored job (tasks.ts, job-catalogue.ts).
+ * Stored jobs change at run time, so their times come from the engine's DST-aware cron computation
+ * and are armed here as one timeout for the earliest next fire.
  */
 @Injectable()
 export class SchedulerTimers implements OnApplicationBootstrap, OnModuleDestroy {

@@ -1,36 +1,19 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
-import { CleanupCalendar } from '../cleanup/cleanup-calendar';
-import { CleanupReport } from '../cleanup/cleanup-report.entity';
-import { CleanupService } from '../cleanup/cleanup.service';
-import { Clock } from '../common/clock';
-import { WriteFence } from '../database/write-fence';
-import { JobSummary, NoticeService } from '../notifications/notice.service';
-import type { RunProgress, RunTrigger } from './job-run.entity';
+import { BadRequestException, Injectable, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+// Not re-exported by the package's index: the metadata keys and type @Cron writes (dist/decorators/cron.decorator.js).
+import { SchedulerType } from '@nestjs/schedule/dist/enums/scheduler-type.enum';
+import { SCHEDULE_CRON_OPTIONS, SCHEDULER_TYPE } from '@nestjs/schedule/dist/schedule.constants';
+import type { CleanupReport } from '../cleanup/cleanup-report.entity';
+import { isValidTimeZone } from '../common/cron';
+import { cronProblem } from '../common/validation';
+import type { JobSummary } from '../notifications/notice.service';
+import { JOB_ID_PATTERN, TASK_NAME_PATTERN } from './dto/job.dto';
+import { JOB_TASK, JobTaskOptions } from './job-task.decorator';
+import { compareBuiltinIds } from './jobs';
+import type { TaskContext, TaskOutcome } from './task-contract';
 
-export interface TaskContext {
-  jobId: string;
-  runId: string;
-  /** The fire this run executes (or, for a manual run, the time it stands for). */
-  scheduledFor: Date;
-  trigger: RunTrigger;
-  triggeredBy: string;
-  dryRun: boolean;
-  /** When the cleanups will run, from the stored jobs (the notices warn about each one). */
-  cleanups: CleanupCalendar;
-  /** The run's lease, as a fence on its writes and a signal to stop. */
-  fence: WriteFence;
-  /** Reports how far the run has got; the executor writes it to the run's row every few seconds. */
-  progress: (p: RunProgress) => void;
-}
-
-/**
- * How a run ended: one typed value from the task, through the ledger, to the HTTP answer. A task
- * returns it, failed or not; a task that throws is turned into a failed outcome with nothing to show.
- */
-export type TaskOutcome<R> =
-  | { status: 'succeeded'; summary: Record<string, unknown>; result: R }
-  /** A failed run may still have something to show for it (a failed cleanup's report). */
-  | { status: 'failed'; error: string; summary: Record<string, unknown> | null; result?: R };
+// The contract moved to task-contract.ts (importable by cleanup and notifications without a cycle); re-exported for existing imports.
+export type { TaskContext, TaskOutcome } from './task-contract';
 
 /** What each task's run produces: the service's own record of it (the cleanup report, the notice job summary). */
 export interface TaskResults {
@@ -39,92 +22,178 @@ export interface TaskResults {
 }
 export type TaskName = keyof TaskResults;
 
-export interface Task<N extends TaskName = TaskName> {
-  name: N;
+/** One @Cron-declared method, taken over by the scheduler: a task, and the built-in job that runs it. */
+export interface Task {
+  /** The task's name (@JobTask's `task`, else the @Cron name): what a stored job names. */
+  name: string;
   description: string;
   supportsDryRun: boolean;
-  run(context: TaskContext): Promise<TaskOutcome<TaskResults[N]>>;
+  /** The method that declares it, as Class.method. */
+  declaredBy: string;
+  /**
+   * The built-in job it is declared as: its id (the @Cron name), display name, and the schedule its
+   * @Cron gives. The stored job's schedule may differ: CLEANUP_CRON / NOTIFY_CRON / SCHEDULER_TIMEZONE,
+   * or an operator's change, win over the declaration (jobs.ts).
+   */
+  job: { id: string; name: string; cron: string; timeZone?: string };
+  run(context: TaskContext): Promise<TaskOutcome<unknown>>;
 }
 
-/** The work a job can run. A job names one of these; adding a job never adds code. */
-@Injectable()
-export class TaskRegistry {
-  private readonly tasks: Map<string, Task>;
+/** A @Cron or @JobTask the scheduler cannot take over. Thrown at boot: the service does not start. */
+export class JobDeclarationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JobDeclarationError';
+  }
+}
 
-  constructor(cleanup: CleanupService, notices: NoticeService, clock: Clock) {
-    const cleanupTask: Task<'cleanup'> = {
-      name: 'cleanup',
-      description:
-        'Deletes the messages and conversations older than their retention, as of the scheduled time, and writes a cleanup report',
-      supportsDryRun: true,
-      async run(ctx) {
-        // The cutoff comes from the scheduled time, not the start: a catch-up run deletes exactly
-        // what the missed run would have, and never anything younger.
-        const report = await cleanup.run({
-          at: ctx.scheduledFor,
-          trigger: ctx.trigger,
-          triggeredBy: ctx.triggeredBy,
-          dryRun: ctx.dryRun,
-          fence: ctx.fence,
-          progress: ctx.progress,
-        });
-        const summary = {
-          reportId: report.id,
-          dryRun: report.dryRun,
-          cutoff: report.cutoff.toISOString(),
-          messagesDeleted: report.messagesDeleted,
-          conversationsDeleted: report.conversationsDeleted,
-          batches: report.batches,
-        };
-        if (report.status !== 'succeeded')
-          return { status: 'failed', error: report.error ?? `cleanup ${report.status}`, summary, result: report };
-        return { status: 'succeeded', summary, result: report };
-      },
-    };
-    const noticesTask: Task<'notices'> = {
-      name: 'notices',
-      description:
-        'Queues one deletion notice per guardian per cleanup run in the next NOTICE_DAYS_BEFORE days (never twice), then delivers what is due',
-      supportsDryRun: false,
-      async run(ctx) {
-        // Notices look ahead from when the run actually starts, not from its scheduled time: a late
-        // (catch-up) run cannot warn about a cleanup that has already happened, and the notice for
-        // each upcoming one was queued by an earlier run inside its window.
-        const job = await notices.runJob(clock.now(), ctx.cleanups, ctx.fence);
-        const summary = {
-          windowUntil: job.windowUntil,
-          cleanupRuns: job.cleanupRuns.length,
-          noticesDue: job.noticesDue,
-          noticesCreated: job.noticesCreated,
-          skippedGuardians: job.skippedGuardians,
-          sent: job.delivery.sent,
-          failed: job.delivery.failed,
-          dead: job.delivery.dead,
-        };
-        return { status: 'succeeded', summary, result: job };
-      },
-    };
-    this.tasks = new Map<string, Task>([
-      [cleanupTask.name, cleanupTask],
-      [noticesTask.name, noticesTask],
-    ] as [string, Task][]);
+/** @Cron options that the `cron` package honours and the scheduler's own engine does not: refused rather than ignored. */
+const UNSUPPORTED_CRON_OPTIONS: Record<string, string> = {
+  utcOffset: 'give timeZone instead',
+  disabled: 'declare the job and pause it through the admin API (PATCH {"paused": true}) instead',
+  initialDelay: 'the scheduler catches up missed fires itself (misfire grace)',
+};
+
+type Declaration = Omit<Task, 'run'>;
+
+/**
+ * What a method's decorators declare, or undefined when it has no @Cron. Throws JobDeclarationError,
+ * naming the class and method, for a declaration the scheduler cannot run.
+ */
+export function readDeclaration(reflector: Reflector, method: unknown, declaredBy: string): Declaration | undefined {
+  if (typeof method !== 'function') return undefined;
+  const refuse = (problem: string) => new JobDeclarationError(`${declaredBy}: ${problem}`);
+  const jobTask = reflector.get<JobTaskOptions | undefined>(JOB_TASK, method);
+  if (reflector.get<SchedulerType | undefined>(SCHEDULER_TYPE, method) !== SchedulerType.CRON) {
+    if (jobTask) throw refuse('@JobTask without @Cron: give the method its schedule with @Cron(expression, { name })');
+    return undefined;
+  }
+  const options = reflector.get<Record<string, unknown>>(SCHEDULE_CRON_OPTIONS, method) ?? {};
+  const { cronTime, name, timeZone } = options;
+  if (typeof name !== 'string' || name === '')
+    throw refuse(`@Cron needs a name, the job's id: @Cron(expression, { name: '<job id>' }) (lower-case letters, digits, _ . -)`);
+  if (!JOB_ID_PATTERN.test(name))
+    throw refuse(
+      `@Cron name "${name}" is not a job id: 1-64 characters, lower-case letters, digits, _ . - (starting with a letter or digit)`,
+    );
+  if (typeof cronTime !== 'string')
+    throw refuse(`@Cron of job "${name}" must give a cron expression (a string); a Date or DateTime is not supported by the scheduler`);
+  const problem = cronProblem(cronTime);
+  if (problem) throw refuse(`@Cron of job "${name}": "${cronTime}" is not a valid cron expression (${problem})`);
+  if (timeZone !== undefined && (typeof timeZone !== 'string' || !isValidTimeZone(timeZone)))
+    throw refuse(`@Cron of job "${name}": timeZone "${String(timeZone)}" is not a known IANA time zone (e.g. UTC, Europe/Berlin)`);
+  for (const [option, instead] of Object.entries(UNSUPPORTED_CRON_OPTIONS)) {
+    if (options[option] !== undefined) throw refuse(`@Cron of job "${name}": ${option} is not supported by the scheduler; ${instead}`);
+  }
+  const task = jobTask?.task ?? name;
+  if (!TASK_NAME_PATTERN.test(task)) {
+    const fix = jobTask?.task ? '' : ' (the @Cron name, as there is no @JobTask({ task }) to give a shorter one)';
+    throw refuse(`task name "${task}"${fix} must be 1-32 characters: lower-case letters, digits, _ . -`);
+  }
+  const title = jobTask?.title ?? name;
+  if (title.trim() === '' || title.length > 200) throw refuse(`@JobTask title must be 1-200 characters`);
+  return {
+    name: task,
+    description: jobTask?.description ?? `Runs ${declaredBy}`,
+    supportsDryRun: jobTask?.supportsDryRun ?? false,
+    declaredBy,
+    job: { id: name, name: title, cron: cronTime.trim(), ...(timeZone ? { timeZone: timeZone as string } : {}) },
+  };
+}
+
+/** What a @Cron method answered, as an outcome: a method without @JobTask may answer anything (or nothing); it succeeded. */
+function asOutcome(value: unknown): TaskOutcome<unknown> {
+  if (value && typeof value === 'object') {
+    const { status, summary } = value as { status?: unknown; summary?: unknown };
+    if ((status === 'succeeded' || status === 'failed') && summary !== undefined) return value as TaskOutcome<unknown>;
+  }
+  return { status: 'succeeded', summary: {}, result: value };
+}
+
+/**
+ * The work a job can run: every @Cron-declared method in the application, found at start through
+ * Nest's discovery (as @nestjs/schedule's own explorer finds them, which is told to leave them alone:
+ * ScheduleModule.forRoot({ cronJobs: false })). Each is a task here and a built-in stored job in the
+ * catalogue (JobCatalogue.ensureBuiltins). Adding a periodic job is one decorated method; no list to edit.
+ */
+@Injectable()
+export class TaskRegistry implements OnModuleInit {
+  private tasks?: Map<string, Task>;
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+  ) {}
+
+  /** Every provider exists by now; a bad declaration stops the boot here. */
+  onModuleInit(): void {
+    this.load();
   }
 
   names(): string[] {
-    return [...this.tasks.keys()];
+    return [...this.load().keys()];
   }
 
+  /** In job order: the original service's jobs first, then the others by job id. */
   list(): Task[] {
-    return [...this.tasks.values()];
+    return [...this.load().values()];
   }
 
   find(name: string): Task | undefined {
-    return this.tasks.get(name);
+    return this.load().get(name);
   }
 
   get(name: string): Task {
-    const task = this.tasks.get(name);
+    const task = this.load().get(name);
     if (!task) throw new BadRequestException(`task: "${name}" is not a registered task (${this.names().join(', ')})`);
     return task;
+  }
+
+  private load(): Map<string, Task> {
+    if (this.tasks) return this.tasks;
+    const found: Task[] = [];
+    const visited = new WeakMap<object, Set<string>>();
+    for (const wrapper of [...this.discovery.getControllers(), ...this.discovery.getProviders()]) {
+      const instance: unknown = wrapper.instance;
+      if (!instance || typeof instance !== 'object') continue;
+      const prototype: object | null = Object.getPrototypeOf(instance);
+      if (!prototype) continue;
+      const className = (prototype.constructor as { name?: string } | undefined)?.name || String(wrapper.name);
+      for (const method of this.scanner.getAllMethodNames(prototype)) {
+        const fn: unknown = (instance as Record<string, unknown>)[method];
+        const declaration = readDeclaration(this.reflector, fn, `${className}.${method}`);
+        if (!declaration) continue;
+        if (!wrapper.isDependencyTreeStatic())
+          throw new JobDeclarationError(
+            `${declaration.declaredBy}: a @Cron method must be on a singleton provider; ${className} is request- or transient-scoped`,
+          );
+        // The same instance under a second token (useExisting) is the same declaration.
+        const methods = visited.get(instance) ?? new Set<string>();
+        if (methods.has(method)) continue;
+        visited.set(instance, methods.add(method));
+        const call = fn as (context: TaskContext) => unknown;
+        found.push({ ...declaration, run: async (context) => asOutcome(await call.call(instance, context)) });
+      }
+    }
+    for (const [key, what] of [
+      ['id', 'job id (the @Cron name)'],
+      ['name', 'task name'],
+    ] as const) {
+      const byKey = new Map<string, Task>();
+      for (const task of found) {
+        const value = key === 'id' ? task.job.id : task.name;
+        const other = byKey.get(value);
+        if (other?.declaredBy === task.declaredBy)
+          throw new JobDeclarationError(
+            `${task.declaredBy}: its class has more than one instance (provided by two modules?); a @Cron method must have one`,
+          );
+        if (other) throw new JobDeclarationError(`${what} "${value}" is declared twice: by ${other.declaredBy} and by ${task.declaredBy}`);
+        byKey.set(value, task);
+      }
+    }
+    found.sort((a, b) => compareBuiltinIds(a.job.id, b.job.id));
+    this.tasks = new Map(found.map((task) => [task.name, task]));
+    return this.tasks;
   }
 }

@@ -1,3 +1,4 @@
+import { Provider } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -25,10 +26,11 @@ export interface TestApp {
 
 /**
  * Starts the real application (same factory as main.ts) on a fresh, migrated database of the
- * suite's kind. `env` overrides individual variables.
+ * suite's kind. `env` overrides individual variables; `providers` are added to the application (a
+ * test's own @Cron-declared job).
  */
 export async function startApp(
-  options: { env?: Record<string, string>; clock?: Clock; database?: ScratchDatabase; timers?: boolean } = {},
+  options: { env?: Record<string, string>; clock?: Clock; database?: ScratchDatabase; timers?: boolean; providers?: Provider[] } = {},
 ): Promise<TestApp> {
   const database = options.database ?? (await scratchDatabase());
   const env = validateEnv({
@@ -48,10 +50,18 @@ export async function startApp(
     env,
     clock: options.clock,
     schedulerTimers: options.timers ?? false,
+    providers: options.providers,
     // Out of the test output; shown with a failing test (see captured-log.ts).
     logStream: { stream: capturedLog().stream('app') },
   });
-  await app.init();
+  try {
+    await app.init();
+  } catch (error) {
+    // A start refused (a bad declaration, a schedule the catalogue refuses): nothing of it may linger.
+    await app.close().catch(() => undefined);
+    if (!options.database) await database.drop();
+    throw error;
+  }
   // Nest buffers its own log lines until listen(); tests never listen, so flush them here.
   app.flushLogs();
   return {

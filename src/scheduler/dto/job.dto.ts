@@ -6,7 +6,9 @@ import { RUN_STATUSES, RUN_TRIGGERS } from '../job-run.entity';
 import { OVERLAP_POLICIES, OverlapPolicy } from '../job.entity';
 
 export const JOB_ID_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
-export const TASK_NAMES = ['cleanup', 'notices'] as const;
+/** A task name, as scheduler_job.task (varchar 32) stores it; which names exist is the registry's to say (tasks.ts). */
+export const TASK_NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
+const TASK_DESCRIPTION = 'A registered task: one per @Cron-declared method (GET /admin/scheduler/tasks); built in: cleanup, notices';
 
 class JobOptionsDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, example: 1, description: 'Runs of this job allowed at once, across all replicas' })
@@ -124,8 +126,11 @@ export class CreateJobDto extends JobOptionsDto {
   @MaxChars(200)
   name: string;
 
-  @ApiProperty({ enum: TASK_NAMES, example: 'notices', description: 'The registered task it runs (GET /admin/scheduler/tasks)' })
-  @IsIn(TASK_NAMES, { message: `task must be one of the registered tasks: ${TASK_NAMES.join(', ')}` })
+  // Which tasks exist is known at run time (the @Cron methods found at start): JobsService.create checks the name
+  // against the registry, and a 400 names the field and lists the registered tasks.
+  @ApiProperty({ example: 'notices', pattern: TASK_NAME_PATTERN.source, description: `The task it runs. ${TASK_DESCRIPTION}` })
+  @IsString()
+  @Matches(TASK_NAME_PATTERN, { message: 'task must be the name of a registered task (GET /admin/scheduler/tasks)' })
   task: string;
 
   @ApiProperty({ example: '0 9,18 * * *' })
@@ -153,7 +158,7 @@ export class TriggerJobDto {
 export class JobDto {
   @ApiProperty({ example: 'daily_data_cleanup' }) id: string;
   @ApiProperty({ example: 'Daily Data Cleanup' }) name: string;
-  @ApiProperty({ enum: TASK_NAMES, example: 'cleanup' }) task: string;
+  @ApiProperty({ example: 'cleanup', description: TASK_DESCRIPTION }) task: string;
   @ApiProperty({ example: '0 0 * * *' }) cron: string;
   @ApiProperty({ example: 'UTC' }) timezone: string;
   @ApiProperty({ example: "cron[hour='0', minute='0']" }) trigger: string;
@@ -252,9 +257,23 @@ export class TriggerResultDto {
 }
 
 export class TaskDto {
-  @ApiProperty({ enum: TASK_NAMES, example: 'cleanup' }) name: string;
+  @ApiProperty({ example: 'cleanup', description: 'What a job names to run it (@JobTask task, else the @Cron name)' }) name: string;
   @ApiProperty({ example: 'Deletes the messages and conversations older than their retention' }) description: string;
   @ApiProperty({ example: true }) supportsDryRun: boolean;
+  @ApiProperty({ example: 'CleanupJobs.dailyDataCleanup', description: 'The @Cron-decorated method that declares it' }) declaredBy: string;
+  @ApiProperty({ example: 'daily_data_cleanup', description: 'The built-in job it is declared as (the @Cron name)' }) jobId: string;
+  @ApiProperty({
+    example: '0 0 * * *',
+    description: "The @Cron expression as declared; the job's schedule may differ (CLEANUP_CRON / NOTIFY_CRON, or an operator's change)",
+  })
+  cron: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'UTC',
+    description: 'The @Cron timeZone as declared (null: none given); SCHEDULER_TIMEZONE, when set, wins',
+  })
+  timeZone: string | null;
 }
 
 class LastRunDto {
@@ -280,7 +299,7 @@ export class StatusJobDto {
   @ApiProperty({ example: false }) paused: boolean;
   @ApiProperty({ example: 'UTC' }) timezone: string;
   @ApiProperty({ example: '0 0 * * *' }) cron: string;
-  @ApiProperty({ enum: TASK_NAMES, example: 'cleanup' }) task: string;
+  @ApiProperty({ example: 'cleanup', description: TASK_DESCRIPTION }) task: string;
   @ApiProperty({ example: 1 }) max_instances: number;
   @ApiProperty({ example: true }) coalesce: boolean;
   @ApiProperty({ type: Number, nullable: true, example: null }) misfire_grace_time: number | null;
