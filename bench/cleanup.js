@@ -333,13 +333,18 @@ async function benchSqlite() {
   }
 }
 
-(async () => {
-  console.log(
-    `node ${process.version}; run at ${RUN_AT.toISOString()}, cutoff ${CUTOFF.toISOString()}; layout ${LAYOUT}; autovacuum ${AUTOVACUUM}`,
-  );
-  if (ONLY !== 'sqlite') await benchPg();
-  if (ONLY !== 'pg') await benchSqlite();
-})().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+// bench/cancel.js seeds the same data.
+module.exports = { seedPg, seedSqlite, pgDatabase, RUN_AT, CUTOFF };
+
+if (require.main === module) {
+  (async () => {
+    console.log(
+      `node ${process.version}; run at ${RUN_AT.toISOString()}, cutoff ${CUTOFF.toISOString()}; layout ${LAYOUT}; autovacuum ${AUTOVACUUM}`,
+    );
+    if (ONLY !== 'sqlite') await benchPg();
+    if (ONLY !== 'pg') await benchSqlite();
+  })().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

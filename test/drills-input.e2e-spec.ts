@@ -3,6 +3,7 @@ import { Child } from '../src/records/child.entity';
 import { Guardian } from '../src/records/guardian.entity';
 import { Message } from '../src/records/message.entity';
 import { Env } from '../src/config/env.validation';
+import { SchedulerService } from '../src/scheduler/scheduler.service';
 import { SchedulerJob } from '../src/scheduler/job.entity';
 import { KEYS, startApp, TestApp } from './support/app';
 import { TEST_DB } from './support/databases';
@@ -372,6 +373,13 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
           // A read that took the payload as a filter must match nothing: an "OR 1=1" that ran would match everything.
           if (op.method === 'get' && where === 'query' && Array.isArray(body?.items))
             return body.items.length === 0 ? undefined : `filter matched ${body.items.length} rows`;
+          // ?wait=true|false are the parameter's own values: the run they start is booked (a cleanup writes its report).
+          if (where === 'query' && field === 'wait' && ['true', 'false'].includes(payload)) {
+            await t.app.get(SchedulerService).idle();
+            expected.job_run++;
+            if (op.key === 'post /admin/scheduler/cleanup/trigger') expected.cleanup_report++;
+            return undefined;
+          }
           return `${where} payload answered ${a.status}`;
         }
         switch (op.key) {
@@ -401,7 +409,8 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
             expected.scheduler_job++;
             expected.audit_entry++;
             const row = await t.dataSource.getRepository(SchedulerJob).findOneBy({ id: String(body.id) });
-            const got = (row as unknown as Record<string, unknown> | null)?.[leaf];
+            // The pause's note is stored as pauseNote.
+            const got = (row as unknown as Record<string, unknown> | null)?.[leaf === 'note' ? 'pauseNote' : leaf];
             return got === want ? undefined : `stored ${leaf}=${JSON.stringify(got)} ≠ ${JSON.stringify(want)}`;
           }
           case 'patch /admin/scheduler/jobs/{id}': {

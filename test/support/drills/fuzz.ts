@@ -564,8 +564,10 @@ function queryPairs(op: Operation, ctx: FuzzContext): fc.Arbitrary<QueryPair[]> 
       evilString.map((v) => v.slice(0, 200)),
     )
     .map(([k, v]) => [[k, v]]);
+  // At most 4 pairs of at most 3000 characters: the request stays under Node's 16 KiB limit on the
+  // request line and headers, past which Node's own parser answers 431 before the application sees it.
   const longPair: fc.Arbitrary<QueryPair[]> = fc
-    .tuple(documented.length ? fc.constantFrom(...documented.map((p) => p.name)) : evilKey, fc.integer({ min: 1000, max: 5000 }))
+    .tuple(documented.length ? fc.constantFrom(...documented.map((p) => p.name)) : evilKey, fc.integer({ min: 1000, max: 3000 }))
     .map(([k, n]) => [[k, 'q'.repeat(n)]]);
   return fc
     .array(fc.oneof({ weight: 6, arbitrary: knownPair }, { weight: 2, arbitrary: randomPair }, { weight: 1, arbitrary: longPair }), {
