@@ -8,30 +8,14 @@ import { FixedClock } from '../src/common/clock';
 import { JobRun } from '../src/scheduler/job-run.entity';
 import { SchedulerService } from '../src/scheduler/scheduler.service';
 import { startApp, TestApp } from './support/app';
-import { scratchDatabase } from './support/databases';
+import { metric, until } from './support/probes';
+import { scratchDatabase, TEST_DB } from './support/databases';
 import { addMessages, iso, newFamily } from './support/factories';
-import { TEST_DB } from './support/databases';
 
 const engineOf = (t: TestApp) => t.app.get(SchedulerService);
 
 async function runsOf(t: TestApp, jobId: string): Promise<JobRun[]> {
   return t.dataSource.getRepository(JobRun).find({ where: { jobId }, order: { scheduledFor: 'ASC', attempt: 'ASC' } });
-}
-
-async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value && !(Array.isArray(value) && value.length === 0)) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function metric(t: TestApp, line: RegExp): Promise<number> {
-  const res = await t.http.get('/metrics').expect(200);
-  const found = res.text.split('\n').find((l) => line.test(l));
-  return found ? Number(found.split(' ').pop()) : 0;
 }
 
 /**

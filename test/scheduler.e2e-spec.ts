@@ -10,6 +10,7 @@ import { JobCatalogue } from '../src/scheduler/job-catalogue';
 import { JobRun } from '../src/scheduler/job-run.entity';
 import { SchedulerService } from '../src/scheduler/scheduler.service';
 import { startApp, TestApp } from './support/app';
+import { metric, until } from './support/probes';
 import { scratchDatabase, ScratchDatabase, TEST_DB } from './support/databases';
 import { addMessages, iso, newFamily } from './support/factories';
 
@@ -34,23 +35,6 @@ function holdCleanups(t: TestApp): { open(): void; restore(): void } {
     return original(options);
   });
   return { open, restore: () => spy.mockRestore() };
-}
-
-/** Polls until the probe answers something truthy (a non-empty array, for lists). */
-async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value && !(Array.isArray(value) && value.length === 0)) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function metric(t: TestApp, line: RegExp): Promise<number> {
-  const res = await t.http.get('/metrics').expect(200);
-  const found = res.text.split('\n').find((l) => line.test(l));
-  return found ? Number(found.split(' ').pop()) : 0;
 }
 
 /** Independent of the scheduler: the Berlin wall-clock time of an instant, read with Intl. */
