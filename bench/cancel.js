@@ -6,8 +6,8 @@
 //   npm run build && node bench/cancel.js [--rounds 30] [--messages 1000000] [--batch 5000] [--only pg|sqlite]
 // The service runs in this process with its timers (heartbeat, watch) and listens on a free port; each
 // round starts a cleanup with ?wait=false, waits until it has committed two batches, cancels it over
-// HTTP, and times the answer and the end. Also: what a scheduled cleanup's progress total costs (the
-// COUNT it runs at its start) against a raw COUNT of the same rows.
+// HTTP, and times the answer and the end. The raw batches run first, on the oldest rows. Also: what a
+// scheduled cleanup's progress total costs (the COUNT it runs at its start) against a raw COUNT.
 require('reflect-metadata');
 const { mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
@@ -21,7 +21,7 @@ const arg = (name, fallback) => {
   return i > 0 ? process.argv[i + 1] : fallback;
 };
 const ROUNDS = Number(arg('rounds', 30));
-const MESSAGES = Number(arg('messages', 1_000_000));
+const MESSAGES = Number(arg('messages', 2_000_000));
 const BATCH = Number(arg('batch', 5000));
 const ONLY = arg('only', '');
 const DIST = resolve(__dirname, '../dist/src');
@@ -131,7 +131,7 @@ async function countCost(url, rawCount) {
     const cleanup = app.get(CleanupService);
     const plan = await cleanup.plan(RUN_AT);
     let t0 = Date.now();
-    const counted = await cleanup.count(plan);
+    const counted = { messages: await cleanup.countMessages(plan) };
     const serviceMs = Date.now() - t0;
     t0 = Date.now();
     const raw = await rawCount();
@@ -165,7 +165,6 @@ async function benchPg() {
     const count = await countCost(db.url, async () =>
       Number((await db.client.query('SELECT COUNT(*) AS n FROM message WHERE created_at <= $1', [CUTOFF])).rows[0].n),
     );
-    const r = await rounds(db.url);
     const raw = await rawBatches(
       () =>
         db.client.query(
@@ -174,6 +173,8 @@ async function benchPg() {
         ),
       ROUNDS,
     );
+    // The baseline went first, on the oldest rows; the rounds delete the next ones.
+    const r = await rounds(db.url);
     print('PostgreSQL', r, raw, count);
   } finally {
     await db.drop();
@@ -193,12 +194,12 @@ async function benchSqlite() {
     const raw = new Database(file);
     raw.pragma('journal_mode = WAL');
     const count = await countCost(url, async () => raw.prepare('SELECT COUNT(*) AS n FROM message WHERE created_at <= ?').get(cutoff).n);
-    const r = await rounds(url);
     const del = raw.prepare(
       `DELETE FROM message WHERE id IN (SELECT id FROM message WHERE created_at <= ? ORDER BY created_at LIMIT ${BATCH})`,
     );
     const rawStats = await rawBatches(async () => del.run(cutoff), ROUNDS);
     raw.close();
+    const r = await rounds(url);
     print('SQLite', r, rawStats, count);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -113,7 +113,7 @@ export class CleanupService {
   private async execute(plan: RetentionPlan, report: CleanupReport, options: RunOptions): Promise<CleanupReport> {
     const started = Date.now();
     let lastProgress = started;
-    const total = options.progress && !options.dryRun ? (await this.count(plan)).messages : undefined;
+    const total = options.progress && !options.dryRun ? await this.countMessages(plan) : undefined;
     const progress = async (force = false) => {
       options.progress?.({ done: report.messagesDeleted, ...(total !== undefined ? { total } : {}), unit: 'messages' });
       if (!force && Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
@@ -195,12 +195,9 @@ export class CleanupService {
 
   /** Exactly what a run under this plan deletes, counted, not deleted. */
   async count(plan: RetentionPlan): Promise<{ messages: number; conversations: number }> {
-    let messages = 0;
     let conversations = 0;
+    const messages = await this.countMessages(plan);
     for (const segment of plan.segments) {
-      const p = new SqlParams(this.db.kind);
-      const [row] = await this.db.dataSource.query(`SELECT COUNT(*) AS n FROM message m WHERE ${messageDue(segment, p)}`, p.values);
-      messages += Number(row.n);
       const q = new SqlParams(this.db.kind);
       const [crow] = await this.db.dataSource.query(
         `SELECT COUNT(*) AS n FROM conversation c WHERE ${conversationDue(plan, segment, q)}`,
@@ -209,6 +206,17 @@ export class CleanupService {
       conversations += Number(crow.n);
     }
     return { messages, conversations };
+  }
+
+  /** The messages a run under this plan deletes: a progress total (the conversations would cost a scan of their own). */
+  async countMessages(plan: RetentionPlan): Promise<number> {
+    let messages = 0;
+    for (const segment of plan.segments) {
+      const p = new SqlParams(this.db.kind);
+      const [row] = await this.db.dataSource.query(`SELECT COUNT(*) AS n FROM message m WHERE ${messageDue(segment, p)}`, p.values);
+      messages += Number(row.n);
+    }
+    return messages;
   }
 
   private async open(plan: RetentionPlan, options: RunOptions): Promise<CleanupReport> {

@@ -120,11 +120,6 @@ export class JobLedger {
       const changed = fromSqlBoolean(stored.paused) || Number(stored.version) !== request.job.version;
       if (request.fire && changed) return { outcome: 'stale' } as const;
 
-      // Under the job's lock, a fire already in the ledger is lost before anything is decided: a
-      // replica second to a fire must not cancel (cancel_other) the run the first just started for it.
-      if (request.fire && (await this.fireExists(m, request.job.id, request.scheduledFor, request.attempt ?? 1))) {
-        return { outcome: 'lost' } as const;
-      }
       const live = liveRuns(this.time(), request.job.id);
       const liveRows: { id: string; started_at: unknown; trigger: string; owner: string | null }[] = await m.query(live.sql, live.params);
       const running: RunningRun[] = liveRows.map((r) => ({
@@ -140,6 +135,7 @@ export class JobLedger {
       const policy = request.fire ? request.job.overlap : 'skip';
 
       if (!atCap || policy === 'cancel_other') {
+        // The insert first: a replica second to this fire loses here, before it could cancel the run the first started for it.
         if (!(await this.insert(m, run, true))) return { outcome: 'lost' } as const;
         // Make room: the oldest runs are cancelled in this transaction, so the cap holds at commit.
         const victims = atCap ? running.slice(0, running.length - runCap(request.job) + 1).map((r) => r.id) : [];
@@ -171,15 +167,6 @@ export class JobLedger {
       if (!(await this.insert(m, run, false))) return { outcome: 'lost' } as const;
       return { outcome: 'at-max-instances', run, running } as const;
     });
-  }
-
-  private async fireExists(m: EntityManager, jobId: string, at: Date, attempt: number): Promise<boolean> {
-    const p = new SqlParams(this.db.kind);
-    const rows: unknown[] = await m.query(
-      `SELECT 1 AS x FROM job_run WHERE job_id = ${p.add(jobId)} AND fire_key = ${p.add(JobLedger.fireKey(at))} AND attempt = ${p.add(attempt)}`,
-      p.values,
-    );
-    return rows.length > 0;
   }
 
   private newRun(request: ClaimRequest, now: Date): JobRun {
@@ -390,7 +377,15 @@ export class JobLedger {
    * under its cap, as runs owned by `owner`. Serialised per job like the claim, so two replicas never
    * start the same queued run nor, together, more than the cap.
    */
-  startQueued(job: ClaimedJob, owner: string): Promise<JobRun[]> {
+  async startQueued(job: ClaimedJob, owner: string): Promise<JobRun[]> {
+    // Most runs end with nothing queued: a plain read spares them the job's lock. A fire buffered
+    // meanwhile (its claim saw the run still live) is started by the next reap, within a third of a lease.
+    const probe = new SqlParams(this.db.kind);
+    const waiting: unknown[] = await this.db.dataSource.query(
+      `SELECT 1 AS x FROM job_run WHERE job_id = ${probe.add(job.id)} AND status = 'queued' LIMIT 1`,
+      probe.values,
+    );
+    if (waiting.length === 0) return [];
     return this.db.transaction(async (m) => {
       const lock = new SqlParams(this.db.kind);
       const forUpdate = this.db.kind === 'postgres' ? ' FOR UPDATE' : '';

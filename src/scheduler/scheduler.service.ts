@@ -8,6 +8,7 @@ import {
   OnModuleDestroy,
   ServiceUnavailableException,
 } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Clock } from '../common/clock';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
@@ -24,6 +25,8 @@ import { TaskName, TaskRegistry, TaskResults } from './tasks';
 /** Abandoned fires older than this are not run again (a later fire has long covered them). */
 const RERUN_WINDOW_MS = 2 * 86_400_000;
 const PURGE_EVERY_MS = 3_600_000;
+/** At shutdown, how long the follow-ups of ended runs may still take. */
+const FOLLOW_UP_GRACE_MS = 2000;
 
 export interface RunNowOptions {
   trigger: Extract<RunTrigger, 'manual' | 'cli'>;
@@ -47,6 +50,8 @@ export class SchedulerService implements OnModuleDestroy {
   private drained?: Promise<void>;
   private ticking?: Promise<boolean>;
   private lastPurge = 0;
+  /** What happens after a run's end (a pause after failures, the next queued run): see launch(). */
+  private readonly followUps = new Set<Promise<void>>();
 
   constructor(
     private readonly db: Database,
@@ -191,7 +196,9 @@ export class SchedulerService implements OnModuleDestroy {
   /** Hands a claimed run to the executor; once it ends, the job's queue moves and its failures are counted. */
   private launch<R>(def: SchedulerJob, run: JobRun, options: { dryRun: boolean; extra?: Record<string, unknown> }): Promise<RunResult<R>> {
     const done = this.executor.execute<R>(def, run, { ...options, cleanups: this.catalogue.cleanupCalendar() });
-    void done.then((result) => this.afterRun(def.id, result.run));
+    // Tracked, so that idle() and a shutdown wait for the follow-up too, not only for the run.
+    const followUp: Promise<void> = done.then((result) => this.afterRun(def.id, result.run)).finally(() => this.followUps.delete(followUp));
+    this.followUps.add(followUp);
     return done;
   }
 
@@ -320,9 +327,12 @@ export class SchedulerService implements OnModuleDestroy {
     }
   }
 
-  /** Resolves when every run this replica started has ended (tests, the command line). */
-  idle(): Promise<void> {
-    return this.executor.idle();
+  /** Resolves when every run this replica started has ended, with what follows each (tests, the command line). */
+  async idle(): Promise<void> {
+    do {
+      await this.executor.idle();
+      await Promise.allSettled([...this.followUps]);
+    } while (this.executor.runIds().length > 0 || this.followUps.size > 0);
   }
 
   runningHere() {
@@ -339,6 +349,9 @@ export class SchedulerService implements OnModuleDestroy {
       this.stopping = true;
       this.catalogue.onChange(undefined);
       await this.executor.drain();
+      // A follow-up in flight finishes before the database closes; stopping, it starts no new run. Bounded:
+      // a run given up at the deadline may never end, and its follow-up with it.
+      await Promise.race([Promise.allSettled([...this.followUps]), sleep(FOLLOW_UP_GRACE_MS, undefined, { ref: false })]);
     })();
     return this.drained;
   }
