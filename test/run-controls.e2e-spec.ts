@@ -235,6 +235,41 @@ describe(`run controls with a fake clock (${TEST_DB})`, () => {
       expect(JSON.stringify(wait.body.message)).toContain('wait must be true or false');
     });
 
+    it('keeps the last progress when the run ends: the notice job counts the notices due it has queued', async () => {
+      const fam = await newFamily(t, { startedAt: '2026-10-29T12:00:00.000Z' });
+      // Past the retention at the cleanup of 29 November 00:00, inside the notice window.
+      await addMessages(t, fam.conversationId, ['2026-10-29T12:00:00.000Z']);
+      const res = await t.http.post('/admin/notifications/trigger').set(t.as('operator')).expect(200);
+      expect(res.body.noticesDue).toBeGreaterThan(0);
+      const run = await t.http.get(`/admin/scheduler/runs/${res.body.run.id}`).set(t.as('viewer')).expect(200);
+      expect(run.body.progress).toEqual({ done: res.body.noticesDue, total: res.body.noticesDue, unit: 'notices due' });
+    });
+
+    it('cancels a queued run: it never starts, and the queue goes on without it', async () => {
+      const steer = steerCleanups(t);
+      await createJob({ id: 'minutely' });
+      steer.hold();
+      const queued = await t.http
+        .post('/admin/scheduler/jobs/minutely/backfill')
+        .set(t.as('operator'))
+        .send({ from: '2026-11-28T11:57:00Z', to: '2026-11-28T12:00:00Z' })
+        .expect(200);
+      expect(queued.body).toMatchObject({ created: 3 });
+      await until('the first backfill run to start', async () => (await statuses('minutely')).includes('11:57 running'));
+      expect(await statuses('minutely')).toEqual(['11:57 running', '11:58 queued', '11:59 queued']);
+      const [, second] = await runsOf(t, 'minutely');
+      const cancelled = await t.http.post(`/admin/scheduler/runs/${second.id}/cancel`).set(t.as('operator')).expect(202);
+      expect(cancelled.body).toMatchObject({ status: 'cancelled' });
+      steer.release();
+      await until(
+        'the queue to drain',
+        async () => (await statuses('minutely')).join() === '11:57 succeeded,11:58 cancelled,11:59 succeeded',
+      );
+      await engineOf(t).idle();
+      expect(steer.started).toEqual(['2026-11-28T11:57:00.000Z', '2026-11-28T11:59:00.000Z']);
+      steer.restore();
+    });
+
     it('a job trigger with ?wait=false answers 202 and the run goes on to its end', async () => {
       const res = await t.http
         .post('/admin/scheduler/jobs/cleanup_notifications/trigger?wait=false')

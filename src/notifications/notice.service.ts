@@ -30,6 +30,9 @@ const POSTGRES_PARALLEL = 4;
 /** How long the manual trigger keeps delivering before it answers; the poller sends the rest. */
 const TRIGGER_DELIVERY_BUDGET_MS = 20_000;
 
+/** Told how many of the notices due have been queued (or found queued already), after each chunk. */
+export type NoticeProgress = (p: { done: number; total: number; unit: string }) => void;
+
 export interface EnqueueSummary {
   at: string;
   windowUntil: string;
@@ -90,7 +93,7 @@ export class NoticeService {
    * queued by an earlier run inside its window.
    */
   async runTask(ctx: TaskContext): Promise<TaskOutcome<JobSummary>> {
-    const job = await this.runJob(this.clock.now(), ctx.cleanups, ctx.fence);
+    const job = await this.runJob(this.clock.now(), ctx.cleanups, ctx.fence, ctx.progress);
     const summary = {
       windowUntil: job.windowUntil,
       cleanupRuns: job.cleanupRuns.length,
@@ -105,9 +108,9 @@ export class NoticeService {
   }
 
   /** The notice job: enqueue what is due, then a delivery pass. Counted as scheduled_notifications when it fails. */
-  async runJob(now: Date, calendar: CleanupCalendar, fence: WriteFence = NO_FENCE): Promise<JobSummary> {
+  async runJob(now: Date, calendar: CleanupCalendar, fence: WriteFence = NO_FENCE, progress?: NoticeProgress): Promise<JobSummary> {
     try {
-      const enqueued = await this.enqueue(now, calendar, fence);
+      const enqueued = await this.enqueue(now, calendar, fence, progress);
       throwIfFenced(fence);
       const delivery = await this.delivery.deliverDue({ budgetMs: TRIGGER_DELIVERY_BUDGET_MS });
       return { ...enqueued, delivery };
@@ -126,7 +129,7 @@ export class NoticeService {
    * deletes it. Set-based: two grouped queries per run, then multi-row inserts that skip
    * (guardian, T) pairs already notified, so reruns and replicas racing each other add nothing.
    */
-  async enqueue(now: Date, calendar: CleanupCalendar, fence: WriteFence = NO_FENCE): Promise<EnqueueSummary> {
+  async enqueue(now: Date, calendar: CleanupCalendar, fence: WriteFence = NO_FENCE, progress?: NoticeProgress): Promise<EnqueueSummary> {
     const started = performance.now();
     const until = new Date(now.getTime() + this.env.NOTICE_DAYS_BEFORE * DAY_MS);
     const runs = calendar.between(now, until);
@@ -144,7 +147,7 @@ export class NoticeService {
         }
       }
     });
-    const created = await this.insert(drafts, now, fence);
+    const created = await this.insert(drafts, now, fence, progress);
     if (created > 0) for (const name of this.channel.split(',')) this.noticesTotal.inc({ channel: name, status: 'pending' }, created);
 
     const summary: EnqueueSummary = {
@@ -245,7 +248,7 @@ export class NoticeService {
    * in one global order (run, guardian): a replica inserting the same keys then waits on the other
    * (always for a key above all it holds) and never deadlocks, even with chunks in parallel.
    */
-  private async insert(drafts: Draft[], now: Date, fence: WriteFence): Promise<number> {
+  private async insert(drafts: Draft[], now: Date, fence: WriteFence, progress?: NoticeProgress): Promise<number> {
     drafts.sort(
       (a, b) => a.cleanupAt.getTime() - b.cleanupAt.getTime() || (a.guardianId < b.guardianId ? -1 : a.guardianId > b.guardianId ? 1 : 0),
     );
@@ -255,6 +258,7 @@ export class NoticeService {
     for (let start = 0; start < drafts.length; start += size) chunks.push(drafts.slice(start, start + size));
 
     let created = 0;
+    let looked = 0;
     const insertOne = async (chunk: Draft[]) => {
       let n: number;
       try {
@@ -269,6 +273,8 @@ export class NoticeService {
       created += n;
       // Nothing new: all there already (a rerun), or the fence held the rows back.
       if (n === 0 && chunk.length > 0) await fence.check();
+      looked += chunk.length;
+      progress?.({ done: looked, total: drafts.length, unit: 'notices due' });
     };
     // SQLite has one writer: chunks go one by one, yielding in between (better-sqlite3 is synchronous).
     const parallel = postgres ? Math.max(1, Math.min(POSTGRES_PARALLEL, this.env.DB_POOL_SIZE - 1)) : 1;

@@ -49,7 +49,7 @@ const statements = (kind: LedgerTime['kind']): Record<string, Statement> => ({
   reapNothingInFlight: reapExpired(at(kind), []),
   takeAway: takeAway(at(kind), ['r1', 'r2'], 'cancelled', 'cancelled by operator'),
   takenAway: takenAway(kind, ['r1', 'r2']),
-  lateSummary: lateSummary(kind, 'r1', { deleted: 2 }),
+  lateSummary: lateSummary(kind, 'r1', { deleted: 2 }, { done: 2, unit: 'messages' }),
   writeProgress: writeProgress(kind, 'r1', { done: 1, unit: 'messages' }),
   startQueued: startQueued(at(kind), 'r1', 'replica-a', null),
   abandonedFires: abandonedFires(kind, now, 3),

@@ -104,8 +104,10 @@ export function liveRuns(t: LedgerTime, jobId: string): Statement {
 export function finishRun(t: LedgerTime, done: JobRun): Statement {
   const p = new SqlParams(t.kind);
   const summary = done.summary ? JSON.stringify(done.summary) : null;
+  const progress = done.progress ? JSON.stringify(done.progress) : null;
   const sql = `UPDATE job_run SET status = ${p.add(done.status)}, summary = ${p.add(summary)}, error = ${p.add(done.error)},
-      finished_at = ${p.add(done.finishedAt)}, duration_ms = ${p.add(done.durationMs)}, lease_until = NULL, heartbeat_at = ${dbNow(t, p)}
+      finished_at = ${p.add(done.finishedAt)}, duration_ms = ${p.add(done.durationMs)}, lease_until = NULL, heartbeat_at = ${dbNow(t, p)},
+      progress = COALESCE(${p.add(progress)}, progress)
     WHERE id = ${p.add(done.id)} AND status = 'running'`;
   return { sql, params: p.values };
 }
@@ -176,9 +178,9 @@ export function takenAway(kind: DatabaseKind, runIds: string[]): Statement {
  * What a run that was taken away got done, written by its owner once it stopped (how far a
  * cancelled cleanup got). Only into a row that is final and has no summary yet.
  */
-export function lateSummary(kind: DatabaseKind, runId: string, summary: Record<string, unknown>): Statement {
+export function lateSummary(kind: DatabaseKind, runId: string, summary: Record<string, unknown>, progress: unknown): Statement {
   const p = new SqlParams(kind);
-  const sql = `UPDATE job_run SET summary = ${p.add(JSON.stringify(summary))}
+  const sql = `UPDATE job_run SET summary = ${p.add(JSON.stringify(summary))}, progress = COALESCE(${p.add(progress ? JSON.stringify(progress) : null)}, progress)
     WHERE id = ${p.add(runId)} AND status NOT IN ('running', 'queued') AND summary IS NULL`;
   return { sql, params: p.values };
 }

@@ -276,10 +276,12 @@ export class JobLedger {
     status: RunStatus,
     summary: Record<string, unknown> | null,
     error: string | null,
+    progress?: RunProgress,
   ): Promise<{ run: JobRun; lost: boolean }> {
     const finishedAt = this.clock.now();
     const done: JobRun = {
       ...run,
+      progress: progress ?? run.progress,
       status,
       summary,
       error: error === null ? null : maskEmails(error).slice(0, 4000),
@@ -294,7 +296,7 @@ export class JobLedger {
     if (affected > 0) return { run: done, lost: false };
     // Taken away meanwhile: the row keeps the status that took it, and gains how far the run got.
     if (summary) {
-      const late = lateSummary(this.db.kind, run.id, summary);
+      const late = lateSummary(this.db.kind, run.id, summary, progress);
       await this.db
         .write(late.sql, late.params)
         .catch((e: unknown) => this.logger.warn({ err: e, runId: run.id }, 'could not record how far the run got'));

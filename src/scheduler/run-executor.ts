@@ -90,7 +90,7 @@ export class RunExecutor {
         let final: JobRun = { ...run, status: outcome.status, summary, error, finishedAt: this.clock.now() };
         let countedElsewhere = false;
         try {
-          const ended = await this.ledger.finish(run, outcome.status, summary, error);
+          const ended = await this.ledger.finish(run, outcome.status, summary, error, entry.progress);
           final = ended.run;
           // A lost run was counted as abandoned by whoever took its lease: it is not counted again.
           countedElsewhere = ended.lost;
