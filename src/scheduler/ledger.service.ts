@@ -169,7 +169,13 @@ export class JobLedger {
     });
   }
 
-  private newRun(request: ClaimRequest, now: Date): JobRun {
+  private newRun(
+    request: Omit<ClaimRequest, 'job' | 'owner' | 'skipSummary'> & {
+      job: Pick<SchedulerJob, 'id' | 'task' | 'maxRuntimeSeconds'>;
+      owner: string | null;
+    },
+    now: Date,
+  ): JobRun {
     return {
       id: randomUUID(),
       jobId: request.job.id,
@@ -438,20 +444,13 @@ export class JobLedger {
       const created: Date[] = [];
       const now = this.clock.now();
       for (const at of fires) {
+        // Queued: no owner and no deadline until a replica starts it (startQueued).
         const run: JobRun = {
           ...this.newRun(
-            {
-              job: { ...job, maxInstances: 1, version: 0, overlap: 'skip', maxRuntimeSeconds: null },
-              scheduledFor: at,
-              trigger: 'backfill',
-              triggeredBy,
-              owner: '',
-              fire: true,
-            },
+            { job: { ...job, maxRuntimeSeconds: null }, scheduledFor: at, trigger: 'backfill', triggeredBy, owner: null, fire: true },
             now,
           ),
           status: 'queued',
-          owner: null,
         };
         if (await this.insert(m, run, false)) created.push(at);
       }

@@ -20,14 +20,18 @@ const STOP_GRACE_MS = 2000;
 /** A run's progress is written to its row at most this often (and, while it moves, at least every 5 s). */
 const PROGRESS_WRITE_MS = 2000;
 
+/** The latest progress a task reported, and whether its row has it yet. */
+interface ProgressSeen {
+  latest?: RunProgress;
+  written: boolean;
+  writtenAt: number;
+}
+
 interface InFlight {
   run: JobRun;
   done: Promise<RunResult>;
   stop: AbortController;
-  /** The latest progress the task reported, and whether the row has it yet. */
-  progress?: RunProgress;
-  progressWritten: boolean;
-  progressWrittenAt: number;
+  progress: ProgressSeen;
 }
 
 export interface RunResult<R = unknown> {
@@ -73,10 +77,10 @@ export class RunExecutor {
     const extra = options.extra ?? {};
     const stop = new AbortController();
     const fence = this.fence(run, stop);
-    const entry: InFlight = { run, stop, done: undefined as unknown as Promise<RunResult>, progressWritten: true, progressWrittenAt: 0 };
+    const seen: ProgressSeen = { written: true, writtenAt: 0 };
     const progress = (p: RunProgress) => {
-      entry.progress = p;
-      entry.progressWritten = false;
+      seen.latest = p;
+      seen.written = false;
     };
     this.catalogue.noteRun(run);
     this.monitor.started(run);
@@ -90,7 +94,7 @@ export class RunExecutor {
         let final: JobRun = { ...run, status: outcome.status, summary, error, finishedAt: this.clock.now() };
         let countedElsewhere = false;
         try {
-          const ended = await this.ledger.finish(run, outcome.status, summary, error, entry.progress);
+          const ended = await this.ledger.finish(run, outcome.status, summary, error, seen.latest);
           final = ended.run;
           // A lost run was counted as abandoned by whoever took its lease: it is not counted again.
           countedElsewhere = ended.lost;
@@ -106,8 +110,7 @@ export class RunExecutor {
         this.inFlight.delete(run.id);
         this.monitor.running(run.jobId, this.countOf(run.jobId));
       });
-    entry.done = done;
-    this.inFlight.set(run.id, entry);
+    this.inFlight.set(run.id, { run, done, stop, progress: seen });
     this.monitor.running(run.jobId, this.countOf(run.jobId));
     return done;
   }
@@ -138,11 +141,11 @@ export class RunExecutor {
       for (const t of taken) this.monitor.takenAway(t);
     }
     for (const t of await this.ledger.takenAway(this.runIds())) this.stopTaken(t);
-    for (const f of this.inFlight.values()) {
-      if (f.progressWritten || !f.progress || Date.now() - f.progressWrittenAt < PROGRESS_WRITE_MS) continue;
-      f.progressWritten = true;
-      f.progressWrittenAt = Date.now();
-      await this.ledger.writeProgress(f.run.id, f.progress);
+    for (const { run, progress } of this.inFlight.values()) {
+      if (progress.written || !progress.latest || Date.now() - progress.writtenAt < PROGRESS_WRITE_MS) continue;
+      progress.written = true;
+      progress.writtenAt = Date.now();
+      await this.ledger.writeProgress(run.id, progress.latest);
     }
   }
 
@@ -159,7 +162,7 @@ export class RunExecutor {
 
   /** The progress last reported by a run in flight here. */
   progressOf(runId: string): RunProgress | undefined {
-    return this.inFlight.get(runId)?.progress;
+    return this.inFlight.get(runId)?.progress.latest;
   }
 
   /**

@@ -255,15 +255,7 @@ export class SchedulerService implements OnModuleDestroy {
   }
 
   /** A manual run, answered as soon as it has started: the run as claimed, and its end to come. */
-  startRun<R = unknown>(
-    jobId: string,
-    options: RunNowOptions,
-    expectedTask?: TaskName,
-  ): Promise<{ run: JobRun; done: Promise<RunResult<R>> }> {
-    return this.claimManual<R>(jobId, options, expectedTask);
-  }
-
-  private async claimManual<R>(
+  async startRun<R = unknown>(
     jobId: string,
     options: RunNowOptions,
     expectedTask?: TaskName,
