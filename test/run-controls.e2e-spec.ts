@@ -443,6 +443,7 @@ describe(`run controls with a fake clock (${TEST_DB})`, () => {
       expect(text).toMatch(/^teddy_job_running\{job_id="daily_data_cleanup"\} 0$/m);
       expect(text).toMatch(/^teddy_job_paused\{job_id="daily_data_cleanup"\} 0$/m);
       expect(text).toMatch(/^teddy_job_runs_total\{job_id="daily_data_cleanup",status="timed_out"\} 0$/m);
+      expect(text).toMatch(/^teddy_job_runs_started_total\{job_id="daily_data_cleanup",trigger="backfill"\} 0$/m);
     } finally {
       await fresh.close();
       await database.drop();

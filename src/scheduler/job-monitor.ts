@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { CronSchedule } from '../common/cron';
 import { AppErrors } from '../metrics/app-errors.service';
 import { jobIntervalSeconds } from './job-interval';
-import { JobRun } from './job-run.entity';
+import { JobRun, RUN_TRIGGERS } from './job-run.entity';
 import type { AbandonedRun, RunningRun } from './ledger.service';
 
 export const JOB_RUNS_TOTAL = 'teddy_job_runs_total';
@@ -139,6 +139,7 @@ export class JobMonitor {
   known(jobId: string): void {
     for (const status of COUNTED) this.runs.inc({ job_id: jobId, status }, 0);
     this.missedFires.inc({ job_id: jobId }, 0);
+    for (const trigger of RUN_TRIGGERS) this.startedRuns.inc({ job_id: jobId, trigger }, 0);
     this.runningNow.set({ job_id: jobId }, 0);
   }
 
