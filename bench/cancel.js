@@ -41,8 +41,9 @@ const summary = (xs) => {
 };
 const ms = (n) => `${n.toFixed(1)} ms`;
 
-async function service(url) {
-  const env = validateEnv({
+/** The service as this bench runs it, on `url`. */
+const benchEnv = (url) =>
+  validateEnv({
     DATABASE_URL: url,
     ADMIN_API_KEY: ADMIN_KEY,
     VIEWER_API_KEY: 'bench-viewer-key-00000000000002',
@@ -50,10 +51,12 @@ async function service(url) {
     LOG_FILE: '',
     LOG_HTTP_REQUESTS: 'false',
     CLEANUP_BATCH_SIZE: String(BATCH),
-    // The built-in jobs must not fire during the rounds.
+    // The built-in cleanup must not fire during the rounds.
     CLEANUP_CRON: '0 0 1 1 *',
-    NOTIFY_CRON: '0 23 * * *',
   });
+
+async function service(url) {
+  const env = benchEnv(url);
   const app = await createApp({ env });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address();
@@ -118,13 +121,7 @@ async function rawBatches(deleteBatch, n) {
 
 /** What the progress total costs at the start of a scheduled cleanup: the service's count, and a raw COUNT. */
 async function countCost(url, rawCount) {
-  const env = validateEnv({
-    DATABASE_URL: url,
-    ADMIN_API_KEY: ADMIN_KEY,
-    VIEWER_API_KEY: 'bench-viewer-key-00000000000002',
-    LOG_LEVEL: 'error',
-    LOG_FILE: '',
-  });
+  const env = benchEnv(url);
   const app = await createApp({ env, schedulerTimers: false });
   await app.init();
   try {
