@@ -8,4 +8,4 @@ import { dataSourceOptions } from './src/database/data-source';
 // environment as the service (and the same .env).
 loadEnvFile();
 const env = validateEnv(process.env);
-export default new DataSource(dataSourceOptions(env.DATABASE_URL, env.DB_POOL_SIZE));
+export default new DataSource(dataSourceOptions(env.DATABASE_URL, env.DB_POOL_SIZE, env.DB_BUSY_TIMEOUT_MS));

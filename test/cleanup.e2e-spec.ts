@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { BatchDeleter } from '../src/cleanup/batch-deleter.service';
 import { CleanupService } from '../src/cleanup/cleanup.service';
 import { FixedClock } from '../src/common/clock';
+import { fromSqlTimestamp } from '../src/database/sql';
 import { startApp, TestApp } from './support/app';
 import { TEST_DB } from './support/databases';
 import { addMessages, countRows, iso, newConversation, newFamily } from './support/factories';
@@ -106,6 +108,80 @@ describe('cleanup', () => {
       await addMessages(t, fam.conversationId, [iso(CUTOFF - 1), iso(CUTOFF - 2), iso(CUTOFF - 3)]);
       await cleanup.run({ at: new Date(RUN_AT), trigger: 'manual', triggeredBy: 'test' });
       expect((await read()) - before).toBe(3);
+    });
+  });
+
+  describe('rows stored in an order unrelated to created_at (a large backdated import)', () => {
+    const clock = new FixedClock(new Date(RUN_AT));
+    const SHORT_CUTOFF = RUN_AT - 7 * DAY;
+    /** A deterministic shuffle: the same layout on every run and both databases. */
+    const shuffled = <T>(items: T[]): T[] => {
+      let seed = 42;
+      const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+      const out = [...items];
+      for (let i = out.length - 1; i > 0; i--) {
+        const j = Math.floor(next() * (i + 1));
+        [out[i], out[j]] = [out[j], out[i]];
+      }
+      return out;
+    };
+    /** `n` times from `from` on, `step` ms apart, plus the edge cases around `edge`. */
+    const times = (from: number, n: number, step: number, edge: number) => [
+      ...Array.from({ length: n }, (_, i) => from + i * step),
+      edge - 1,
+      edge,
+      edge + 1,
+    ];
+
+    /**
+     * Both families' messages, inserted in shuffled order (100 per request, alternating families),
+     * then one cleanup in batches of 100; what is left must be exactly what is younger than each
+     * family's cutoff. Answers whether the run walked the table in storage order.
+     */
+    async function cleanUpShuffled(standardTimes: number[], shortTimes: number[]): Promise<boolean> {
+      const t = await startApp({ clock, env: { CLEANUP_BATCH_SIZE: '100' } });
+      try {
+        const standard = await newFamily(t, { startedAt: iso(CUTOFF - 10 * DAY) });
+        const short = await newFamily(t, { retentionDays: 7, startedAt: iso(CUTOFF - 10 * DAY) });
+        const a = shuffled(standardTimes);
+        const b = shuffled(shortTimes);
+        for (let i = 0; i < Math.max(a.length, b.length); i += 100) {
+          if (i < a.length) await addMessages(t, standard.conversationId, a.slice(i, i + 100).map(iso));
+          if (i < b.length) await addMessages(t, short.conversationId, b.slice(i, i + 100).map(iso));
+        }
+        const deleter = t.app.get(BatchDeleter);
+        const windows = jest.spyOn(deleter as unknown as { deleteRowidWindow: () => unknown }, 'deleteRowidWindow');
+        const report = await t.app.get(CleanupService).run({ at: new Date(RUN_AT), trigger: 'manual', triggeredBy: 'test' });
+        const due = standardTimes.filter((x) => x <= CUTOFF).length + shortTimes.filter((x) => x <= SHORT_CUTOFF).length;
+        expect(report).toMatchObject({ status: 'succeeded', messagesDeleted: due });
+
+        const left = async (conversationId: string) =>
+          (await t.dataSource.query(`SELECT created_at FROM message WHERE conversation_id = '${conversationId}'`))
+            .map((r: { created_at: unknown }) => fromSqlTimestamp(r.created_at)!.getTime())
+            .sort((x: number, y: number) => x - y);
+        const sorted = (xs: number[]) => [...xs].sort((x, y) => x - y);
+        expect(await left(standard.conversationId)).toEqual(sorted(standardTimes.filter((x) => x > CUTOFF)));
+        expect(await left(short.conversationId)).toEqual(sorted(shortTimes.filter((x) => x > SHORT_CUTOFF)));
+        return windows.mock.calls.length > 0;
+      } finally {
+        await t.close();
+      }
+    }
+
+    it('deletes exactly what is at or before each cutoff when most of the table is due (SQLite walks it in storage order)', async () => {
+      const walked = await cleanUpShuffled(
+        times(CUTOFF - 3 * DAY, 1500, 4 * 60_000, CUTOFF), // 3 days before the cutoff to about 1 day after
+        times(SHORT_CUTOFF - 2 * DAY, 500, 8 * 60_000, SHORT_CUTOFF),
+      );
+      expect(walked).toBe(TEST_DB === 'sqlite');
+    });
+
+    it('deletes exactly what is due when little of the table is (through the created_at index)', async () => {
+      const walked = await cleanUpShuffled(
+        times(CUTOFF - 60_000, 1500, 60_000, CUTOFF),
+        times(SHORT_CUTOFF - 30_000, 500, 60_000, SHORT_CUTOFF),
+      );
+      expect(walked).toBe(false);
     });
   });
 

@@ -1,13 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { QueryRunner } from 'typeorm';
+import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Env } from '../config/env.validation';
-import { Database } from '../database/database.service';
+import { Database, Statements, statementsOf } from '../database/database.service';
 import { isForeignKeyViolation } from '../database/errors';
-import { execute } from '../database/execute';
 import { SqlParams } from '../database/sql';
 import { throwIfFenced, WriteFence } from '../database/write-fence';
-import { conversationDue, messageDue, RetentionPlan, Segment } from './retention';
+import { conversationDue, messageDue, planMessageDue, RetentionPlan, Segment } from './retention';
 
 export type DeletedTable = 'message' | 'conversation';
 
@@ -18,19 +16,48 @@ export interface BatchDone {
   ms: number;
 }
 
-/** Runs one batch's statements (see BatchDeleter.withBatchRunner). */
-interface Querier {
-  /** Rows as the driver returns them; the caller names the columns it selected. */
-  query<Row>(sql: string, params: unknown[]): Promise<Row[]>;
-  affected(sql: string, params: unknown[]): Promise<number>;
+/**
+ * The messages a run under a plan deletes, counted before it starts (a progress total) and, on
+ * SQLite, the span of rowids they lie in (how the run walks them; see deleteDue).
+ */
+export interface DueMessages {
+  count: number;
+  rowids?: { first: number; last: number };
 }
-type BatchRunner = <T>(batch: (q: Querier) => Promise<T>) => Promise<T>;
+
+/** Runs one batch's statements (see BatchDeleter.withBatchRunner). */
+type BatchRunner = <T>(batch: (q: Statements) => Promise<T>) => Promise<T>;
 
 /** Where a keyset walk through conversations stopped. */
 interface KeysetPosition {
   startedAt?: unknown;
   id?: string;
 }
+
+/** Where a walk through the message table in storage order stopped, and how wide its windows are. */
+interface RowidWalk {
+  next: number;
+  last: number;
+  width: number;
+}
+
+/**
+ * SQLite: walk the table in storage order (rowid windows) rather than the created_at index when at
+ * least this share of the rows between the first and the last due one is due. After a backdated
+ * import created_at is unrelated to storage order, and a created_at-ordered batch then touches a
+ * different table page for nearly every row it deletes (each page copied whole into the WAL);
+ * a rowid window touches each page once, whatever the layout. Below this share, the walk would
+ * read more rows than it deletes (bench/pressure.js).
+ */
+const ROWID_WALK_MIN_SHARE = 0.2;
+
+/**
+ * SQLite: how long a cleanup leaves the file's write lock free between two batches. Another
+ * process's writers (the service, while the command line cleans up) poll for the lock every
+ * millisecond and would otherwise almost never find it free; this process's own writers need no gap,
+ * they take their turn in the write queue.
+ */
+const SQLITE_BATCH_GAP_MS = 2;
 
 /**
  * The deleting half of a cleanup run: the rows a plan makes due, in batches of CLEANUP_BATCH_SIZE,
@@ -50,13 +77,20 @@ export class BatchDeleter {
    * Messages due under the plan, then the conversations left empty, segment by segment. `onBatch`
    * runs after each committed batch. Every DELETE carries the fence's condition, and a batch that
    * deleted nothing asks the fence whether it was the reason: a run that lost its lease stops with
-   * FenceLost instead of walking on through batches that can no longer delete anything.
+   * FenceLost instead of walking on through batches that can no longer delete anything. `due` is
+   * what survey() found, if the caller asked it already.
    */
-  async deleteDue(plan: RetentionPlan, onBatch: (batch: BatchDone) => Promise<void>, fence: WriteFence): Promise<void> {
+  async deleteDue(plan: RetentionPlan, onBatch: (batch: BatchDone) => Promise<void>, fence: WriteFence, due?: DueMessages): Promise<void> {
+    const walk = this.db.kind === 'sqlite' ? this.rowidWalk(due ?? (await this.survey(plan))) : undefined;
     await this.withBatchRunner(async (runBatch) => {
-      for (const segment of plan.segments) {
-        const window: { end?: unknown } = {};
-        await this.drain('message', fence, onBatch, () => runBatch((q) => this.deleteMessageBatch(q, segment, window, fence)));
+      if (walk) {
+        this.logger.log(`deleting messages in storage order: rowids ${walk.next} to ${walk.last}, ${walk.width} per batch`);
+        await this.drain('message', fence, onBatch, () => runBatch((q) => this.deleteRowidWindow(q, plan, walk, fence)));
+      } else {
+        for (const segment of plan.segments) {
+          const window: { end?: unknown } = {};
+          await this.drain('message', fence, onBatch, () => runBatch((q) => this.deleteMessageBatch(q, segment, window, fence)));
+        }
       }
       for (const segment of plan.segments) {
         const after: KeysetPosition = {};
@@ -68,32 +102,63 @@ export class BatchDeleter {
   }
 
   /**
+   * The messages a run under the plan deletes: counted (on a SQLite file, on the worker thread: a
+   * count over a million rows takes over 100 ms) and, on SQLite, where they lie in the table.
+   */
+  async survey(plan: RetentionPlan): Promise<DueMessages> {
+    if (this.db.kind === 'sqlite') {
+      const p = new SqlParams(this.db.kind);
+      const [row] = await this.db.heavyRead<{ n: number; first: number | null; last: number | null }>(
+        `SELECT COUNT(*) AS n, MIN(m.rowid) AS first, MAX(m.rowid) AS last FROM message m WHERE ${planMessageDue(plan, p)}`,
+        p.values,
+      );
+      const count = Number(row.n);
+      return count === 0 ? { count } : { count, rowids: { first: Number(row.first), last: Number(row.last) } };
+    }
+    let count = 0;
+    for (const segment of plan.segments) {
+      const p = new SqlParams(this.db.kind);
+      const [row] = await this.db.heavyRead<{ n: unknown }>(
+        `SELECT COUNT(*) AS n FROM message m WHERE ${messageDue(segment, p)}`,
+        p.values,
+      );
+      count += Number(row.n);
+    }
+    return { count };
+  }
+
+  /** The rowid walk for what survey() found, or none when too small a share of its span is due. */
+  private rowidWalk(due: DueMessages): RowidWalk | undefined {
+    if (!due.rowids) return undefined;
+    const span = due.rowids.last - due.rowids.first + 1;
+    const share = due.count / span;
+    if (share < ROWID_WALK_MIN_SHARE) return undefined;
+    // A window holds about CLEANUP_BATCH_SIZE due rows if they are spread evenly over the span.
+    return { next: due.rowids.first, last: due.rowids.last, width: Math.ceil(this.env.CLEANUP_BATCH_SIZE / share) };
+  }
+
+  /**
    * How batches reach the database. PostgreSQL: one connection for the whole run, each batch a
    * single statement that commits on its own, without waiting for the WAL flush (if the server
    * crashes, a batch whose commit had not reached disk is undone whole and the next run deletes
    * those rows again; the flush and the BEGIN/COMMIT round trips were most of a batch's time,
-   * bench/cleanup.js). SQLite: each batch one transaction in the write queue.
+   * bench/cleanup.js). SQLite: each batch one transaction in the write queue, on the worker
+   * thread's connection.
    */
   private async withBatchRunner(work: (runBatch: BatchRunner) => Promise<void>): Promise<void> {
-    const querier = (runner: QueryRunner): Querier => ({
-      query: (sql, params) => runner.query(sql, params),
-      affected: async (sql, params) => (await execute(runner, sql, params)).affected,
-    });
-    if (this.db.kind === 'sqlite') {
-      return work((batch) => this.db.transaction((m) => batch(querier(m.queryRunner!))));
-    }
+    if (this.db.kind === 'sqlite') return work((batch) => this.db.offloaded(batch));
     const runner = this.db.dataSource.createQueryRunner();
     await runner.connect();
     try {
       await runner.query('SET synchronous_commit = off');
-      await work((batch) => batch(querier(runner)));
+      await work((batch) => batch(statementsOf(runner)));
     } finally {
       await runner.query('RESET synchronous_commit').catch(() => undefined);
       await runner.release();
     }
   }
 
-  /** Runs batches until one says there is no more, yielding to the event loop between them. */
+  /** Runs batches until one says there is no more, giving other writers a turn between them. */
   private async drain(
     table: DeletedTable,
     fence: WriteFence,
@@ -107,8 +172,8 @@ export class BatchDeleter {
       await onBatch({ table, deleted, ms: Date.now() - started });
       if (deleted === 0 || !more) await fence.check();
       if (!more) return;
-      // better-sqlite3 is synchronous: give HTTP requests and other writers a turn between batches.
-      await yieldToEventLoop();
+      if (this.db.kind === 'sqlite') await sleep(SQLITE_BATCH_GAP_MS);
+      else await yieldToEventLoop();
     }
   }
 
@@ -135,7 +200,7 @@ export class BatchDeleter {
   // range DELETE, a single index pass like a plain DELETE's. Ties at the window's end go with it,
   // so the next window starts strictly after it. No row is read into JS either way.
   private async deleteMessageBatch(
-    q: Querier,
+    q: Statements,
     segment: Segment,
     window: { end?: unknown },
     fence: WriteFence,
@@ -170,6 +235,27 @@ export class BatchDeleter {
   }
 
   /**
+   * One window of the rowid walk: every due message whose rowid lies in it, by the same predicate as
+   * any other batch (the cutoff is exact whatever the order). Rows written after the survey lie past
+   * its last rowid and are young; a backdated one is the next run's.
+   */
+  private async deleteRowidWindow(
+    q: Statements,
+    plan: RetentionPlan,
+    walk: RowidWalk,
+    fence: WriteFence,
+  ): Promise<{ deleted: number; more: boolean }> {
+    const p = new SqlParams(this.db.kind);
+    const end = Math.min(walk.last, walk.next + walk.width - 1);
+    const deleted = await q.affected(
+      `DELETE FROM message AS m WHERE m.rowid BETWEEN ${p.add(walk.next)} AND ${p.add(end)} AND (${planMessageDue(plan, p)}) AND ${fence.condition(p)}`,
+      p.values,
+    );
+    walk.next = end + 1;
+    return { deleted, more: walk.next <= walk.last };
+  }
+
+  /**
    * Conversations are walked once, in (started_at, id) order from where the last batch stopped:
    * most old conversations are not due (they still hold young messages), and starting over each
    * batch would test them again and again. A batch is a window of that order, in which one
@@ -184,7 +270,7 @@ export class BatchDeleter {
    * gone and gets a 404. On SQLite the write queue makes each batch the only writer.
    */
   private async deleteConversationBatch(
-    q: Querier,
+    q: Statements,
     plan: RetentionPlan,
     segment: Segment,
     after: KeysetPosition,

@@ -12,7 +12,7 @@ import { AppErrors } from '../metrics/app-errors.service';
 import type { TaskContext, TaskOutcome } from '../scheduler/task-contract';
 import { CleanupReport, CleanupTrigger } from './cleanup-report.entity';
 import { BatchDeleter } from './batch-deleter.service';
-import { conversationDue, DAY_MS, messageDue, RetentionPlan, retentionPlan, shorterRetentionsQuery } from './retention';
+import { conversationDue, DAY_MS, RetentionPlan, retentionPlan, shorterRetentionsQuery } from './retention';
 
 export const CLEANUP_DELETED = 'teddy_cleanup_deleted_total';
 
@@ -113,7 +113,9 @@ export class CleanupService {
   private async execute(plan: RetentionPlan, report: CleanupReport, options: RunOptions): Promise<CleanupReport> {
     const started = Date.now();
     let lastProgress = started;
-    const total = options.progress && !options.dryRun ? await this.countMessages(plan) : undefined;
+    // What is due, counted before the first batch: the progress total, and on SQLite how to walk it.
+    const due = !options.dryRun && (options.progress || this.db.kind === 'sqlite') ? await this.deleter.survey(plan) : undefined;
+    const total = options.progress ? due?.count : undefined;
     const progress = async (force = false) => {
       options.progress?.({ done: report.messagesDeleted, ...(total !== undefined ? { total } : {}), unit: 'messages' });
       if (!force && Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
@@ -151,6 +153,7 @@ export class CleanupService {
             await options.afterBatch?.(report.batches, report);
           },
           options.fence ?? NO_FENCE,
+          due,
         );
       }
       report.status = 'succeeded';
@@ -199,7 +202,7 @@ export class CleanupService {
     const messages = await this.countMessages(plan);
     for (const segment of plan.segments) {
       const q = new SqlParams(this.db.kind);
-      const [crow] = await this.db.dataSource.query(
+      const [crow] = await this.db.heavyRead<{ n: unknown }>(
         `SELECT COUNT(*) AS n FROM conversation c WHERE ${conversationDue(plan, segment, q)}`,
         q.values,
       );
@@ -210,13 +213,7 @@ export class CleanupService {
 
   /** The messages a run under this plan deletes: a progress total (the conversations would cost a scan of their own). */
   async countMessages(plan: RetentionPlan): Promise<number> {
-    let messages = 0;
-    for (const segment of plan.segments) {
-      const p = new SqlParams(this.db.kind);
-      const [row] = await this.db.dataSource.query(`SELECT COUNT(*) AS n FROM message m WHERE ${messageDue(segment, p)}`, p.values);
-      messages += Number(row.n);
-    }
-    return messages;
+    return (await this.deleter.survey(plan)).count;
   }
 
   private async open(plan: RetentionPlan, options: RunOptions): Promise<CleanupReport> {

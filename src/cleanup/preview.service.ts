@@ -25,14 +25,15 @@ export class PreviewService {
 
     const p = new SqlParams(this.db.kind);
     const due = planMessageDue(plan, p);
-    const rows: {
+    // A grouping over every due message: off the event loop on SQLite, like the counts.
+    const rows = await this.db.heavyRead<{
       guardianId: string;
       childId: string;
       retentionDays: number | null;
       messages: string | number;
       conversations: string | number;
       oldest: string | Date;
-    }[] = await this.db.dataSource.query(
+    }>(
       `SELECT ch.guardian_id AS "guardianId", ch.id AS "childId", g.retention_days AS "retentionDays",
                 COUNT(*) AS messages, COUNT(DISTINCT m.conversation_id) AS conversations, MIN(m.created_at) AS oldest
            FROM message m

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
+import { DatabaseBusy, isBusy } from '../database/errors';
 import { AppErrors } from '../metrics/app-errors.service';
 
 interface ErrorBody {
@@ -54,6 +55,13 @@ function fromBodyParser(err: BodyParserError): { status: number; message: string
   }
 }
 
+const BUSY_RETRY_AFTER_S = 1;
+
+/** SQLite's write lock was held by another process for longer than DB_BUSY_TIMEOUT_MS: a 503 to retry, not a 500. */
+function busy(exception: unknown): boolean {
+  return exception instanceof DatabaseBusy || isBusy(exception);
+}
+
 /**
  * Every error leaves as { statusCode, error, message } (+ details for validation, + requestId).
  * Unexpected errors are logged with their stack here and answered with a bare 500: no stack trace
@@ -72,6 +80,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const body = this.toBody(exception, req);
     if (req?.id) body.requestId = String(req.id);
     if (res.headersSent) return;
+    if (busy(exception)) res.setHeader('Retry-After', String(BUSY_RETRY_AFTER_S));
     res.status(body.statusCode).json(body);
   }
 
@@ -90,6 +99,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
       }
       const message = details ? details.join('; ') : String(raw ?? exception.message);
       return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, ...(details ? { details } : {}) };
+    }
+    if (busy(exception)) {
+      const message =
+        exception instanceof DatabaseBusy
+          ? exception.message
+          : 'the database is busy: another process holds its lock; nothing was written, try again';
+      return { statusCode: HttpStatus.SERVICE_UNAVAILABLE, error: 'Service Unavailable', message };
     }
     const parsed = fromBodyParser(exception as BodyParserError);
     if (parsed) return { statusCode: parsed.status, error: STATUS_CODES[parsed.status] ?? 'Error', message: parsed.message };

@@ -32,6 +32,14 @@ export class Env {
   @EnvInt(2, 100)
   DB_POOL_SIZE = 10;
 
+  /**
+   * SQLite: how long a write waits for the file's write lock while another process (the command
+   * line, an operator's sqlite3 shell) holds it. The wait never blocks the event loop; past it the
+   * request is answered 503 with Retry-After and nothing of it is written.
+   */
+  @EnvInt(0, 60_000, 'ms')
+  DB_BUSY_TIMEOUT_MS = 5000;
+
   @EnvInt(1, 3650, 'days')
   RETENTION_DAYS = 30;
 

@@ -28,7 +28,7 @@ export function sqlitePath(url: string): string {
  * DataSource options for a DATABASE_URL. Never `synchronize`: the schema comes from the migrations
  * alone, on both databases, in tests too.
  */
-export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions {
+export function dataSourceOptions(url: string, poolSize = 10, busyTimeoutMs = 5000): DataSourceOptions {
   const common = { entities: [ENTITY_FILES] as string[], migrations: MIGRATIONS, synchronize: false, migrationsRun: false } as const;
   if (databaseKind(url) === 'sqlite') {
     const database = sqlitePath(url);
@@ -38,8 +38,9 @@ export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions
       type: 'better-sqlite3',
       database,
       enableWAL: database !== ':memory:',
-      // A write waits up to 5 s for another process's lock (the migration CLI, an operator's sqlite3 shell).
-      timeout: 5000,
+      // At boot (the migrations) a write waits for another process's lock right here; once the service
+      // runs, Database takes the write lock itself, waiting without blocking the event loop.
+      timeout: busyTimeoutMs,
       prepareDatabase: (db: { pragma(sql: string): unknown }) => {
         db.pragma('synchronous = NORMAL');
         // A 64 MB page cache, and a checkpoint every ~40 MB of WAL rather than every 4 MB: a cleanup

@@ -11,7 +11,7 @@ import { runMigrations } from './migrate';
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [Env],
-      useFactory: (env: Env) => dataSourceOptions(env.DATABASE_URL, env.DB_POOL_SIZE),
+      useFactory: (env: Env) => dataSourceOptions(env.DATABASE_URL, env.DB_POOL_SIZE, env.DB_BUSY_TIMEOUT_MS),
       // Migrations run at start-up, before any module can query: the quick start needs no manual step.
       dataSourceFactory: async (options) => {
         const dataSource = await new DataSource(options!).initialize();

@@ -1,35 +1,175 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { Env } from '../config/env.validation';
 import { DatabaseKind } from './data-source';
+import { DatabaseBusy, isBusy } from './errors';
 import { execute, WriteResult } from './execute';
+import { SqliteWorker } from './sqlite-worker';
+
+/** Statements run one by one inside a transaction (or, for reads, on their own). */
+export interface Statements {
+  /** Rows as the driver returns them; the caller names the columns it selected. */
+  query<Row>(sql: string, params: unknown[]): Promise<Row[]>;
+  /** How many rows the statement changed. */
+  affected(sql: string, params: unknown[]): Promise<number>;
+}
+
+export function statementsOf(runner: QueryRunner): Statements {
+  return {
+    query: (sql, params) => runner.query(sql, params),
+    affected: async (sql, params) => (await execute(runner, sql, params)).affected,
+  };
+}
+
+/** The main thread's better-sqlite3 connection (TypeORM's driver shares one between all callers). */
+interface SqliteConnection {
+  exec(sql: string): unknown;
+  pragma(sql: string): unknown;
+  readonly inTransaction: boolean;
+}
+
+/** How long the SQLite worker's transactions wait for another process's write lock (in its own thread). */
+const WORKER_BUSY_TIMEOUT_MS = 30_000;
+const CHECKPOINT_EVERY_MS = 1000;
 
 /**
  * The way to write (the cleanup's batches on PostgreSQL, single statements on a connection of
- * their own, are the one exception). On PostgreSQL a transaction gets its own pooled connection. TypeORM's
- * better-sqlite3 driver shares a single connection between all callers, so two overlapping
- * transactions would interleave on it (the second would become a savepoint of the first, and a
- * rollback of one would undo the other's writes). On SQLite writers therefore queue here and run
- * one at a time; reads need no queue.
+ * their own, are the one exception). On PostgreSQL a transaction gets its own pooled connection.
+ *
+ * SQLite. TypeORM's better-sqlite3 driver shares a single connection between all callers, so two
+ * overlapping transactions would interleave on it (the second would become a savepoint of the
+ * first, and a rollback of one would undo the other's writes); writers therefore queue here and run
+ * one at a time, and reads need no queue. Other processes may hold the file's write lock (the
+ * command line's cleanup, a second service by mistake), and better-sqlite3's busy timeout waits for
+ * it synchronously, freezing every request meanwhile. So the write lock is taken here instead:
+ * BEGIN IMMEDIATE with no busy timeout, tried again every millisecond from a timer for up to
+ * DB_BUSY_TIMEOUT_MS, then DatabaseBusy (503). IMMEDIATE, because a deferred transaction that has
+ * read and then writes cannot wait for the lock at all: SQLite fails it at once with SQLITE_BUSY.
+ * Only the head of the queue polls, so one timer does, however many requests wait.
+ *
+ * Work that would hold the event loop for long (a cleanup's batches and counts) runs on a second
+ * connection in a worker thread (`offloaded`, `heavyRead`), in the same queue.
  */
 @Injectable()
-export class Database {
+export class Database implements OnApplicationShutdown {
   readonly kind: DatabaseKind;
+  private readonly logger = new Logger(Database.name);
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly connection?: SqliteConnection;
+  private readonly worker?: SqliteWorker;
+  private readonly busyTimeoutMs: number;
 
-  constructor(@InjectDataSource() readonly dataSource: DataSource) {
+  constructor(
+    @InjectDataSource() readonly dataSource: DataSource,
+    env: Env,
+  ) {
     this.kind = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
+    this.busyTimeoutMs = env.DB_BUSY_TIMEOUT_MS;
+    if (this.kind !== 'sqlite') return;
+    this.connection = (dataSource.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection;
+    // Waits for the lock happen in beginImmediate, off the event loop; never in a statement.
+    this.connection.pragma('busy_timeout = 0');
+    const file = String(dataSource.options.database);
+    if (file === ':memory:') return;
+    this.connection.pragma('wal_autocheckpoint = 0');
+    this.worker = new SqliteWorker({
+      file,
+      busyTimeoutMs: Math.max(WORKER_BUSY_TIMEOUT_MS, this.busyTimeoutMs),
+      checkpointEveryMs: CHECKPOINT_EVERY_MS,
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.worker?.close();
   }
 
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (this.kind === 'postgres') return this.dataSource.transaction(work);
-    const run = this.tail.then(() => this.dataSource.transaction(work));
-    this.tail = run.catch(() => undefined);
-    return run;
+    return this.queued(() => this.immediate(work));
   }
 
   /** One raw statement in a transaction of its own (on SQLite, in the write queue), answering what it changed. */
   write<T = Record<string, unknown>>(sql: string, params: unknown[]): Promise<WriteResult<T>> {
     return this.transaction((m) => execute<T>(m, sql, params));
+  }
+
+  /**
+   * A transaction of raw statements that may take long: on a SQLite file, on the worker thread's
+   * connection (in the write queue like any other write); elsewhere, an ordinary transaction.
+   */
+  offloaded<T>(work: (statements: Statements) => Promise<T>): Promise<T> {
+    const worker = this.worker;
+    if (!worker) return this.transaction((m) => work(statementsOf(m.queryRunner!)));
+    return this.queued(async () => {
+      const started = Date.now();
+      try {
+        await worker.begin();
+      } catch (error) {
+        throw isBusy(error) ? new DatabaseBusy(Date.now() - started) : error;
+      }
+      try {
+        const result = await work({ query: (sql, params) => worker.all(sql, params), affected: (sql, params) => worker.run(sql, params) });
+        await worker.commit();
+        return result;
+      } catch (error) {
+        await worker.rollback().catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  /** A read that may scan much of a table (a count for progress or a preview): off the event loop on a SQLite file. */
+  heavyRead<Row>(sql: string, params: unknown[]): Promise<Row[]> {
+    return this.worker ? this.worker.all<Row>(sql, params) : this.dataSource.query(sql, params);
+  }
+
+  private queued<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * A transaction on TypeORM's shared connection that holds the write lock from its first statement.
+   * TypeORM's own startTransaction would say BEGIN (deferred), so the lock is taken here and the query
+   * runner is told it is inside a transaction: save() and the like then add no BEGIN of their own.
+   */
+  private async immediate<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const connection = this.connection!;
+    await this.beginImmediate(connection);
+    const runner = this.dataSource.createQueryRunner();
+    Object.assign(runner, { isTransactionActive: true, transactionDepth: 1 });
+    try {
+      const result = await work(runner.manager);
+      connection.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (connection.inTransaction) connection.exec('ROLLBACK');
+      throw error;
+    } finally {
+      Object.assign(runner, { isTransactionActive: false, transactionDepth: 0 });
+      await runner.release();
+    }
+  }
+
+  private async beginImmediate(connection: SqliteConnection): Promise<void> {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        connection.exec('BEGIN IMMEDIATE');
+        if (attempt > 1) this.logger.debug(`waited ${Date.now() - started} ms for the SQLite write lock (${attempt} attempts)`);
+        return;
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+        const waited = Date.now() - started;
+        if (waited >= this.busyTimeoutMs) {
+          this.logger.warn(`gave up waiting for the SQLite write lock after ${waited} ms: another process holds it`);
+          throw new DatabaseBusy(waited);
+        }
+        await sleep(1);
+      }
+    }
   }
 }

@@ -14,3 +14,20 @@ export function isForeignKeyViolation(error: unknown): boolean {
   const code = codeOf(error);
   return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
+
+/** SQLite's "another connection holds the lock" (SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT, SQLITE_LOCKED...). */
+export function isBusy(error: unknown): boolean {
+  const code = codeOf(error);
+  return code !== undefined && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/**
+ * A write could not have the SQLite file's write lock within DB_BUSY_TIMEOUT_MS: another process
+ * held it all that time. Nothing of the write was done; answered 503 with Retry-After.
+ */
+export class DatabaseBusy extends Error {
+  constructor(waitedMs: number) {
+    super(`the database is busy: another process held its write lock for ${waitedMs} ms; nothing was written, try again`);
+    this.name = 'DatabaseBusy';
+  }
+}
