@@ -10,7 +10,8 @@ const { tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 const { Client } = require('pg');
 const { createDatabase } = require('./pg');
-const Database = require('better-sqlite3');
+const seed = require('./seed');
+const { GUARDIANS, CHILDREN, CONVERSATIONS, checkLayout, cutoffOf, rawDeleteSqlite } = seed;
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -20,28 +21,14 @@ const MESSAGES = Number(arg('messages', 2_000_000));
 const BATCH = Number(arg('batch', 5000));
 const SWEEP = arg('sweep', '').split(',').filter(Boolean).map(Number);
 const ONLY = arg('only', '');
-// chronological: rows stored in the order they were said, as live ingestion writes them (the
-// usual case). shuffled: created_at unrelated to storage order, as after a large backdated import
-// (the worst case for a delete that walks the created_at index).
-const LAYOUT = arg('layout', 'chronological');
-if (!['chronological', 'shuffled'].includes(LAYOUT)) throw new Error('--layout chronological|shuffled');
-// Age in seconds (before the run) of message number i, as SQL.
-const agePg = (i, n) => (LAYOUT === 'shuffled' ? `((${i}::bigint * 7919) % ${SPAN_S})` : `((${SPAN_S}::bigint * (${n} - ${i})) / ${n})`);
-const ageSqlite = (i, n) => (LAYOUT === 'shuffled' ? `((${i} * 7919) % ${SPAN_S})` : `((${SPAN_S} * (${n} - ${i})) / ${n})`);
-const perConversation = (n) => Math.max(1, Math.floor(n / CONVERSATIONS));
-// Which conversation message i belongs to: consecutive runs (chronological) or spread round-robin (shuffled).
-const conversationOf = (n) =>
-  LAYOUT === 'shuffled' ? `((i - 1) % ${CONVERSATIONS} + 1)` : `(((i - 1) / ${perConversation(n)}) % ${CONVERSATIONS} + 1)`;
+// chronological (the usual case) or shuffled (the worst case): see bench/seed.js.
+const LAYOUT = checkLayout(arg('layout', 'chronological'));
 // --autovacuum off: keep autovacuum off the message table during measurements, to tell its share
 // of a long batched run apart (a single DELETE transaction ends before autovacuum can start).
 const AUTOVACUUM = arg('autovacuum', 'on');
 const NAIVE = arg('naive', 'on');
-const GUARDIANS = 10_000;
-const CHILDREN = 20_000;
-const CONVERSATIONS = CHILDREN * 5;
 const RUN_AT = new Date('2026-11-29T00:00:00.000Z');
-const CUTOFF = new Date(RUN_AT.getTime() - 30 * 86_400_000);
-const SPAN_S = 60 * 86_400;
+const CUTOFF = cutoffOf(RUN_AT);
 const DIST = resolve(__dirname, '../dist/src');
 
 const { createApp } = require(`${DIST}/app.factory`);
@@ -59,68 +46,9 @@ const { Message } = require(`${DIST}/records/message.entity`);
 const fmt = (n) => n.toLocaleString('en-US');
 const secs = (ms) => `${(ms / 1000).toFixed(2)} s`;
 
-// ---------- seeding (set-based, no JS rows) ----------
-async function seedPg(client, messages) {
-  const at = RUN_AT.toISOString();
-  await client.query(`TRUNCATE guardian, child, conversation, message, cleanup_report CASCADE`);
-  await client.query(`INSERT INTO guardian (id, email, display_name, locale, retention_days, notifications_enabled, created_at)
-    SELECT md5('g' || i)::uuid, 'g' || i || '@example.com', 'G' || i, 'en', NULL, true, '${at}'::timestamptz - interval '90 days'
-    FROM generate_series(1, ${GUARDIANS}) i`);
-  await client.query(`INSERT INTO child (id, guardian_id, display_name, created_at)
-    SELECT md5('c' || i)::uuid, md5('g' || ((i - 1) % ${GUARDIANS} + 1))::uuid, 'C' || i, '${at}'::timestamptz - interval '90 days'
-    FROM generate_series(1, ${CHILDREN}) i`);
-  // Chronological: each conversation holds consecutive messages and starts with its first one.
-  const convStart =
-    LAYOUT === 'shuffled'
-      ? `interval '61 days'`
-      : `${agePg('((j - 1) * ' + perConversation(messages) + ' + 1)', messages)} * interval '1 second'`;
-  await client.query(`INSERT INTO conversation (id, child_id, started_at, created_at)
-    SELECT md5('v' || j)::uuid, md5('c' || ((j - 1) % ${CHILDREN} + 1))::uuid, '${at}'::timestamptz - ${convStart}, '${at}'::timestamptz - ${convStart}
-    FROM generate_series(1, ${CONVERSATIONS}) j`);
-  await client.query(`INSERT INTO message (id, conversation_id, role, text, created_at)
-    SELECT md5('m' || i)::uuid, md5('v' || ${conversationOf(messages)})::uuid,
-           CASE WHEN i % 2 = 0 THEN 'child' ELSE 'teddy' END,
-           'Teddy, tell me a story about a dragon who is afraid of the dark, number ' || i,
-           '${at}'::timestamptz - ${agePg('i', messages)} * interval '1 second' - interval '1 millisecond'
-    FROM generate_series(1, ${messages}) i`);
-  await client.query(`ALTER TABLE message SET (autovacuum_enabled = ${AUTOVACUUM === 'off' ? 'false' : 'true'})`);
-  await client.query('VACUUM ANALYZE');
-  // Start every measured run from a quiet server: no checkpoint of the seed's writes in the middle of it.
-  await client.query('CHECKPOINT');
-  const [{ expired }] = (await client.query(`SELECT COUNT(*)::int AS expired FROM message WHERE created_at <= $1`, [CUTOFF])).rows;
-  return expired;
-}
-
-function seedSqlite(file, messages) {
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  const at = RUN_AT.getTime() / 1000;
-  const ts = (expr) => `strftime('%Y-%m-%d %H:%M:%f', ${expr}, 'unixepoch')`;
-  db.exec(`DELETE FROM message; DELETE FROM conversation; DELETE FROM child; DELETE FROM guardian; DELETE FROM cleanup_report;`);
-  const uuid = (prefix, expr) => `printf('%08x-0000-4000-8000-%012x', ${prefix}, ${expr})`;
-  db.exec(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${GUARDIANS})
-    INSERT INTO guardian (id, email, display_name, locale, retention_days, notifications_enabled, created_at)
-    SELECT ${uuid(1, 'i')}, 'g' || i || '@example.com', 'G' || i, 'en', NULL, 1, ${ts(at - 90 * 86400)} FROM s`);
-  db.exec(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${CHILDREN})
-    INSERT INTO child (id, guardian_id, display_name, created_at)
-    SELECT ${uuid(2, 'i')}, ${uuid(1, `(i - 1) % ${GUARDIANS} + 1`)}, 'C' || i, ${ts(at - 90 * 86400)} FROM s`);
-  const convTs =
-    LAYOUT === 'shuffled' ? ts(at - 61 * 86400) : ts(`${at} - ${ageSqlite(`((i - 1) * ${perConversation(messages)} + 1)`, messages)}`);
-  db.exec(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${CONVERSATIONS})
-    INSERT INTO conversation (id, child_id, started_at, created_at)
-    SELECT ${uuid(3, 'i')}, ${uuid(2, `(i - 1) % ${CHILDREN} + 1`)}, ${convTs}, ${convTs} FROM s`);
-  db.exec(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${messages})
-    INSERT INTO message (id, conversation_id, role, text, created_at)
-    SELECT ${uuid(4, 'i')}, ${uuid(3, conversationOf(messages))}, CASE WHEN i % 2 = 0 THEN 'child' ELSE 'teddy' END,
-           'Teddy, tell me a story about a dragon who is afraid of the dark, number ' || i,
-           ${ts(`${at} - ${ageSqlite('i', messages)} - 0.001`)} FROM s`);
-  db.exec('ANALYZE');
-  const cutoff = CUTOFF.toISOString().replace('T', ' ').replace('Z', '');
-  const { expired } = db.prepare('SELECT COUNT(*) AS expired FROM message WHERE created_at <= ?').get(cutoff);
-  db.close();
-  return expired;
-}
+// ---------- seeding (bench/seed.js), as of RUN_AT in this script's layout ----------
+const seedPg = (client, messages) => seed.seedPg(client, messages, { at: RUN_AT, layout: LAYOUT, autovacuum: AUTOVACUUM });
+const seedSqlite = (file, messages) => seed.seedSqlite(file, messages, { at: RUN_AT, layout: LAYOUT });
 
 // ---------- the service, run in-process from the built code ----------
 // fenced: as a scheduled run is, every batch carries the run's lease (a running job_run row), so
@@ -295,12 +223,8 @@ async function benchSqlite() {
     let t0 = Date.now();
     const expired = seedSqlite(file, MESSAGES);
     console.log(`seeded in ${secs(Date.now() - t0)}; expired: ${fmt(expired)}`);
-    const raw = new Database(file);
-    t0 = Date.now();
-    const info = raw.prepare('DELETE FROM message WHERE created_at <= ?').run(CUTOFF.toISOString().replace('T', ' ').replace('Z', ''));
-    const rawMs = Date.now() - t0;
-    raw.close();
-    console.log(`raw DELETE: ${secs(rawMs)} (${fmt(info.changes)} rows, ${fmt(Math.round(info.changes / (rawMs / 1000)))} rows/s)`);
+    const { ms: rawMs, rows: rawRows } = rawDeleteSqlite(file, CUTOFF);
+    console.log(`raw DELETE: ${secs(rawMs)} (${fmt(rawRows)} rows, ${fmt(Math.round(rawRows / (rawMs / 1000)))} rows/s)`);
     seedSqlite(file, MESSAGES);
     const r = await serviceRun(url, BATCH);
     const rate = r.report.messagesDeleted / (r.ms / 1000);
