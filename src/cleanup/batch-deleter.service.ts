@@ -52,10 +52,11 @@ interface RowidWalk {
 const ROWID_WALK_MIN_SHARE = 0.2;
 
 /**
- * SQLite: how long a cleanup leaves the file's write lock free between two batches. Another
- * process's writers (the service, while the command line cleans up) poll for the lock every
- * millisecond and would otherwise almost never find it free; this process's own writers need no gap,
- * they take their turn in the write queue.
+ * SQLite: how long a cleanup leaves the file's write lock free between two batches while another
+ * process writes too (Database.contended: this one had to wait for the lock lately). That process's
+ * writers (the service, while the command line cleans up) poll for the lock every millisecond and
+ * would otherwise hardly ever find it free. This process's own writers need no gap: they take their
+ * turn in the write queue. Alone, the gap would cost about a quarter of the run (bench/cleanup.js).
  */
 const SQLITE_BATCH_GAP_MS = 2;
 
@@ -142,8 +143,9 @@ export class BatchDeleter {
    * single statement that commits on its own, without waiting for the WAL flush (if the server
    * crashes, a batch whose commit had not reached disk is undone whole and the next run deletes
    * those rows again; the flush and the BEGIN/COMMIT round trips were most of a batch's time,
-   * bench/cleanup.js). SQLite: each batch one transaction in the write queue, on the worker
-   * thread's connection.
+   * bench/cleanup.js). SQLite: each batch's statements on the worker thread's connection, in the
+   * write queue; the DELETE commits on its own (a window's read before it only bounds it, and the
+   * DELETE tests everything again).
    */
   private async withBatchRunner(work: (runBatch: BatchRunner) => Promise<void>): Promise<void> {
     if (this.db.kind === 'sqlite') return work((batch) => this.db.offloaded(batch));
@@ -172,7 +174,7 @@ export class BatchDeleter {
       await onBatch({ table, deleted, ms: Date.now() - started });
       if (deleted === 0 || !more) await fence.check();
       if (!more) return;
-      if (this.db.kind === 'sqlite') await sleep(SQLITE_BATCH_GAP_MS);
+      if (this.db.kind === 'sqlite' && this.db.contended()) await sleep(SQLITE_BATCH_GAP_MS);
       else await yieldToEventLoop();
     }
   }

@@ -30,9 +30,9 @@ interface SqliteConnection {
   readonly inTransaction: boolean;
 }
 
-/** How long the SQLite worker's transactions wait for another process's write lock (in its own thread). */
+/** How long the SQLite worker's statements wait for another process's write lock (in its own thread). */
 const WORKER_BUSY_TIMEOUT_MS = 30_000;
-const CHECKPOINT_EVERY_MS = 1000;
+const CHECKPOINT_EVERY_MS = 5000;
 
 /**
  * The way to write (the cleanup's batches on PostgreSQL, single statements on a connection of
@@ -50,7 +50,7 @@ const CHECKPOINT_EVERY_MS = 1000;
  * Only the head of the queue polls, so one timer does, however many requests wait.
  *
  * Work that would hold the event loop for long (a cleanup's batches and counts) runs on a second
- * connection in a worker thread (`offloaded`, `heavyRead`), in the same queue.
+ * connection in a worker thread (`offloaded`, in the same queue; `heavyRead`).
  */
 @Injectable()
 export class Database implements OnApplicationShutdown {
@@ -60,6 +60,7 @@ export class Database implements OnApplicationShutdown {
   private readonly connection?: SqliteConnection;
   private readonly worker?: SqliteWorker;
   private readonly busyTimeoutMs: number;
+  private contendedAt = -Infinity;
 
   constructor(
     @InjectDataSource() readonly dataSource: DataSource,
@@ -96,28 +97,38 @@ export class Database implements OnApplicationShutdown {
   }
 
   /**
-   * A transaction of raw statements that may take long: on a SQLite file, on the worker thread's
-   * connection (in the write queue like any other write); elsewhere, an ordinary transaction.
+   * Raw statements that may take long, each committing on its own: on a SQLite file, on the worker
+   * thread's connection, one at a time in the write queue (so this process's own writers never wait
+   * on them for the lock, only in the queue); elsewhere, in an ordinary transaction. For work whose
+   * every statement stands alone, like a cleanup batch (one DELETE, and perhaps a read before it).
    */
   offloaded<T>(work: (statements: Statements) => Promise<T>): Promise<T> {
     const worker = this.worker;
     if (!worker) return this.transaction((m) => work(statementsOf(m.queryRunner!)));
-    return this.queued(async () => {
-      const started = Date.now();
-      try {
-        await worker.begin();
-      } catch (error) {
-        throw isBusy(error) ? new DatabaseBusy(Date.now() - started) : error;
-      }
-      try {
-        const result = await work({ query: (sql, params) => worker.all(sql, params), affected: (sql, params) => worker.run(sql, params) });
-        await worker.commit();
-        return result;
-      } catch (error) {
-        await worker.rollback().catch(() => undefined);
-        throw error;
-      }
-    });
+    return this.queued(() =>
+      work({
+        query: (sql, params) => worker.all(sql, params),
+        affected: async (sql, params) => {
+          const started = Date.now();
+          try {
+            const { changes, waited } = await worker.run(sql, params);
+            if (waited) this.contendedAt = Date.now();
+            return changes;
+          } catch (error) {
+            throw isBusy(error) ? new DatabaseBusy(Date.now() - started) : error;
+          }
+        },
+      }),
+    );
+  }
+
+  /**
+   * Whether another process wanted the write lock lately: this process had to wait for it within
+   * the last `withinMs`. A long writer (a cleanup) then leaves gaps between its batches, since the
+   * other process's writers poll for the lock and would otherwise hardly ever find it free.
+   */
+  contended(withinMs = 10_000): boolean {
+    return Date.now() - this.contendedAt < withinMs;
   }
 
   /** A read that may scan much of a table (a count for progress or a preview): off the event loop on a SQLite file. */
@@ -159,7 +170,10 @@ export class Database implements OnApplicationShutdown {
     for (let attempt = 1; ; attempt++) {
       try {
         connection.exec('BEGIN IMMEDIATE');
-        if (attempt > 1) this.logger.debug(`waited ${Date.now() - started} ms for the SQLite write lock (${attempt} attempts)`);
+        if (attempt > 1) {
+          this.contendedAt = Date.now();
+          this.logger.debug(`waited ${Date.now() - started} ms for the SQLite write lock (${attempt} attempts)`);
+        }
         return;
       } catch (error) {
         if (!isBusy(error)) throw error;

@@ -20,27 +20,28 @@ interface Connection {
   exec(sql: string): void;
   pragma(sql: string): unknown;
   close(): void;
-  readonly inTransaction: boolean;
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const BetterSqlite3 = require('better-sqlite3') as new (file: string, options: { timeout: number }) => Connection;
 
 export interface ThreadOptions {
   file: string;
-  /** How long a BEGIN IMMEDIATE here waits for another connection's write lock. */
+  /** How long a write here waits for another connection's write lock. */
   busyTimeoutMs: number;
   /** How often the thread checkpoints the WAL (the main connection never does: see sqlite-worker.ts). */
   checkpointEveryMs: number;
 }
 
-export type ThreadRequest =
-  { id: number; op: 'begin' | 'commit' | 'rollback' | 'close' } | { id: number; op: 'all' | 'run'; sql: string; params: unknown[] };
+export type ThreadRequest = { id: number; op: 'close' } | { id: number; op: 'all' | 'run'; sql: string; params: unknown[] };
 
 export type ThreadReply =
-  { id: number; ok: true; rows?: unknown[]; changes?: number; ms: number } | { id: number; ok: false; message: string; code?: string };
+  /** `waited`: another connection held the write lock when the statement first tried. */
+  | { id: number; ok: true; rows?: unknown[]; changes?: number; waited?: boolean; ms: number }
+  | { id: number; ok: false; message: string; code?: string };
 
 const options = workerData as ThreadOptions;
-const db = new BetterSqlite3(options.file, { timeout: options.busyTimeoutMs });
+// No busy timeout of SQLite's own: patiently() waits, and so knows when it had to.
+const db = new BetterSqlite3(options.file, { timeout: 0 });
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 db.pragma('cache_size = -65536');
@@ -52,7 +53,7 @@ db.pragma('foreign_keys = ON');
 // PASSIVE never waits for readers or writers: it copies what it can and leaves the rest for next time.
 const checkpoints = setInterval(() => {
   try {
-    if (!db.inTransaction) db.pragma('wal_checkpoint(PASSIVE)');
+    db.pragma('wal_checkpoint(PASSIVE)');
   } catch {
     // Busy or locked: the next tick tries again.
   }
@@ -70,28 +71,38 @@ function prepared(sql: string): Statement {
   return statement;
 }
 
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Runs a statement, trying again every millisecond while another connection holds the write lock,
+ * for up to busyTimeoutMs. Each statement commits on its own (autocommit), so it takes the lock when
+ * it starts, and a retry repeats nothing that was done.
+ */
+function patiently<T>(statement: () => T): { value: T; waited: boolean } {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { value: statement(), waited: attempt > 1 };
+    } catch (error) {
+      const code = String((error as { code?: unknown })?.code ?? '');
+      if (!code.startsWith('SQLITE_BUSY') || Date.now() - started >= options.busyTimeoutMs) throw error;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
 function handle(request: ThreadRequest): Omit<Extract<ThreadReply, { ok: true }>, 'id' | 'ms'> {
   switch (request.op) {
-    case 'begin':
-      // IMMEDIATE: the write lock is taken now, waiting up to busyTimeoutMs for it here, rather than
-      // at the first write, where a transaction that has read must fail at once with SQLITE_BUSY.
-      db.exec('BEGIN IMMEDIATE');
-      return { ok: true };
-    case 'commit':
-      db.exec('COMMIT');
-      return { ok: true };
-    case 'rollback':
-      if (db.inTransaction) db.exec('ROLLBACK');
-      return { ok: true };
     case 'close':
       clearInterval(checkpoints);
-      if (db.inTransaction) db.exec('ROLLBACK');
       db.close();
       return { ok: true };
     case 'all':
-      return { ok: true, rows: prepared(request.sql).all(...request.params) };
-    case 'run':
-      return { ok: true, changes: prepared(request.sql).run(...request.params).changes };
+      return { ok: true, rows: patiently(() => prepared(request.sql).all(...request.params)).value };
+    case 'run': {
+      const { value, waited } = patiently(() => prepared(request.sql).run(...request.params));
+      return { ok: true, changes: value.changes, waited };
+    }
   }
 }
 

@@ -56,22 +56,13 @@ export class SqliteWorker {
     return ((await this.send({ op: 'all', sql, params: bindable(params) })).rows ?? []) as Row[];
   }
 
-  /** The number of rows a statement changed. */
-  async run(sql: string, params: unknown[] = []): Promise<number> {
-    return (await this.send({ op: 'run', sql, params: bindable(params) })).changes ?? 0;
+  /** Runs a statement that commits on its own: how many rows it changed, and whether it had to wait for another connection's lock. */
+  async run(sql: string, params: unknown[] = []): Promise<{ changes: number; waited: boolean }> {
+    const reply = await this.send({ op: 'run', sql, params: bindable(params) });
+    return { changes: reply.changes ?? 0, waited: reply.waited ?? false };
   }
 
-  begin(): Promise<unknown> {
-    return this.send({ op: 'begin' });
-  }
-  commit(): Promise<unknown> {
-    return this.send({ op: 'commit' });
-  }
-  rollback(): Promise<unknown> {
-    return this.send({ op: 'rollback' });
-  }
-
-  /** Closes the connection (rolling back an open transaction) and ends the thread. */
+  /** Closes the connection and ends the thread. */
   async close(): Promise<void> {
     if (this.exited) return;
     const exit = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
