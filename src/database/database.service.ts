@@ -8,7 +8,7 @@ import { DatabaseBusy, isBusy } from './errors';
 import { execute, WriteResult } from './execute';
 import { SqliteWorker } from './sqlite-worker';
 
-/** Statements run one by one inside a transaction (or, for reads, on their own). */
+/** Statements run one by one: inside a transaction, or each committing on its own (Database.offloaded). */
 export interface Statements {
   /** Rows as the driver returns them; the caller names the columns it selected. */
   query<Row>(sql: string, params: unknown[]): Promise<Row[]>;

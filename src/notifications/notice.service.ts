@@ -189,10 +189,11 @@ export class NoticeService {
   /**
    * The counting queries. On PostgreSQL they share one REPEATABLE READ snapshot, so the runs of a
    * window see the same data, and run without JIT: compiling these one-off scans cost more than
-   * running them (0.75 s of 1.3 s at 100,000 guardians). On SQLite, reads take no lock worth sharing.
+   * running them (0.75 s of 1.3 s at 100,000 guardians). On SQLite, reads take no lock worth sharing,
+   * and they run on the worker thread: scans over every guardian's messages would stall the event loop.
    */
   private async read(work: (query: Reader) => Promise<void>): Promise<void> {
-    if (this.db.kind !== 'postgres') return work((q) => this.db.dataSource.query(q.sql, q.params));
+    if (this.db.kind !== 'postgres') return work((q) => this.db.heavyRead(q.sql, q.params));
     await this.db.dataSource.transaction('REPEATABLE READ', async (m) => {
       await m.query('SET LOCAL jit = off');
       await work((q) => m.query(q.sql, q.params));
