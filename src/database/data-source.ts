@@ -46,7 +46,9 @@ export function dataSourceOptions(url: string, poolSize = 10, busyTimeoutMs = 50
         // A 64 MB page cache, and a checkpoint every ~40 MB of WAL rather than every 4 MB: a cleanup
         // commits a batch every few milliseconds and rewrites the same index pages each time, and
         // with the default the repeated checkpoints cost more than the deletes (bench/cleanup.js:
-        // about 2.5x the deletion time).
+        // about 2.5x the deletion time). In the service the cleanup runs on the worker thread's
+        // connection, which sets the same values (sqlite-thread.ts, which can import nothing), and
+        // Database turns this connection's checkpoints off once the migrations are done.
         db.pragma('cache_size = -65536');
         db.pragma('wal_autocheckpoint = 10000');
       },
