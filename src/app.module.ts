@@ -12,6 +12,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NotificationsModule } from './notifications/notifications.module';
+import { PartitionsModule } from './partitions/partitions.module';
 import { RecordsModule } from './records/records.module';
 import { SchedulerModule } from './scheduler/scheduler.module';
 
@@ -41,6 +42,7 @@ export class AppModule {
         AuthModule,
         AuditModule,
         HealthModule,
+        PartitionsModule.forRoot(env),
         RecordsModule,
         CleanupModule,
         NotificationsModule,

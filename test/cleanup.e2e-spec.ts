@@ -7,11 +7,14 @@ import { FixedClock } from '../src/common/clock';
 import { fromSqlTimestamp } from '../src/database/sql';
 import { startApp, TestApp } from './support/app';
 import { TEST_DB } from './support/databases';
-import { addMessages, countRows, iso, newConversation, newFamily } from './support/factories';
+import { addMessages, countRows, ensurePartitions, iso, newConversation, newFamily } from './support/factories';
 
 const DAY = 86_400_000;
-const RUN_AT = Date.parse('2026-11-29T00:00:00.000Z');
-const CUTOFF = RUN_AT - 30 * DAY; // 2026-10-30T00:00:00Z
+// At noon, not midnight: on PostgreSQL the rows due then lie in the boundary day and are deleted in
+// batches, which is what this file tests on both databases. Whole expired days are dropped as
+// partitions there (test/partitions.e2e-spec.ts).
+const RUN_AT = Date.parse('2026-11-29T12:00:00.000Z');
+const CUTOFF = RUN_AT - 30 * DAY; // 2026-10-30T12:00:00Z
 
 async function messageTexts(ds: DataSource, conversationId: string): Promise<number> {
   const rows = await ds.query(`SELECT COUNT(*) AS n FROM message WHERE conversation_id = '${conversationId}'`);
@@ -260,7 +263,9 @@ describe('cleanup', () => {
         await other.connect();
         try {
           // An insert in flight: it holds a key-share lock on the conversation until it commits.
+          await ensurePartitions(t.dataSource, new Date(RUN_AT - 1000));
           await other.query('BEGIN');
+          await other.query(`SELECT 1 FROM conversation WHERE id = $1 FOR KEY SHARE`, [fam.conversationId]);
           await other.query(
             `INSERT INTO message (id, conversation_id, role, text, created_at) VALUES ($1, $2, 'child', 'still here', $3)`,
             [randomUUID(), fam.conversationId, new Date(RUN_AT - 1000)],
@@ -283,11 +288,12 @@ describe('cleanup', () => {
       const fam = await newFamily(t, { startedAt: iso(CUTOFF - DAY) });
       const kind = t.dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
       // PostgreSQL keeps microseconds; SQLite stores what it is given as text.
+      await ensurePartitions(t.dataSource, new Date(CUTOFF - 3_600_000));
       for (let i = 0; i < 150; i++) {
         const at =
           kind === 'postgres'
-            ? `'${iso(CUTOFF - DAY).replace('Z', '')}${String(500 + i).padStart(3, '0')}Z'`
-            : `'${iso(CUTOFF - DAY - i)
+            ? `'${iso(CUTOFF - 3_600_000).replace('Z', '')}${String(500 + i).padStart(3, '0')}Z'`
+            : `'${iso(CUTOFF - 3_600_000 - i)
                 .replace('T', ' ')
                 .replace('Z', '')}'`;
         await t.dataSource.query(

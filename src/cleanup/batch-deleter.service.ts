@@ -5,7 +5,7 @@ import { Database, Statements, statementsOf } from '../database/database.service
 import { isForeignKeyViolation } from '../database/errors';
 import { SqlParams } from '../database/sql';
 import { throwIfFenced, WriteFence } from '../database/write-fence';
-import { conversationDue, messageDue, planMessageDue, RetentionPlan, Segment } from './retention';
+import { conversationClass, conversationDue, messageDue, planMessageDue, RetentionPlan, Segment } from './retention';
 
 export type DeletedTable = 'message' | 'conversation';
 
@@ -23,6 +23,19 @@ export interface BatchDone {
 export interface DueMessages {
   count: number;
   rowids?: { first: number; last: number };
+}
+
+/** PostgreSQL: `work`'s statements on q as one transaction (q's statements otherwise commit one by one). */
+async function inTransaction<T>(q: Statements, work: () => Promise<T>): Promise<T> {
+  await q.query('BEGIN', []);
+  try {
+    const result = await work();
+    await q.query('COMMIT', []);
+    return result;
+  } catch (error) {
+    await q.query('ROLLBACK', []).catch(() => undefined);
+    throw error;
+  }
 }
 
 /** Runs one batch's statements (see BatchDeleter.withBatchRunner). */
@@ -264,13 +277,17 @@ export class BatchDeleter {
    * batch would test them again and again. A batch is a window of that order, in which one
    * statement deletes the conversations that are due.
    *
-   * A message written into a conversation while it is being deleted must not go with it. The
-   * message foreign key is NO ACTION, not CASCADE, for that: on PostgreSQL a message committed after
-   * this statement's snapshot makes the statement fail its foreign-key check (which reads the
-   * latest data) instead of vanishing, and drain() retries the batch, whose re-test then keeps the
-   * conversation. An insert still in flight holds a key-share lock on the conversation, so the
-   * delete waits for it and then fails the same way; one that comes after finds the conversation
-   * gone and gets a 404. On SQLite each DELETE is one statement, the file's only writer while it runs.
+   * A message written into a conversation while it is being deleted must not go with it.
+   * - SQLite: each DELETE is one statement, the file's only writer while it runs, and the message
+   *   foreign key (NO ACTION) fails a delete that would orphan one; drain() retries the batch.
+   * - PostgreSQL: the message table is partitioned and has no foreign key (its check would probe
+   *   every partition for each deleted conversation). Row locks keep the race safe instead: the batch
+   *   first locks its old conversations FOR UPDATE, which waits for every append in flight into them
+   *   (an append holds its conversation FOR KEY SHARE until it commits) and holds off the next ones;
+   *   then a second statement, whose snapshot is taken after the locks and so sees every message
+   *   committed so far, deletes those that are empty. An append that was waiting then finds its
+   *   conversation gone and answers 404. One statement could not do it: its NOT EXISTS would read a
+   *   snapshot from before the wait.
    */
   private async deleteConversationBatch(
     q: Statements,
@@ -299,17 +316,30 @@ export class BatchDeleter {
       p.values,
     );
 
-    const r = new SqlParams(this.db.kind);
-    const recheck = conversationDue(plan, segment, r, 'conversation');
-    const lower = from(r, '');
-    const upper = end ? ` AND (started_at, id) <= (${r.add(end.started_at)}${ts}, ${r.add(end.id)})` : '';
     // Empty now, not only free of young messages: a backdated message imported after the message
     // phase passed its time keeps its conversation until the next run deletes both.
     const emptyNow = ' AND NOT EXISTS (SELECT 1 FROM message my WHERE my.conversation_id = conversation.id)';
-    const deleted = await q.affected(
-      `DELETE FROM conversation WHERE ${recheck}${emptyNow}${lower}${upper} AND ${fence.condition(r)}`,
-      r.values,
-    );
+    // Parameters are added in the order they appear in the text (SQLite's placeholders are positional).
+    const r = new SqlParams(this.db.kind);
+    const window = () => `${from(r, '')}${end ? ` AND (started_at, id) <= (${r.add(end.started_at)}${ts}, ${r.add(end.id)})` : ''}`;
+    let deleted: number;
+    if (this.db.kind === 'sqlite') {
+      const recheck = conversationDue(plan, segment, r, 'conversation');
+      deleted = await q.affected(`DELETE FROM conversation WHERE ${recheck}${emptyNow}${window()} AND ${fence.condition(r)}`, r.values);
+    } else {
+      // The lock takes the window's old conversations of this class, due or not (testing each for
+      // young messages here as well would probe every partition twice); emptiness is the delete's test.
+      const oldInClass = `${conversationClass(plan, segment, r, 'conversation')}${window()}`;
+      deleted = await inTransaction(q, async () => {
+        const locked = await q.query<{ id: string }>(`SELECT id FROM conversation WHERE ${oldInClass} FOR UPDATE`, r.values);
+        if (locked.length === 0) return 0;
+        const d = new SqlParams(this.db.kind);
+        return q.affected(
+          `DELETE FROM conversation WHERE id = ANY(${d.add(locked.map((c) => c.id))}::uuid[])${emptyNow} AND ${fence.condition(d)}`,
+          d.values,
+        );
+      });
+    }
     if (!end) return { deleted, more: false };
     after.startedAt = end.started_at;
     after.id = end.id;

@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { DroppedPartition } from '../partitions/message-partitions';
 
 export const CLEANUP_STATUSES = ['running', 'succeeded', 'failed', 'abandoned', 'cancelled', 'timed_out'] as const;
 export type CleanupStatus = (typeof CLEANUP_STATUSES)[number];
@@ -56,6 +57,13 @@ export class CleanupReport {
 
   @Column({ name: 'max_batch_ms', type: 'integer', default: 0 })
   maxBatchMs: number;
+
+  /**
+   * PostgreSQL: the days this run dropped as whole partitions, each with the rows it held (counted
+   * in messagesDeleted too). Null when it dropped none.
+   */
+  @Column({ type: 'simple-json', nullable: true })
+  partitions: DroppedPartition[] | null;
 
   @Column({ name: 'started_at' })
   startedAt: Date;

@@ -11,6 +11,7 @@ import { CleanupJobs } from './cleanup.jobs';
 import { CLEANUP_DELETED, CleanupService } from './cleanup.service';
 import { PreviewService } from './preview.service';
 import { ReportsService } from './reports.service';
+import { PartitionRetention, retentionStorageProvider, RowRetention } from './retention-storage';
 
 const RETENTION = 'teddy_retention_seconds';
 
@@ -20,6 +21,9 @@ const RETENTION = 'teddy_retention_seconds';
     CleanupService,
     CleanupJobs,
     BatchDeleter,
+    RowRetention,
+    PartitionRetention,
+    retentionStorageProvider,
     PreviewService,
     ReportsService,
     makeCounterProvider({ name: CLEANUP_DELETED, help: 'Rows deleted by cleanup runs, by table', labelNames: ['table'] }),

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
@@ -11,8 +11,8 @@ import { FenceLost, NO_FENCE, WriteFence } from '../database/write-fence';
 import { AppErrors } from '../metrics/app-errors.service';
 import type { TaskContext, TaskOutcome } from '../scheduler/task-contract';
 import { CleanupReport, CleanupTrigger } from './cleanup-report.entity';
-import { BatchDeleter } from './batch-deleter.service';
 import { conversationDue, DAY_MS, RetentionPlan, retentionPlan, shorterRetentionsQuery } from './retention';
+import { RETENTION_STORAGE, RetentionStorage } from './retention-storage';
 
 export const CLEANUP_DELETED = 'teddy_cleanup_deleted_total';
 
@@ -53,7 +53,7 @@ export class CleanupService {
     private readonly clock: Clock,
     private readonly env: Env,
     private readonly appErrors: AppErrors,
-    private readonly deleter: BatchDeleter,
+    @Inject(RETENTION_STORAGE) private readonly storage: RetentionStorage,
     @InjectMetric(CLEANUP_DELETED) private readonly deletedTotal: Counter<'table'>,
   ) {
     for (const table of ['message', 'conversation']) deletedTotal.inc({ table }, 0);
@@ -114,7 +114,7 @@ export class CleanupService {
     const started = Date.now();
     let lastProgress = started;
     // What is due, counted before the first batch: the progress total, and on SQLite how to walk it.
-    const due = !options.dryRun && (options.progress || this.db.kind === 'sqlite') ? await this.deleter.survey(plan) : undefined;
+    const due = !options.dryRun && (options.progress || this.db.kind === 'sqlite') ? await this.storage.survey(plan) : undefined;
     const total = options.progress ? due?.count : undefined;
     const progress = async (force = false) => {
       options.progress?.({ done: report.messagesDeleted, ...(total !== undefined ? { total } : {}), unit: 'messages' });
@@ -140,9 +140,23 @@ export class CleanupService {
         report.messagesDeleted = counts.messages;
         report.conversationsDeleted = counts.conversations;
       } else {
-        await this.deleter.deleteDue(
+        await this.storage.deleteDue(
           plan,
-          async ({ table, deleted, ms }) => {
+          async (done) => {
+            if (done.table === 'partition') {
+              // A whole day dropped: its rows count as deleted messages, and the report keeps the day as evidence.
+              const { table: _, ...partition } = done;
+              report.partitions = [...(report.partitions ?? []), partition];
+              report.messagesDeleted += partition.messages;
+              this.deletedTotal.inc({ table: 'message' }, partition.messages);
+              this.logger.log(
+                { reportId: report.id, partition: partition.name, messages: partition.messages, ms: partition.ms },
+                `dropped partition ${partition.name} (${partition.from.slice(0, 10)}): ${partition.messages} messages`,
+              );
+              await progress();
+              return;
+            }
+            const { table, deleted, ms } = done;
             report.maxBatchMs = Math.max(report.maxBatchMs, ms);
             if (deleted === 0) return;
             report.batches += 1;
@@ -213,7 +227,7 @@ export class CleanupService {
 
   /** The messages a run under this plan deletes: a progress total (the conversations would cost a scan of their own). */
   async countMessages(plan: RetentionPlan): Promise<number> {
-    return (await this.deleter.survey(plan)).count;
+    return (await this.storage.survey(plan)).count;
   }
 
   private async open(plan: RetentionPlan, options: RunOptions): Promise<CleanupReport> {
@@ -236,6 +250,7 @@ export class CleanupService {
       batches: 0,
       batchSize: this.env.CLEANUP_BATCH_SIZE,
       maxBatchMs: 0,
+      partitions: null,
       startedAt: now,
       heartbeatAt: now,
       finishedAt: null,

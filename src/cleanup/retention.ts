@@ -68,19 +68,18 @@ export function messageDue(segment: Segment, p: SqlParams, m = 'm'): string {
  */
 export function conversationDue(plan: RetentionPlan, segment: Segment, p: SqlParams, c = 'c'): string {
   // Parameters are added in the order they appear in the text: SQLite's placeholders are positional.
-  const age = `${c}.started_at <= ${p.add(segment.cutoff)}`;
-  let family: string;
-  if (segment.after) {
-    family = ` AND ${familyOf(`${c}.child_id`, p, segment.retentionDays)}`;
-  } else {
-    const shorter = plan.segments.filter((s) => s.after).map((s) => s.retentionDays);
-    family =
-      shorter.length === 0
-        ? ''
-        : ` AND ${c}.child_id NOT IN (SELECT ch.id FROM child ch JOIN guardian g ON g.id = ch.guardian_id WHERE g.retention_days IN (${shorter.map((d) => p.add(d)).join(', ')}))`;
-  }
+  const oldInClass = conversationClass(plan, segment, p, c);
   const noYoungMessage = ` AND NOT EXISTS (SELECT 1 FROM message mx WHERE mx.conversation_id = ${c}.id AND mx.created_at > ${p.add(segment.cutoff)})`;
-  return `${age}${family}${noYoungMessage}`;
+  return `${oldInClass}${noYoungMessage}`;
+}
+
+/** The first half of conversationDue: conversation c started at or before the segment's cutoff, in its class of guardians. */
+export function conversationClass(plan: RetentionPlan, segment: Segment, p: SqlParams, c = 'c'): string {
+  const age = `${c}.started_at <= ${p.add(segment.cutoff)}`;
+  if (segment.after) return `${age} AND ${familyOf(`${c}.child_id`, p, segment.retentionDays)}`;
+  const shorter = plan.segments.filter((s) => s.after).map((s) => s.retentionDays);
+  if (shorter.length === 0) return age;
+  return `${age} AND ${c}.child_id NOT IN (SELECT ch.id FROM child ch JOIN guardian g ON g.id = ch.guardian_id WHERE g.retention_days IN (${shorter.map((d) => p.add(d)).join(', ')}))`;
 }
 
 /** "Message m is deleted by this run": any of the plan's segments says so. */

@@ -135,6 +135,13 @@ export class Env {
   @EnvInt(100, 100_000)
   CLEANUP_BATCH_SIZE = 5000;
 
+  /**
+   * PostgreSQL: how many days ahead of today the message table's daily partitions are kept created
+   * (the message_partitions job; a backdated import creates the day it needs itself).
+   */
+  @EnvInt(3, 90, 'days')
+  PARTITION_PREMAKE_DAYS = 7;
+
   /** How long cleanup reports are kept as deletion evidence. */
   @EnvInt(1, 3650, 'days')
   CLEANUP_REPORT_RETENTION_DAYS = 400;

@@ -15,6 +15,8 @@ import { CreateGuardianDto } from './dto/create-guardian.dto';
 import { ErasureDto } from './dto/responses.dto';
 import { ErasureRecord } from './erasure-record.entity';
 import { Guardian } from './guardian.entity';
+import { isMissingPartition, MessagePartitions } from '../partitions/message-partitions';
+import { messageId } from './message-id';
 import { Message } from './message.entity';
 
 const DEFAULT_PAGE = 50;
@@ -27,6 +29,7 @@ export class RecordsService {
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly env: Env,
+    private readonly partitions: MessagePartitions,
   ) {}
 
   async createGuardian(dto: CreateGuardianDto): Promise<Guardian> {
@@ -78,17 +81,26 @@ export class RecordsService {
     }
     const inputs: MessageInputDto[] = single ? [{ role: dto.role!, text: dto.text!, createdAt: dto.createdAt }] : dto.messages!;
     const now = this.clock.now();
-    const messages: Message[] = inputs.map((input, i) => ({
-      id: randomUUID(),
-      conversationId,
-      role: input.role,
-      text: input.text,
-      createdAt: this.pastOrNow(input.createdAt, single ? 'createdAt' : `messages.${i}.createdAt`, now),
-    }));
-    await this.insertUnder('conversation', conversationId, (m) =>
-      m.createQueryBuilder().insert().into(Message).values(messages).updateEntity(false).execute(),
-    );
-    return { single, messages };
+    const messages: Message[] = inputs.map((input, i) => {
+      const createdAt = this.pastOrNow(input.createdAt, single ? 'createdAt' : `messages.${i}.createdAt`, now);
+      return { id: messageId(createdAt), conversationId, role: input.role, text: input.text, createdAt };
+    });
+    const insert = () =>
+      this.insertUnder('conversation', conversationId, (m) =>
+        m.createQueryBuilder().insert().into(Message).values(messages).updateEntity(false).execute(),
+      );
+    // PostgreSQL: a message dated on a day with no partition yet (a backdated import, or a day the
+    // cleanup just dropped) is refused whole; the days are created (once, however many importers
+    // need them at the same time) and the insert tried again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await insert();
+        return { single, messages };
+      } catch (error) {
+        if (!this.partitions.enabled || !isMissingPartition(error) || attempt >= 3) throw error;
+        await this.partitions.ensureFor(messages.map((m) => m.createdAt));
+      }
+    }
   }
 
   async listConversations(childId: string, limit = DEFAULT_PAGE, cursor?: string): Promise<Page<Conversation>> {
@@ -118,6 +130,10 @@ export class RecordsService {
       if (!exists) throw new NotFoundException(`guardian ${guardianId} not found`);
       const childIds = 'SELECT id FROM child WHERE guardian_id = :guardianId';
       const conversationIds = `SELECT id FROM conversation WHERE child_id IN (${childIds})`;
+      // PostgreSQL has no message foreign key (the table is partitioned): the family's conversations
+      // are locked first, which waits for the appends in flight into them and holds off the next
+      // ones, so the message delete below (a new snapshot) sees every message there will be.
+      if (this.db.kind === 'postgres') await m.query(`${conversationIds.replace(':guardianId', '$1')} FOR UPDATE`, [guardianId]);
       const del = async (entity: typeof Message | typeof Conversation | typeof Child | typeof Guardian, where: string) =>
         (await m.createQueryBuilder().delete().from(entity).where(where, { guardianId }).execute()).affected ?? 0;
       const messages = await del(Message, `conversation_id IN (${conversationIds})`);
@@ -156,18 +172,29 @@ export class RecordsService {
     parentId: string,
     insert: (m: EntityManager) => Promise<unknown>,
   ) {
-    const entity = { guardian: Guardian, child: Child, conversation: Conversation }[parent];
     try {
       await this.db.transaction(async (m) => {
-        if (!(await m.getRepository(entity).exists({ where: { id: parentId } }))) {
-          throw new NotFoundException(`${parent} ${parentId} not found`);
-        }
+        if (!(await this.lockParent(m, parent, parentId))) throw new NotFoundException(`${parent} ${parentId} not found`);
         await insert(m);
       });
     } catch (error) {
       if (isForeignKeyViolation(error)) throw new NotFoundException(`${parent} ${parentId} not found`);
       throw error;
     }
+  }
+
+  /**
+   * Whether the parent exists; on PostgreSQL, locked FOR KEY SHARE until the transaction ends, as a
+   * foreign-key check would: a cleanup or an erasure deleting the conversation waits for this insert
+   * (see BatchDeleter.deleteConversationBatch). The message table has no foreign key there.
+   */
+  private async lockParent(m: EntityManager, parent: 'guardian' | 'child' | 'conversation', id: string): Promise<boolean> {
+    if (this.db.kind !== 'postgres') {
+      const entity = { guardian: Guardian, child: Child, conversation: Conversation }[parent];
+      return m.getRepository(entity).exists({ where: { id } });
+    }
+    const rows: unknown[] = await m.query(`SELECT 1 FROM ${parent} WHERE id = $1 FOR KEY SHARE`, [id]);
+    return rows.length > 0;
   }
 
   private async mustExist(entity: typeof Child | typeof Conversation, id: string, name: string): Promise<void> {

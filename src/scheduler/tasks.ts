@@ -7,6 +7,7 @@ import type { CleanupReport } from '../cleanup/cleanup-report.entity';
 import { isValidTimeZone } from '../common/cron';
 import { cronProblem } from '../common/validation';
 import type { JobSummary } from '../notifications/notice.service';
+import type { PartitionMaintenance } from '../partitions/partitions.jobs';
 import { JOB_ID_PATTERN, TASK_NAME_PATTERN } from './dto/job.dto';
 import { JOB_TASK, JobTaskOptions } from './job-task.decorator';
 import { compareBuiltinIds } from './jobs';
@@ -19,6 +20,7 @@ export type { TaskContext, TaskOutcome } from './task-contract';
 export interface TaskResults {
   cleanup: CleanupReport;
   notices: JobSummary;
+  partitions: PartitionMaintenance;
 }
 export type TaskName = keyof TaskResults;
 

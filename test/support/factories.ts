@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { TestApp } from './app';
 
 let seq = 0;
@@ -54,6 +55,14 @@ export async function addMessages(t: TestApp, conversationId: string, createdAt:
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * PostgreSQL: creates the message partitions for the UTC days from `from` to `to` (default: that
+ * day), for a test that writes messages by SQL, past the service's own insert path. No-op on SQLite.
+ */
+export async function ensurePartitions(ds: DataSource, from: Date, to: Date = from): Promise<void> {
+  if (ds.options.type === 'postgres') await ds.query('SELECT ensure_message_partitions($1, $2)', [from, to]);
+}
 
 export async function countRows(t: TestApp, table: 'message' | 'conversation' | 'child' | 'guardian' | 'cleanup_report'): Promise<number> {
   const [{ n }] = await t.dataSource.query(`SELECT COUNT(*) AS n FROM ${table}`);

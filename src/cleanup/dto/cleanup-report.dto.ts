@@ -20,6 +20,15 @@ export class TriggerCleanupDto {
   at?: string;
 }
 
+export class DroppedPartitionDto {
+  @ApiProperty({ example: 'message_p20261029' }) name: string;
+  @ApiProperty({ example: '2026-10-29T00:00:00.000Z' }) from: string;
+  @ApiProperty({ example: '2026-10-30T00:00:00.000Z' }) to: string;
+  @ApiProperty({ example: 1184, description: 'The messages the partition held when it was dropped (counted in messagesDeleted)' })
+  messages: number;
+  @ApiProperty({ example: 42 }) ms: number;
+}
+
 export class CleanupReportDto {
   @ApiProperty({ format: 'uuid', example: '5b0c2a8e-6d1b-4c57-9a8e-2b7d1e4f6a92' }) id: string;
   @ApiProperty({ example: '2026-11-29T00:00:00.000Z' }) scheduledFor: Date;
@@ -34,6 +43,12 @@ export class CleanupReportDto {
   @ApiProperty({ example: 2 }) batches: number;
   @ApiProperty({ example: 5000 }) batchSize: number;
   @ApiProperty({ example: 18 }) maxBatchMs: number;
+  @ApiProperty({
+    type: [DroppedPartitionDto],
+    nullable: true,
+    description: 'PostgreSQL: the days dropped as whole partitions, with what each held; null when none',
+  })
+  partitions: DroppedPartitionDto[] | null;
   @ApiProperty({ example: '2026-11-29T00:00:00.120Z' }) startedAt: Date;
   @ApiProperty({ example: '2026-11-29T00:00:00.410Z' }) heartbeatAt: Date;
   @ApiProperty({ type: Date, nullable: true, example: '2026-11-29T00:00:00.410Z' }) finishedAt: Date | null;

@@ -1,0 +1,79 @@
+import { Injectable, Logger, Provider } from '@nestjs/common';
+import { Database } from '../database/database.service';
+import { WriteFence } from '../database/write-fence';
+import { DroppedPartition, MessagePartitions } from '../partitions/message-partitions';
+import { BatchDeleter, BatchDone, DueMessages } from './batch-deleter.service';
+import { RetentionPlan } from './retention';
+
+/** One unit of deletion done: a batch of rows, or a whole day's partition (which is not a batch). */
+export type Deleted = BatchDone | (DroppedPartition & { table: 'partition' });
+
+/**
+ * How expired data leaves this database. The cleanup asks one of two strategies, chosen by the
+ * database (RETENTION_STORAGE): the semantics (the cutoff, the plan's segments, conversations left
+ * empty, the fence) are the same; only how the rows go differs.
+ */
+export interface RetentionStorage {
+  readonly strategy: 'rows' | 'partitions';
+  /** The messages a run under the plan deletes, counted before it starts (a progress total). */
+  survey(plan: RetentionPlan): Promise<DueMessages>;
+  /** Deletes what the plan makes due; `onDeleted` after each committed unit. */
+  deleteDue(plan: RetentionPlan, onDeleted: (done: Deleted) => Promise<void>, fence: WriteFence, due?: DueMessages): Promise<void>;
+}
+
+export const RETENTION_STORAGE = Symbol('RetentionStorage');
+
+/** SQLite: one table, rows deleted in batches (BatchDeleter). */
+@Injectable()
+export class RowRetention implements RetentionStorage {
+  readonly strategy = 'rows';
+
+  constructor(private readonly deleter: BatchDeleter) {}
+
+  survey(plan: RetentionPlan): Promise<DueMessages> {
+    return this.deleter.survey(plan);
+  }
+
+  deleteDue(plan: RetentionPlan, onDeleted: (done: Deleted) => Promise<void>, fence: WriteFence, due?: DueMessages): Promise<void> {
+    return this.deleter.deleteDue(plan, onDeleted, fence, due);
+  }
+}
+
+/**
+ * PostgreSQL: a day of messages wholly at or before the cutoff goes as a whole partition
+ * (MessagePartitions.dropExpired): no row is deleted, no WAL per row, and the space is returned at
+ * once. What is left due is deleted in batches, as on SQLite: the boundary day's rows at or before
+ * the cutoff, the shorter retentions' rows in days that are kept, and the conversations left empty.
+ */
+@Injectable()
+export class PartitionRetention implements RetentionStorage {
+  readonly strategy = 'partitions';
+  private readonly logger = new Logger(PartitionRetention.name);
+
+  constructor(
+    private readonly partitions: MessagePartitions,
+    private readonly deleter: BatchDeleter,
+  ) {}
+
+  survey(plan: RetentionPlan): Promise<DueMessages> {
+    return this.deleter.survey(plan);
+  }
+
+  async deleteDue(plan: RetentionPlan, onDeleted: (done: Deleted) => Promise<void>, fence: WriteFence, due?: DueMessages): Promise<void> {
+    let dropped = 0;
+    await this.partitions.dropExpired(plan.cutoff, fence, async (partition) => {
+      dropped += 1;
+      await onDeleted({ table: 'partition', ...partition });
+    });
+    if (dropped > 0) this.logger.log(`${dropped} expired partition(s) dropped; deleting the rest in batches`);
+    await this.deleter.deleteDue(plan, onDeleted, fence, due);
+  }
+}
+
+/** The strategy for this service's database. */
+export const retentionStorageProvider: Provider = {
+  provide: RETENTION_STORAGE,
+  inject: [Database, RowRetention, PartitionRetention],
+  useFactory: (db: Database, rows: RowRetention, partitions: PartitionRetention): RetentionStorage =>
+    db.kind === 'postgres' ? partitions : rows,
+};

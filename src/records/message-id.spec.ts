@@ -1,0 +1,24 @@
+import { messageId, messageIdTime } from './message-id';
+
+describe('messageId', () => {
+  it('is a version-7 UUID of the RFC 9562 variant whose time is the message created_at', () => {
+    const at = new Date('2026-11-30T12:34:56.789Z');
+    const id = messageId(at);
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7000-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(messageIdTime(id)).toEqual(at);
+  });
+
+  it('covers every date the API accepts, 1970 to 9999', () => {
+    for (const at of [new Date(0), new Date('9999-12-31T23:59:59.999Z')]) expect(messageIdTime(messageId(at))).toEqual(at);
+  });
+
+  it('differs for messages of the same millisecond (62 random bits), across pool refills', () => {
+    const at = new Date('2026-11-30T00:00:00Z');
+    const ids = new Set(Array.from({ length: 10_000 }, () => messageId(at)));
+    expect(ids.size).toBe(10_000);
+  });
+
+  it('reads no time from a random (version 4) id', () => {
+    expect(messageIdTime('0b7d6a3e-55c4-4c1e-9f5b-0d7f3f7c9a11')).toBeUndefined();
+  });
+});
