@@ -195,6 +195,12 @@ describe(`fault drills (${TEST_DB})`, () => {
     });
   }, 180_000);
 
+  /** Waits until `ms` past midnight UTC if it is earlier in the day than that (at most `ms`). */
+  const afterMidnight = async (ms: number) => {
+    const since = Date.now() % DAY_MS;
+    if (since < ms) await sleep(ms - since);
+  };
+
   // ---------------------------------------------------------------------------------------------
   // 2. PostgreSQL restarted in the middle of a cleanup (PostgreSQL only, on a private cluster)
   // ---------------------------------------------------------------------------------------------
@@ -213,7 +219,9 @@ describe(`fault drills (${TEST_DB})`, () => {
         const p = await service('pg-restart', url, { CLEANUP_BATCH_SIZE: String(BATCH), SCHEDULER_LEASE_SECONDS: String(LEASE_SECONDS) });
         await pauseNoticeJob(p);
         let db = await openDrillDb(url);
-        await seedExpiredConversation(db, SEEDED);
+        // In the cutoff's own day, deleted in batches (see the SIGKILL drill below).
+        await afterMidnight(90_000);
+        await seedExpiredConversation(db, SEEDED, 60, new Date(Date.now() - 30 * DAY_MS - 60_000));
         expect(await expiredMessages(db)).toBe(SEEDED);
         await db.close();
 
@@ -343,7 +351,8 @@ describe(`fault drills (${TEST_DB})`, () => {
         });
       });
     },
-    300_000,
+    // 300 s, plus the wait after midnight.
+    390_000,
   );
 
   // ---------------------------------------------------------------------------------------------
@@ -364,7 +373,11 @@ describe(`fault drills (${TEST_DB})`, () => {
         const [a] = replicas;
         const byPid = new Map(replicas.map((r) => [r.pid, r]));
         const db = await drillDb(url);
-        await seedExpiredConversation(db, SEEDED);
+        // The messages lie in the cutoff's own UTC day, which the run deletes in batches (a day wholly
+        // before the cutoff goes as one partition drop, with no batch to kill the replica in). Within
+        // 90 s after midnight UTC that day is too young to hold them: wait until it is not.
+        await afterMidnight(90_000);
+        await seedExpiredConversation(db, SEEDED, 60, new Date(Date.now() - 30 * DAY_MS - 60_000));
         await pauseNoticeJob(a);
 
         // The normal daily job, rescheduled to fire once, a few seconds from now (6-field cron, UTC):
@@ -438,7 +451,8 @@ describe(`fault drills (${TEST_DB})`, () => {
         await survivor.expect(200, 'GET', '/health/ready');
       });
     },
-    240_000,
+    // 240 s, plus the wait after midnight above.
+    330_000,
   );
 
   // ---------------------------------------------------------------------------------------------

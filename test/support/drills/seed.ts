@@ -48,15 +48,20 @@ export async function seedConversation(db: DrillDb, childId: string, startedAt: 
  * millisecond apart (so every cleanup batch deletes exactly CLEANUP_BATCH_SIZE of them), written
  * by one INSERT ... SELECT. Answers the conversation id.
  */
-export async function seedExpiredConversation(db: DrillDb, messages: number, ageDays = 60): Promise<string> {
-  const old = new Date(Date.now() - ageDays * DAY_MS);
+export async function seedExpiredConversation(db: DrillDb, messages: number, ageDays = 60, endAt?: Date): Promise<string> {
+  // endAt: the messages end just before it instead, a microsecond apart on PostgreSQL (there, inside
+  // the cutoff's own day, which a cleanup deletes in batches rather than dropping it whole).
+  const step = endAt && db.kind === 'postgres' ? 'microsecond' : 'millisecond';
+  const span = step === 'microsecond' ? Math.ceil(messages / 1000) : messages;
+  const old = endAt ? new Date(endAt.getTime() - span - 1) : new Date(Date.now() - ageDays * DAY_MS);
   const older = new Date(old.getTime() - DAY_MS);
   const { childId } = await seedFamily(db, `drill-expired-${randomUUID().slice(0, 8)}@example.com`, older);
   const conversation = await seedConversation(db, childId, older);
   if (db.kind === 'postgres') {
+    await db.run('SELECT ensure_message_partitions($1, $2)', [old, new Date(old.getTime() + span)]);
     await db.run(
       `INSERT INTO message (id, conversation_id, role, text, created_at)
-       SELECT lpad(to_hex(g), 32, '0')::uuid, $1, CASE WHEN g % 2 = 0 THEN 'child' ELSE 'teddy' END, 'expired', $2::timestamptz + g * interval '1 millisecond'
+       SELECT lpad(to_hex(g), 32, '0')::uuid, $1, CASE WHEN g % 2 = 0 THEN 'child' ELSE 'teddy' END, 'expired', $2::timestamptz + g * interval '1 ${step}'
          FROM generate_series(1, $3::int) g`,
       [conversation, old, messages],
     );
@@ -99,6 +104,8 @@ export async function seedBigPopulation(db: DrillDb, total: number, expired: num
        SELECT lpad(to_hex(c), 32, '0')::uuid, $1, $2, $2 FROM generate_series(1, $3::int) c`,
       [childId, started, conversations],
     );
+    await db.run('SELECT ensure_message_partitions($1, $2)', [old, new Date(old.getTime() + total)]);
+    await db.run('SELECT ensure_message_partitions($1, $2)', [young, new Date(young.getTime() + total)]);
     await db.run(
       `INSERT INTO message (id, conversation_id, role, text, created_at)
        SELECT lpad(to_hex(g), 32, '0')::uuid, lpad(to_hex((g - 1) / $1::int + 1), 32, '0')::uuid,
@@ -185,6 +192,7 @@ export async function seedNoticePopulation(db: DrillDb, guardians: number, creat
           r.childId,
           createdAt,
         ]);
+        await db.run('SELECT ensure_message_partitions($1, $2)', [createdAt, new Date(new Date(createdAt).getTime() + messagesEach)]);
         await db.run(
           `INSERT INTO message (id, conversation_id, role, text, created_at)
            SELECT gen_random_uuid(), $1, CASE WHEN k % 2 = 0 THEN 'child' ELSE 'teddy' END, 'words ' || k, $2::timestamptz + k * interval '1 millisecond'
