@@ -4,7 +4,7 @@ import { call, figures, pauseNoticeJob, Resources } from './support/drills/harne
 import { startLoad } from './support/drills/load';
 import { metric, sampleEventLoopLag, scrape } from './support/drills/metrics';
 import { PrivatePostgres } from './support/drills/private-postgres';
-import { DAY_MS, seedBigPopulation, seedExpiredConversation, seedNoticePopulation } from './support/drills/seed';
+import { DAY_MS, seedBigPopulation, seedExpiredInCutoffDay, seedNoticePopulation } from './support/drills/seed';
 import {
   freePortOutsideEphemeralRange,
   SERVICE_KEYS,
@@ -195,12 +195,6 @@ describe(`fault drills (${TEST_DB})`, () => {
     });
   }, 180_000);
 
-  /** Waits until `ms` past midnight UTC if it is earlier in the day than that (at most `ms`). */
-  const afterMidnight = async (ms: number) => {
-    const since = Date.now() % DAY_MS;
-    if (since < ms) await sleep(ms - since);
-  };
-
   // ---------------------------------------------------------------------------------------------
   // 2. PostgreSQL restarted in the middle of a cleanup (PostgreSQL only, on a private cluster)
   // ---------------------------------------------------------------------------------------------
@@ -219,9 +213,8 @@ describe(`fault drills (${TEST_DB})`, () => {
         const p = await service('pg-restart', url, { CLEANUP_BATCH_SIZE: String(BATCH), SCHEDULER_LEASE_SECONDS: String(LEASE_SECONDS) });
         await pauseNoticeJob(p);
         let db = await openDrillDb(url);
-        // In the cutoff's own day, deleted in batches (see the SIGKILL drill below).
-        await afterMidnight(90_000);
-        await seedExpiredConversation(db, SEEDED, 60, new Date(Date.now() - 30 * DAY_MS - 60_000));
+        // In the cutoff's own day: deleted in batches, which the drill interrupts.
+        await seedExpiredInCutoffDay(db, SEEDED);
         expect(await expiredMessages(db)).toBe(SEEDED);
         await db.close();
 
@@ -351,8 +344,7 @@ describe(`fault drills (${TEST_DB})`, () => {
         });
       });
     },
-    // 300 s, plus the wait after midnight.
-    390_000,
+    300_000,
   );
 
   // ---------------------------------------------------------------------------------------------
@@ -373,11 +365,8 @@ describe(`fault drills (${TEST_DB})`, () => {
         const [a] = replicas;
         const byPid = new Map(replicas.map((r) => [r.pid, r]));
         const db = await drillDb(url);
-        // The messages lie in the cutoff's own UTC day, which the run deletes in batches (a day wholly
-        // before the cutoff goes as one partition drop, with no batch to kill the replica in). Within
-        // 90 s after midnight UTC that day is too young to hold them: wait until it is not.
-        await afterMidnight(90_000);
-        await seedExpiredConversation(db, SEEDED, 60, new Date(Date.now() - 30 * DAY_MS - 60_000));
+        // In the cutoff's own day: deleted in batches, which the drill interrupts.
+        await seedExpiredInCutoffDay(db, SEEDED);
         await pauseNoticeJob(a);
 
         // The normal daily job, rescheduled to fire once, a few seconds from now (6-field cron, UTC):
@@ -451,8 +440,7 @@ describe(`fault drills (${TEST_DB})`, () => {
         await survivor.expect(200, 'GET', '/health/ready');
       });
     },
-    // 240 s, plus the wait after midnight above.
-    330_000,
+    240_000,
   );
 
   // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { CleanupService } from '../src/cleanup/cleanup.service';
 import { FixedClock } from '../src/common/clock';
 import { dataSourceOptions, MIGRATIONS } from '../src/database/data-source';
+import { FenceLost, WriteFence } from '../src/database/write-fence';
 import { messageIdTime } from '../src/records/message-id';
 import { JobRun } from '../src/scheduler/job-run.entity';
 import { SchedulerService } from '../src/scheduler/scheduler.service';
@@ -52,7 +53,7 @@ onPostgres('message partitions (PostgreSQL)', () => {
     let cleanup: CleanupService;
 
     beforeAll(async () => {
-      t = await startApp({ clock, env: { CLEANUP_BATCH_SIZE: '100' } });
+      t = await startApp({ clock, env: { CLEANUP_BATCH_SIZE: '100', PARTITION_DETACH_TIMEOUT_MS: '2000' } });
       cleanup = t.app.get(CleanupService);
     });
     afterAll(() => t.close());
@@ -133,6 +134,45 @@ onPostgres('message partitions (PostgreSQL)', () => {
       expect(report).toMatchObject({ messagesDeleted: 3, conversationsDeleted: 1 });
       expect(await messageTables(t.dataSource)).not.toContain('message_p20261025');
       expect(await expiredAnywhere(t.dataSource, CUTOFF)).toBe(0);
+    });
+
+    it('does not wait for good on a transaction that still reads the table: fails naming it, and the next run drops the day', async () => {
+      const fam = await newFamily(t, { startedAt: iso(CUTOFF - 15 * DAY) });
+      await addMessages(t, fam.conversationId, [iso(CUTOFF - 15 * DAY), iso(CUTOFF - 15 * DAY + 1)]);
+      const reader = new Client({ connectionString: t.database.url, application_name: 'a long report' });
+      await reader.connect();
+      try {
+        await reader.query('BEGIN');
+        await reader.query('SELECT count(*) FROM message');
+        const report = await cleanup.run({ at: new Date(RUN_AT), trigger: 'manual', triggeredBy: 'test' });
+        // The rest of the run was done: the day's rows are out of sight (half-detached), so the
+        // conversation they filled went, empty, with the batches.
+        expect(report).toMatchObject({ status: 'failed', messagesDeleted: 0, conversationsDeleted: 1 });
+        expect(report.error).toMatch(
+          /^message_p20261015 could not be detached within PARTITION_DETACH_TIMEOUT_MS, held up by pid \d+ \(idle in transaction, a long report/,
+        );
+        await reader.query('COMMIT');
+      } finally {
+        await reader.end();
+      }
+      const next = await cleanup.run({ at: new Date(RUN_AT), trigger: 'manual', triggeredBy: 'test' });
+      expect(next).toMatchObject({ status: 'succeeded', messagesDeleted: 2, conversationsDeleted: 0 });
+      expect(next.partitions?.map((p) => [p.name, p.messages])).toEqual([['message_p20261015', 2]]);
+      expect(await messageTables(t.dataSource)).not.toContain('message_p20261015');
+      expect(await expiredAnywhere(t.dataSource, CUTOFF)).toBe(0);
+    });
+
+    it('drops nothing once the run no longer holds its fence (its lease), and says so', async () => {
+      const fam = await newFamily(t, { startedAt: iso(CUTOFF - 20 * DAY) });
+      await addMessages(t, fam.conversationId, [iso(CUTOFF - 20 * DAY), iso(CUTOFF - 19 * DAY)]);
+      const lost = new FenceLost('run r1 lost its lease');
+      const fence: WriteFence = { signal: new AbortController().signal, condition: () => '1 = 0', check: () => Promise.reject(lost) };
+      const report = await cleanup.run({ at: new Date(RUN_AT), trigger: 'manual', triggeredBy: 'test', fence });
+      expect(report).toMatchObject({ status: 'abandoned', messagesDeleted: 0, partitions: null });
+      expect(report.error).toMatch(/lost its lease/);
+      expect(await attached(t.dataSource)).toEqual(expect.arrayContaining(['message_p20261010', 'message_p20261011']));
+      const next = await cleanup.run({ at: new Date(RUN_AT), trigger: 'manual', triggeredBy: 'test' });
+      expect(next.partitions?.map((p) => p.name)).toEqual(['message_p20261010', 'message_p20261011']);
     });
 
     it('leaves no expired row in any table while ingest runs beside it, and loses no young one', async () => {

@@ -1,6 +1,6 @@
 import { scratchDatabase, ScratchDatabase, TEST_DB } from './support/databases';
 import { count, DrillDb, LedgerRun, ledgerRuns, openDrillDb } from './support/drills/db';
-import { DAY_MS, seedExpiredConversation } from './support/drills/seed';
+import { DAY_MS, seedExpiredInCutoffDay } from './support/drills/seed';
 import { ServiceProcess, startService, startServices, waitFor, within } from './support/service-process';
 
 /*
@@ -39,7 +39,8 @@ async function expiredMessages(db: Db): Promise<number> {
 
 /** `messages` messages created 60 days ago in one conversation: with CLEANUP_BATCH_SIZE=100 their cleanup takes seconds. */
 async function seedExpired(db: Db, messages: number): Promise<void> {
-  await seedExpiredConversation(db, messages);
+  // In the cutoff's own day: the runs these tests kill, freeze and stop delete it in batches.
+  await seedExpiredInCutoffDay(db, messages);
 }
 
 // ---------------------------------------------------------------------------------------------

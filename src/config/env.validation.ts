@@ -142,6 +142,14 @@ export class Env {
   @EnvInt(3, 90, 'days')
   PARTITION_PREMAKE_DAYS = 7;
 
+  /**
+   * PostgreSQL: how long the cleanup waits to detach an expired day's partition while a transaction
+   * that began before still uses the table (a long report, a pg_dump, a frozen client). Past it that
+   * day is left for the next run, and the run ends failed, saying which transaction held it up.
+   */
+  @EnvInt(100, 3_600_000, 'ms')
+  PARTITION_DETACH_TIMEOUT_MS = 60_000;
+
   /** How long cleanup reports are kept as deletion evidence. */
   @EnvInt(1, 3650, 'days')
   CLEANUP_REPORT_RETENTION_DAYS = 400;

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Env } from '../config/env.validation';
 import { Database, Statements, statementsOf } from '../database/database.service';
+import { isLockTimeout } from '../database/errors';
 import { PARTITION_LOCK_KEY } from '../database/migrations/1764806400000-partitioned-messages';
 import { SqlParams } from '../database/sql';
 import { FenceLost, throwIfFenced, WriteFence } from '../database/write-fence';
@@ -14,6 +15,12 @@ export interface DayPartition {
   to: Date;
   /** Not attached to message: left detached (or half-detached) by a cleanup that stopped. */
   detached?: boolean;
+}
+
+/** An expired day the cleanup could not detach in time, and the transactions open at that moment. */
+export interface HeldUp {
+  name: string;
+  holders: string;
 }
 
 /** What the cleanup dropped: a whole day, and the rows it held (the report's evidence). */
@@ -125,11 +132,15 @@ export class MessagePartitions {
    * is due at this run's cutoff. The day's advisory lock keeps an importer from re-creating the day
    * until the drop is done.
    */
-  async dropExpired(cutoff: Date, fence: WriteFence, onDropped: (dropped: DroppedPartition) => Promise<void>): Promise<void> {
+  async dropExpired(cutoff: Date, fence: WriteFence, onDropped: (dropped: DroppedPartition) => Promise<void>): Promise<HeldUp[]> {
     const runner = this.db.dataSource.createQueryRunner();
     await runner.connect();
     const q = statementsOf(runner);
+    const heldUp: HeldUp[] = [];
     try {
+      // DETACH ... CONCURRENTLY waits for every transaction that began before it and still uses the
+      // table; one that never ends (a frozen client, a pg_dump) must not stall the run for good.
+      await q.query(`SET lock_timeout = ${this.env.PARTITION_DETACH_TIMEOUT_MS}`, []);
       const due = (await this.list(q, { detached: true })).filter((p) => p.to.getTime() <= cutoff.getTime());
       if (due.length > 0)
         this.logger.log(`dropping ${due.length} expired message partition(s), ${due[0].name} to ${due[due.length - 1].name}`);
@@ -148,13 +159,35 @@ export class MessagePartitions {
             messages,
             ms: Date.now() - started,
           });
+        } catch (error) {
+          if (!isLockTimeout(error)) throw error;
+          // Left half-detached: invisible through message, and finished by the next run (FINALIZE).
+          const holders = await this.oldTransactions(q);
+          heldUp.push({ name: partition.name, holders });
+          this.logger.warn(
+            { partition: partition.name, holders },
+            `could not detach ${partition.name} within PARTITION_DETACH_TIMEOUT_MS (${this.env.PARTITION_DETACH_TIMEOUT_MS} ms), ${holders}; the next run drops it`,
+          );
         } finally {
           await q.query('SELECT pg_advisory_unlock($1, $2)', [PARTITION_LOCK_KEY, day]);
         }
       }
     } finally {
+      await q.query('RESET lock_timeout', []).catch(() => undefined);
       await runner.release();
     }
+    return heldUp;
+  }
+
+  /** The transactions open longest on this database, other than this one: what a detach waits for. */
+  private async oldTransactions(q: Statements): Promise<string> {
+    const rows = await q.query<{ pid: number; state: string; secs: number; app: string }>(
+      `SELECT pid, state, extract(epoch FROM now() - xact_start)::int AS secs, application_name AS app FROM pg_stat_activity
+       WHERE datname = current_database() AND xact_start IS NOT NULL AND pid <> pg_backend_pid() ORDER BY xact_start LIMIT 3`,
+      [],
+    );
+    if (rows.length === 0) return 'no transaction is open any more';
+    return `held up by ${rows.map((r) => `pid ${r.pid} (${r.state}${r.app ? `, ${r.app}` : ''}, open ${r.secs} s)`).join(', ')}`;
   }
 
   private async detachAndDrop(q: Statements, partition: DayPartition, cutoff: Date): Promise<number> {

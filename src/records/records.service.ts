@@ -6,6 +6,7 @@ import { keysetPage, Page } from '../common/cursor';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { isForeignKeyViolation, isUniqueViolation } from '../database/errors';
+import { isMissingPartition, MessagePartitions } from '../partitions/message-partitions';
 import { Child } from './child.entity';
 import { Conversation } from './conversation.entity';
 import { AppendMessagesDto, MessageInputDto } from './dto/append-messages.dto';
@@ -15,7 +16,6 @@ import { CreateGuardianDto } from './dto/create-guardian.dto';
 import { ErasureDto } from './dto/responses.dto';
 import { ErasureRecord } from './erasure-record.entity';
 import { Guardian } from './guardian.entity';
-import { isMissingPartition, MessagePartitions } from '../partitions/message-partitions';
 import { messageId } from './message-id';
 import { Message } from './message.entity';
 

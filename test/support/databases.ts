@@ -9,6 +9,9 @@ export type TestDb = 'sqlite' | 'postgres';
 /** Which database this run of the suite targets: `TEST_DB=postgres npm run test:e2e`. */
 export const TEST_DB: TestDb = process.env.TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
 
+/** The built-in jobs, in the order the service lists them: the original two, and on PostgreSQL the partition maintenance. */
+export const BUILTIN_JOBS = ['daily_data_cleanup', 'cleanup_notifications', ...(TEST_DB === 'postgres' ? ['message_partitions'] : [])];
+
 /** A server database the tests may create and drop databases on. */
 export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 

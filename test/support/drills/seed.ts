@@ -44,6 +44,19 @@ export async function seedConversation(db: DrillDb, childId: string, startedAt: 
 }
 
 /**
+ * `messages` expired messages (as seedExpiredConversation) just before the cutoff of a cleanup run
+ * started from now on (RETENTION_DAYS 30), on PostgreSQL a microsecond apart in the cutoff's own UTC
+ * day: a run deletes them in batches on both databases, where a day wholly before the cutoff goes as
+ * one partition drop, with no batch for a test to kill, freeze or restart the database in. In the
+ * first 5 s after midnight UTC that day is too young to hold them: it waits until it is not.
+ */
+export async function seedExpiredInCutoffDay(db: DrillDb, messages: number): Promise<string> {
+  const since = Date.now() % DAY_MS;
+  if (db.kind === 'postgres' && since < 5000) await new Promise((r) => setTimeout(r, 5000 - since));
+  return seedExpiredConversation(db, messages, 60, new Date(Date.now() - 30 * DAY_MS - 1000));
+}
+
+/**
  * One family with one conversation holding `messages` messages created `ageDays` days ago, a
  * millisecond apart (so every cleanup batch deletes exactly CLEANUP_BATCH_SIZE of them), written
  * by one INSERT ... SELECT. Answers the conversation id.
