@@ -7,6 +7,7 @@ import { Env } from '../src/config/env.validation';
 import { builtinJobs } from '../src/scheduler/jobs';
 import { TaskRegistry } from '../src/scheduler/tasks';
 import { startApp, TestApp } from './support/app';
+import { TEST_DB } from './support/databases';
 
 // No Docker engine or cluster runs here, so the images are never built in CI and the manifests never
 // applied. These checks keep the files honest against the code: what the Dockerfile, the Deployment
@@ -184,7 +185,11 @@ describe('deployment files', () => {
       const scheduled = { ...defaults, ...env } as unknown as Env;
       // Every @Cron-declared method of the service, with the schedule the Deployment's variables give it.
       const builtins = builtinJobs(t.app.get(TaskRegistry).list(), scheduled);
-      const cronJobs = variant.manifests.filter((m) => m.kind === 'CronJob');
+      // The manifests deploy on PostgreSQL (secret.template.yaml), where the service also declares
+      // message_partitions; an app on SQLite has no such job, so its CronJob is checked on PostgreSQL only.
+      const cronJobs = variant.manifests
+        .filter((m) => m.kind === 'CronJob')
+        .filter((m) => TEST_DB === 'postgres' || m.metadata.name !== 'teddy-message-partitions');
       const ran: string[] = [];
       for (const cronJob of cronJobs) {
         const jobPod = cronJob.spec.jobTemplate.spec.template.spec;
