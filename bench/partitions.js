@@ -836,6 +836,13 @@ async function main() {
       '<= 1.500x',
       r.ours.ms <= 1.5 * base.ours.ms,
     );
+    verdict(
+      `scale: ours (message phase: partition drops)`,
+      `${secs(r.ourMessages.ms)} / ${secs(base.ourMessages.ms)}`,
+      ratio(r.ourMessages.ms, base.ourMessages.ms),
+      '<= 1.500x',
+      r.ourMessages.ms <= 1.5 * base.ourMessages.ms,
+    );
     verdict(`scale: raw DELETE`, `${secs(r.raw.ms)} / ${secs(base.raw.ms)}`, ratio(r.raw.ms, base.raw.ms), '(grows)', undefined);
   }
   // Layout: the shuffled run against the chronological one of the same size.
