@@ -170,35 +170,41 @@ async function childCleanup({ root, url, at, batch }) {
     if (!marks[name]) marks[name] = { t: performance.now(), lsn: await lsn(probe) };
   };
   const statements = {};
-  const timed = (q, classify) => ({
-    ...q,
-    query: async (sql, params) => {
+  // q's statements, timed by kind; `before` runs ahead of a statement, outside its timing.
+  const timed = (q, classify, before) => {
+    const run = (method) => async (sql, params) => {
+      if (before) await before(sql, params);
       const t = performance.now();
       try {
-        return await q.query(sql, params);
+        return await q[method](sql, params);
       } finally {
-        const k = classify(sql);
-        const s = (statements[k] ??= { n: 0, ms: 0, max: 0 });
+        const s = (statements[classify(sql)] ??= { n: 0, ms: 0, max: 0 });
         const ms = performance.now() - t;
         s.n += 1;
         s.ms += ms;
         s.max = Math.max(s.max, ms);
       }
-    },
-    affected: async (sql, params) => {
-      const t = performance.now();
-      try {
-        return await q.affected(sql, params);
-      } finally {
-        const k = classify(sql);
-        const s = (statements[k] ??= { n: 0, ms: 0, max: 0 });
-        const ms = performance.now() - t;
-        s.n += 1;
-        s.ms += ms;
-        s.max = Math.max(s.max, ms);
-      }
-    },
-  });
+    };
+    return { ...q, query: run('query'), affected: run('affected') };
+  };
+  // The plan PostgreSQL picks for the first conversation DELETE (EXPLAIN without ANALYZE, on the
+  // probe connection, with the batch's own parameters): its joins and scans, costs left out.
+  let conversationPlan;
+  const explainFirstDelete = async (sql, params) => {
+    if (conversationPlan || !/^DELETE/.test(sql.trim())) return;
+    const rows = (await probe.query(`EXPLAIN ${sql}`, params)).rows.map((r) => r['QUERY PLAN']);
+    // One line per kind of node: the partitions' scans differ only by name.
+    const lines = rows
+      .filter((l) => /Join|SubPlan|Nested Loop|Scan/.test(l) && !/Bitmap Index Scan/.test(l))
+      .map((l) =>
+        l
+          .replace(/\s+\(cost=.*$/, '')
+          .replace(/message_p\d{8} my_\d+/, 'message_p* (each partition)')
+          .replace('->', '')
+          .trim(),
+      );
+    conversationPlan = [...new Set(lines)].slice(0, 6);
+  };
   const deleter = app.get(BatchDeleter);
   if (partitionsModule) {
     const partitions = app.get(partitionsModule.MessagePartitions);
@@ -234,10 +240,14 @@ async function childCleanup({ root, url, at, batch }) {
   deleter.deleteConversationBatch = async (q, ...rest) => {
     await mark('conversationsStart');
     return deleteConversationBatch(
-      timed(q, (sql) => {
-        const s = sql.trim();
-        return `conversation batch: ${/OFFSET/.test(s) ? 'window SELECT' : /FOR UPDATE/.test(s) ? 'SELECT ... FOR UPDATE' : /^DELETE/.test(s) ? 'DELETE' : /^(BEGIN|COMMIT|ROLLBACK)/.test(s) ? 'BEGIN/COMMIT' : s.slice(0, 30)}`;
-      }),
+      timed(
+        q,
+        (sql) => {
+          const s = sql.trim();
+          return `conversation batch: ${/OFFSET/.test(s) ? 'window SELECT' : /FOR UPDATE/.test(s) ? 'SELECT ... FOR UPDATE' : /^DELETE/.test(s) ? 'DELETE' : /^(BEGIN|COMMIT|ROLLBACK)/.test(s) ? 'BEGIN/COMMIT' : s.slice(0, 30)}`;
+        },
+        explainFirstDelete,
+      ),
       ...rest,
     );
   };
@@ -267,6 +277,7 @@ async function childCleanup({ root, url, at, batch }) {
     wal: await walBetween(marks.start.lsn, marks.end.lsn),
     phases,
     statements,
+    conversationPlan,
     report: {
       messagesDeleted: report.messagesDeleted,
       conversationsDeleted: report.conversationsDeleted,
@@ -322,6 +333,7 @@ function printRun(label, run) {
       `  per partition (report): median ${ms[Math.floor(ms.length / 2)]} ms, max ${ms[ms.length - 1]} ms, sum ${secs(ms.reduce((s, x) => s + x, 0))}`,
     );
   }
+  if (run.conversationPlan) console.log(`  plan of the first conversation DELETE: ${run.conversationPlan.join(' / ')}`);
   for (const [k, s] of Object.entries(run.statements).sort())
     console.log(
       `  ${k.padEnd(44)} n ${String(s.n).padStart(5)}  total ${secs(s.ms).padStart(8)}  mean ${(s.ms / s.n).toFixed(1)} ms  max ${s.max.toFixed(0)} ms`,
