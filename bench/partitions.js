@@ -199,7 +199,8 @@ async function childCleanup({ root, url, at, batch }) {
       .map((l) =>
         l
           .replace(/\s+\(cost=.*$/, '')
-          .replace(/message_p\d{8} my_\d+/, 'message_p* (each partition)')
+          .replace(/message_p\d{8}/g, 'message_p*')
+          .replace(/ my_\d+$/, ' (each partition)')
           .replace('->', '')
           .trim(),
       );
