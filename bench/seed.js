@@ -7,6 +7,10 @@
 //     (the usual case); each conversation holds consecutive messages and starts with its first one.
 //   layout shuffled: created_at unrelated to storage order, as after a large backdated import (the
 //     worst case for a delete that walks the created_at index); every conversation started 61 days ago.
+// Message ids are md5 hashes shaped as version-4 UUIDs (the version digit forced to 4), as the
+// service wrote them before version-7 ids: a partitioned table's CHECK "CHK_message_id_time" refuses
+// a "version 7" id whose time is not its row's. On a partitioned message table (PostgreSQL since
+// migration 1764806400000) seedPg first creates the daily partitions of the seeded span.
 const Database = require('better-sqlite3');
 
 const GUARDIANS = 10_000;
@@ -41,7 +45,11 @@ const conversationOf = (layout, n) =>
 async function seedPg(client, messages, { at, layout, autovacuum = 'on' }) {
   checkLayout(layout);
   const iso = at.toISOString();
+  const [{ partitioned }] = (await client.query(`SELECT relkind = 'p' AS partitioned FROM pg_class WHERE oid = 'message'::regclass`)).rows;
   await client.query(`TRUNCATE guardian, child, conversation, message, cleanup_report CASCADE`);
+  // Every message is younger than SPAN_S and at least 1 ms old (see agePg).
+  if (partitioned)
+    await client.query(`SELECT ensure_message_partitions($1, $2)`, [new Date(at.getTime() - SPAN_S * 1000), new Date(at.getTime() - 1)]);
   await client.query(`INSERT INTO guardian (id, email, display_name, locale, retention_days, notifications_enabled, created_at)
     SELECT md5('g' || i)::uuid, 'g' || i || '@example.com', 'G' || i, 'en', NULL, true, '${iso}'::timestamptz - interval '90 days'
     FROM generate_series(1, ${GUARDIANS}) i`);
@@ -56,12 +64,17 @@ async function seedPg(client, messages, { at, layout, autovacuum = 'on' }) {
     SELECT md5('v' || j)::uuid, md5('c' || ((j - 1) % ${CHILDREN} + 1))::uuid, '${iso}'::timestamptz - ${convStart}, '${iso}'::timestamptz - ${convStart}
     FROM generate_series(1, ${CONVERSATIONS}) j`);
   await client.query(`INSERT INTO message (id, conversation_id, role, text, created_at)
-    SELECT md5('m' || i)::uuid, md5('v' || ${conversationOf(layout, messages)})::uuid,
+    SELECT overlay(md5('m' || i) placing '4' from 13 for 1)::uuid, md5('v' || ${conversationOf(layout, messages)})::uuid,
            CASE WHEN i % 2 = 0 THEN 'child' ELSE 'teddy' END,
            'Teddy, tell me a story about a dragon who is afraid of the dark, number ' || i,
            '${iso}'::timestamptz - ${agePg(layout, 'i', messages)} * interval '1 second' - interval '1 millisecond'
     FROM generate_series(1, ${messages}) i`);
-  await client.query(`ALTER TABLE message SET (autovacuum_enabled = ${autovacuum === 'off' ? 'false' : 'true'})`);
+  // A partitioned table has no storage of its own to set this on: its partitions have.
+  const tables = partitioned
+    ? (await client.query(`SELECT relid::text AS name FROM pg_partition_tree('message') WHERE isleaf`)).rows.map((r) => r.name)
+    : ['message'];
+  for (const table of tables)
+    await client.query(`ALTER TABLE ${table} SET (autovacuum_enabled = ${autovacuum === 'off' ? 'false' : 'true'})`);
   await client.query('VACUUM ANALYZE');
   // Start every measured run from a quiet server: no checkpoint of the seed's writes in the middle of it.
   await client.query('CHECKPOINT');
