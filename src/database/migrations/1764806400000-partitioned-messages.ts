@@ -64,7 +64,7 @@ const PROGRESS_EVERY_MS = 5000;
  *
  * The foreign key message -> conversation is not recreated. On a partitioned table its check, run
  * for every deleted conversation, probes each partition and made the cleanup's conversation deletes
- * 12 times dearer (bench/partitions.js). The race it guarded is guarded by row locks instead: an
+ * 12 times dearer (bench/partition-fk.sh). The race it guarded is guarded by row locks instead: an
  * append holds its conversation FOR KEY SHARE, and a delete locks a conversation FOR UPDATE before
  * testing it is empty (RecordsService, BatchDeleter).
  *
