@@ -14,7 +14,6 @@ export type Deleted = BatchDone | (DroppedPartition & { table: 'partition' });
  * empty, the fence) are the same; only how the rows go differs.
  */
 export interface RetentionStorage {
-  readonly strategy: 'rows' | 'partitions';
   /** The messages a run under the plan deletes, counted before it starts (a progress total). */
   survey(plan: RetentionPlan): Promise<DueMessages>;
   /** Deletes what the plan makes due; `onDeleted` after each committed unit. */
@@ -26,8 +25,6 @@ export const RETENTION_STORAGE = Symbol('RetentionStorage');
 /** SQLite: one table, rows deleted in batches (BatchDeleter). */
 @Injectable()
 export class RowRetention implements RetentionStorage {
-  readonly strategy = 'rows';
-
   constructor(private readonly deleter: BatchDeleter) {}
 
   survey(plan: RetentionPlan): Promise<DueMessages> {
@@ -47,7 +44,6 @@ export class RowRetention implements RetentionStorage {
  */
 @Injectable()
 export class PartitionRetention implements RetentionStorage {
-  readonly strategy = 'partitions';
   private readonly logger = new Logger(PartitionRetention.name);
 
   constructor(

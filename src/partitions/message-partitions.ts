@@ -75,7 +75,7 @@ export class MessagePartitions {
   }
 
   /** The day partitions attached to message, oldest first; with `detached`, the leftovers too. */
-  async list(q: Statements = this.direct(), options: { detached?: boolean } = {}): Promise<DayPartition[]> {
+  private async list(q: Statements, options: { detached?: boolean } = {}): Promise<DayPartition[]> {
     // Bounds come from the catalogue, not the name, and are cast in SQL: the text PostgreSQL shows
     // them in depends on the session's time zone. A partition with other bounds (MINVALUE, DEFAULT) is not a day.
     const attached = await q.query<{ name: string; from: Date | null; to: Date | null; pending: boolean }>(
@@ -119,7 +119,7 @@ export class MessagePartitions {
     return created;
   }
 
-  /** Yesterday to PARTITION_PREMAKE_DAYS ahead of `now` (the maintenance job, and at start). */
+  /** Yesterday to PARTITION_PREMAKE_DAYS ahead of `now` (the maintenance job). */
   async ensureAhead(now: Date): Promise<{ created: number; through: Date }> {
     const through = utcDay(new Date(now.getTime() + this.env.PARTITION_PREMAKE_DAYS * DAY_MS));
     const created = await this.ensure(new Date(utcDay(now).getTime() - DAY_MS), through);
@@ -248,13 +248,5 @@ export class MessagePartitions {
     if (ok) return;
     await fence.check();
     throw new FenceLost('the run no longer holds its lease');
-  }
-
-  /** Statements on the pool, each its own transaction. */
-  private direct(): Statements {
-    return {
-      query: (sql, params) => this.db.dataSource.query(sql, params),
-      affected: async (sql, params) => Number((await this.db.dataSource.query(sql, params))[1] ?? 0),
-    };
   }
 }
