@@ -43,13 +43,13 @@ const { fork, spawn } = require('node:child_process');
 const { randomUUID } = require('node:crypto');
 const { createWriteStream, existsSync, mkdtempSync, rmSync } = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const { createRequire } = require('node:module');
 const { loadavg, tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 const { Client } = require('pg');
 const { PG_ADMIN, adminQuery, createDatabase } = require('./pg');
 const seed = require('./seed');
+const { KEYS, freePort, serviceEnv } = require('./service');
 const { checkLayout, cutoffOf } = seed;
 
 const arg = (name, fallback) => {
@@ -524,11 +524,6 @@ async function benchCleanup(messages, layout) {
 }
 
 // ---------- ingest ----------
-const KEYS = {
-  operator: 'bench-operator-key-0000000001',
-  viewer: 'bench-viewer-key-00000000000002',
-  ingest: 'bench-ingest-key-00000000000003',
-};
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 function post(port, path, body) {
   return new Promise((res) => {
@@ -553,34 +548,10 @@ function post(port, path, body) {
     req.end(payload);
   });
 }
-const freePort = () =>
-  new Promise((res, rej) => {
-    const srv = net.createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
 
 async function startService(root, url, dir, label) {
   const port = await freePort();
-  const env = { ...process.env };
-  for (const k of Object.keys(env))
-    if (/^(DATABASE_URL|ENV_FILE|NODE_ENV|METRICS_TOKEN|CLEANUP_|SCHEDULER_|LOG_|NOTICE_|RETENTION_DAYS|DB_POOL)/.test(k)) delete env[k];
-  Object.assign(env, {
-    DATABASE_URL: url,
-    ADMIN_API_KEY: KEYS.operator,
-    VIEWER_API_KEY: KEYS.viewer,
-    INGEST_API_KEY: KEYS.ingest,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    SCHEDULER_ENABLED: 'false',
-    NOTICE_POLL_SECONDS: '0',
-    LOG_LEVEL: 'warn',
-    LOG_FILE: '',
-    LOG_HTTP_REQUESTS: 'false',
-  });
+  const env = serviceEnv(url, port);
   const out = createWriteStream(join(dir, `${label}.log`));
   const child = spawn(process.execPath, [join(root, 'dist', 'src', 'main.js')], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(out);

@@ -28,13 +28,13 @@ require('reflect-metadata');
 const { spawn } = require('node:child_process');
 const { copyFileSync, createWriteStream, mkdtempSync, rmSync, statSync } = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const { createRequire } = require('node:module');
 const { loadavg, tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 const Database = require('better-sqlite3');
 const { checkLayout, cutoffOf, rawDeleteSqlite, seedSqlite, sqliteTime } = require('./seed');
+const { KEYS, freePort, serviceEnv } = require('./service');
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,11 +50,6 @@ const PROBE_MS = Number(arg('probe-ms', 10));
 const WARMUP_MS = Number(arg('warmup-ms', 2000));
 const TARGET_CONVERSATIONS = 1000;
 
-const KEYS = {
-  operator: 'bench-operator-key-0000000001',
-  viewer: 'bench-viewer-key-00000000000002',
-  ingest: 'bench-ingest-key-00000000000003',
-};
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
@@ -98,16 +93,6 @@ const anonymous = (text) =>
     .replace(/"(time|timestamp)":("[^"]*"|\d+)/g, '"$1":…')
     .replace(/"(pid|hostname|reqId|requestId)":("[^"]*"|\d+)/g, '"$1":…');
 
-const freePort = () =>
-  new Promise((res, rej) => {
-    const srv = net.createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
-
 // ---------- the seeded file ----------
 async function migrate(file) {
   const distRequire = createRequire(join(DIST, 'src', 'main.js'));
@@ -144,27 +129,6 @@ const countMessages = (file, cutoff) => {
 };
 
 // ---------- the service and the CLI as child processes ----------
-function serviceEnv(file, port) {
-  const env = { ...process.env };
-  // Nothing from the caller's shell or a .env may change what is measured.
-  for (const k of Object.keys(env))
-    if (/^(DATABASE_URL|ENV_FILE|NODE_ENV|METRICS_TOKEN|CLEANUP_|SCHEDULER_|LOG_|NOTICE_|RETENTION_DAYS)/.test(k)) delete env[k];
-  return {
-    ...env,
-    DATABASE_URL: `sqlite:${file}`,
-    ADMIN_API_KEY: KEYS.operator,
-    VIEWER_API_KEY: KEYS.viewer,
-    INGEST_API_KEY: KEYS.ingest,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    SCHEDULER_ENABLED: 'false',
-    NOTICE_POLL_SECONDS: '0',
-    LOG_LEVEL: 'warn',
-    LOG_FILE: '',
-    LOG_HTTP_REQUESTS: 'false',
-  };
-}
-
 /** pino JSON lines (level >= warn) of a child's output, tallied by level and message. */
 function logTally() {
   const byMsg = new Map();
@@ -199,7 +163,7 @@ function logTally() {
 
 async function startService(dir, file) {
   const port = await freePort();
-  const env = serviceEnv(file, port);
+  const env = serviceEnv(`sqlite:${file}`, port);
   const out = createWriteStream(join(dir, 'service.log'));
   const logs = logTally();
   const child = spawn(process.execPath, [join(DIST, 'src', 'main.js')], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
