@@ -8,11 +8,17 @@ let next = pool.length;
  * the request. On PostgreSQL the message table is partitioned by created_at and its primary key is
  * (id, created_at): a partitioned table cannot enforce uniqueness without the partition key. An id
  * that encodes its created_at fixes the one partition its row can be in, so that partition's primary
- * key refuses a second row with the same id; the CHECK "CHK_message_id_time" makes the database
- * refuse a version-7 id whose time is not its row's created_at (1764806400000-partitioned-messages.ts).
- * The 12 bits after the version hold the microseconds within the millisecond (always 0 from a JS Date),
- * and 62 random bits follow. Ids stored before this change are random (version 4) and stay valid.
+ * key refuses a second row with the same id. A client may send its own id instead (any UUID, for safe
+ * retries); those are checked for repeats by a lookup (RecordsService.appendMessages).
+ * The 12 bits after the version count the ids this process made for the same millisecond, one after
+ * another (RFC 9562's fixed-length counter): messages are read in (created_at, id) order, and a batch
+ * sent without createdAt puts all its messages in one millisecond, so the counter is what keeps them
+ * in the order they were said. 62 random bits follow. Ids stored before this change are random
+ * (version 4) and stay valid.
  */
+let lastMs = -1;
+let sequence = 0;
+
 export function messageId(createdAt: Date): string {
   if (next + 16 > pool.length) {
     randomFillSync(pool);
@@ -20,9 +26,13 @@ export function messageId(createdAt: Date): string {
   }
   const b = Buffer.from(pool.subarray(next, next + 16));
   next += 16;
-  b.writeUIntBE(createdAt.getTime(), 0, 6);
-  b[6] = 0x70; // version 7; the sub-millisecond microseconds (0) in the low 12 bits of bytes 6-7
-  b[7] = 0;
+  const ms = createdAt.getTime();
+  // Past 4,095 ids in one millisecond the counter stays at its top, and only those ids' order is left to chance.
+  sequence = ms === lastMs ? Math.min(sequence + 1, 0xfff) : 0;
+  lastMs = ms;
+  b.writeUIntBE(ms, 0, 6);
+  b[6] = 0x70 | (sequence >> 8); // version 7, then the counter's 12 bits
+  b[7] = sequence & 0xff;
   b[8] = 0x80 | (b[8] & 0x3f); // the RFC 9562 variant
   const h = b.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
