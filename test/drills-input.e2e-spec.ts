@@ -299,6 +299,8 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
       const before = await counts(t);
       const expected: Record<Table, number> = { ...before };
       let jobVersion = (await t.dataSource.getRepository(SchedulerJob).findOneByOrFail({ id: 'drill-target' })).version;
+      // A PATCH of the scratch guardian that changes its name is audited.
+      let scratchName = (await t.dataSource.getRepository(Guardian).findOneByOrFail({ id: scratch.guardianId })).displayName;
       const perKind = { path: 0, query: 0, body: 0 };
       let seqId = 0;
 
@@ -357,6 +359,7 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
         'post /v1/guardians:email',
         'post /v1/guardians:displayName',
         'post /v1/guardians/{guardianId}/children:displayName',
+        'patch /v1/guardians/{guardianId}:displayName',
       ]);
 
       /** For a 2xx: the payload must have been stored exactly (writes) or matched nothing (filters). Also books the rows it wrote. */
@@ -411,6 +414,13 @@ describe(`drills: hostile input (${TEST_DB})`, () => {
             const row = await t.dataSource.getRepository(SchedulerJob).findOneBy({ id: String(body.id) });
             // The pause's note is stored as pauseNote.
             const got = (row as unknown as Record<string, unknown> | null)?.[leaf === 'note' ? 'pauseNote' : leaf];
+            return got === want ? undefined : `stored ${leaf}=${JSON.stringify(got)} ≠ ${JSON.stringify(want)}`;
+          }
+          case 'patch /v1/guardians/{guardianId}': {
+            const row = await t.dataSource.getRepository(Guardian).findOneByOrFail({ id: scratch.guardianId });
+            if (row.displayName !== scratchName) expected.audit_entry++;
+            scratchName = row.displayName;
+            const got = (row as unknown as Record<string, unknown>)[leaf];
             return got === want ? undefined : `stored ${leaf}=${JSON.stringify(got)} ≠ ${JSON.stringify(want)}`;
           }
           case 'patch /admin/scheduler/jobs/{id}': {

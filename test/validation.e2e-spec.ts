@@ -361,7 +361,7 @@ describe('validation and HTTP hygiene', () => {
       for (const [method, url] of [
         ['get', '/nope'],
         ['post', '/v1/nope'],
-        ['get', '/v1/guardians'],
+        ['get', '/v1/guardian'],
         ['put', '/v1/guardians/00000000-0000-4000-8000-000000000000'],
       ] as const) {
         const res = await t.http[method](url).set(t.as('ingest'));

@@ -1,24 +1,14 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, Post, Query, Res } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
-import type { AuthedRequest } from '../auth/api-key.guard';
+import type { Response } from 'express';
 import { Roles } from '../auth/roles.decorator';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { UuidParam } from '../common/uuid-param';
 import { AppendMessagesDto, MessageInputDto } from './dto/append-messages.dto';
-import { CreateChildDto } from './dto/create-child.dto';
+import { answerCreated, RETRY_SAFE } from './client-id';
 import { CreateConversationDto } from './dto/create-conversation.dto';
-import { CreateGuardianDto } from './dto/create-guardian.dto';
 import { ListQueryDto } from '../common/list-query.dto';
-import {
-  ChildDto,
-  ConversationDto,
-  ConversationPageDto,
-  ErasureDto,
-  GuardianDto,
-  MessageBatchDto,
-  MessageDto,
-  MessagePageDto,
-} from './dto/responses.dto';
+import { ConversationDto, ConversationPageDto, MessageBatchDto, MessageDto, MessagePageDto } from './dto/responses.dto';
 import { RecordsService } from './records.service';
 
 @ApiTags('ingest')
@@ -28,40 +18,32 @@ import { RecordsService } from './records.service';
 export class RecordsController {
   constructor(private readonly records: RecordsService) {}
 
-  @Post('guardians')
-  @ApiOperation({ summary: 'Register a guardian (parent)' })
-  @ApiCreatedResponse({ type: GuardianDto })
-  @ApiErrors(400, 409, 413)
-  createGuardian(@Body() dto: CreateGuardianDto): Promise<GuardianDto> {
-    return this.records.createGuardian(dto);
-  }
-
-  @Post('guardians/:guardianId/children')
-  @ApiOperation({ summary: "Add a child to a guardian's family" })
-  @ApiCreatedResponse({ type: ChildDto })
-  @ApiErrors(400, 404, 413)
-  createChild(@UuidParam('guardianId') guardianId: string, @Body() dto: CreateChildDto): Promise<ChildDto> {
-    return this.records.createChild(guardianId, dto);
-  }
-
   @Post('children/:childId/conversations')
-  @ApiOperation({ summary: 'Start a conversation for a child' })
-  @ApiCreatedResponse({ type: ConversationDto })
-  @ApiErrors(400, 404, 413)
-  createConversation(@UuidParam('childId') childId: string, @Body() dto: CreateConversationDto): Promise<ConversationDto> {
-    return this.records.createConversation(childId, dto);
+  @ApiOperation({ summary: 'Start a conversation for a child', description: RETRY_SAFE })
+  @ApiCreatedResponse({ type: ConversationDto, description: 'Started' })
+  @ApiOkResponse({ type: ConversationDto, description: 'A retry: this id was already stored with this content' })
+  @ApiErrors(400, 404, 409, 413)
+  async createConversation(
+    @UuidParam('childId') childId: string,
+    @Body() dto: CreateConversationDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ConversationDto> {
+    return answerCreated(res, await this.records.createConversation(childId, dto));
   }
 
   @Post('conversations/:conversationId/messages')
   @ApiOperation({
     summary: 'Append one message, or a batch of up to 1000 in one transaction',
     description:
-      'Send `{ role, text, createdAt? }` for one message, or `{ messages: [...] }` for a batch. createdAt may be backdated (imports), never in the future.',
+      'Send `{ id?, role, text, createdAt? }` for one message, or `{ messages: [...] }` for a batch. createdAt may be backdated ' +
+      '(imports), never in the future. Give each message your own `id` to make a retry safe: messages already stored under their ' +
+      'id are not stored again (each batch item says `created: false`), and one stored with different content makes the whole ' +
+      'request a 409 that names it.',
   })
   @ApiBody({
     type: AppendMessagesDto,
     examples: {
-      single: { value: { role: 'child', text: 'Teddy, why is the sky blue?' } },
+      single: { value: { id: '0193a1f2-7c4e-7d2a-9b1c-5e8f2a4d6c10', role: 'child', text: 'Teddy, why is the sky blue?' } },
       batch: {
         value: {
           messages: [
@@ -73,16 +55,24 @@ export class RecordsController {
     },
   })
   @ApiCreatedResponse({
-    description: 'The created message (single form) or `{ items, count }` (batch form)',
+    description: 'The created message (single form), or `{ items, count, createdCount }` (batch form) when at least one item is new',
     schema: { oneOf: [{ $ref: getSchemaPath(MessageDto) }, { $ref: getSchemaPath(MessageBatchDto) }] },
   })
-  @ApiErrors(400, 404, 413)
+  @ApiOkResponse({
+    description: 'A retry: every message sent was already stored with this content (their ids); the stored messages',
+    schema: { oneOf: [{ $ref: getSchemaPath(MessageDto) }, { $ref: getSchemaPath(MessageBatchDto) }] },
+  })
+  @ApiErrors(400, 404, 409, 413)
   async appendMessages(
     @UuidParam('conversationId') conversationId: string,
     @Body() dto: AppendMessagesDto,
+    @Res({ passthrough: true }) res: Response,
   ): Promise<MessageDto | MessageBatchDto> {
-    const { single, messages } = await this.records.appendMessages(conversationId, dto);
-    return single ? messages[0] : { items: messages, count: messages.length };
+    const { single, items } = await this.records.appendMessages(conversationId, dto);
+    const createdCount = items.filter((item) => item.created).length;
+    if (createdCount === 0) res.status(200);
+    if (single) return items[0].value;
+    return { items: items.map((item) => ({ ...item.value, created: item.created })), count: items.length, createdCount };
   }
 
   @Get('children/:childId/conversations')
@@ -99,17 +89,5 @@ export class RecordsController {
   @ApiErrors(400, 404)
   listMessages(@UuidParam('conversationId') conversationId: string, @Query() query: ListQueryDto): Promise<MessagePageDto> {
     return this.records.listMessages(conversationId, query.limit, query.cursor);
-  }
-
-  @Delete('guardians/:guardianId')
-  @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: "Erase a guardian and all their children's data now (right to erasure)" })
-  @ApiOkResponse({ type: ErasureDto })
-  @ApiErrors(400, 404)
-  eraseGuardian(@UuidParam('guardianId') guardianId: string, @Req() req: AuthedRequest): Promise<ErasureDto> {
-    return this.records.eraseGuardian(guardianId, {
-      role: req.principal!.role,
-      requestId: typeof req.id === 'string' ? req.id : undefined,
-    });
   }
 }

@@ -1,6 +1,6 @@
-import { BadRequestException, ConflictException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { EntityManager } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import { Clock } from '../common/clock';
 import { keysetPage, Page } from '../common/cursor';
 import { Env } from '../config/env.validation';
@@ -12,9 +12,7 @@ import { Conversation } from './conversation.entity';
 import { AppendMessagesDto, MessageInputDto } from './dto/append-messages.dto';
 import { CreateChildDto } from './dto/create-child.dto';
 import { CreateConversationDto } from './dto/create-conversation.dto';
-import { CreateGuardianDto } from './dto/create-guardian.dto';
-import { ErasureDto } from './dto/responses.dto';
-import { ErasureRecord } from './erasure-record.entity';
+import { conflictText, createOnce, Created, differingFields } from './client-id';
 import { Guardian } from './guardian.entity';
 import { messageId } from './message-id';
 import { Message } from './message.entity';
@@ -23,8 +21,6 @@ const DEFAULT_PAGE = 50;
 
 @Injectable()
 export class RecordsService {
-  private readonly logger = new Logger(RecordsService.name);
-
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
@@ -32,75 +28,89 @@ export class RecordsService {
     private readonly partitions: MessagePartitions,
   ) {}
 
-  async createGuardian(dto: CreateGuardianDto): Promise<Guardian> {
-    if (dto.retentionDays !== undefined && dto.retentionDays > this.env.RETENTION_DAYS) {
-      // A guardian may shorten retention, never lengthen it past the promise made to every parent.
-      throw new BadRequestException(`retentionDays must not be greater than ${this.env.RETENTION_DAYS} (RETENTION_DAYS)`);
-    }
-    const guardian: Guardian = {
-      id: randomUUID(),
-      email: dto.email.toLowerCase(),
-      displayName: dto.displayName,
-      locale: dto.locale ?? 'en',
-      retentionDays: dto.retentionDays ?? null,
-      notificationsEnabled: dto.notificationsEnabled ?? true,
-      createdAt: this.clock.now(),
-    };
-    try {
-      await this.db.transaction((m) => m.insert(Guardian, guardian));
-    } catch (error) {
-      if (isUniqueViolation(error)) throw new ConflictException('email is already registered to a guardian');
-      throw error;
-    }
-    return guardian;
+  async createChild(guardianId: string, dto: CreateChildDto): Promise<Created<Child>> {
+    const child: Child = { id: dto.id ?? randomUUID(), guardianId, displayName: dto.displayName, createdAt: this.clock.now() };
+    const insert = () => this.insertUnder('guardian', guardianId, (m) => m.insert(Child, child));
+    return createOnce('child', child, { guardianId, displayName: dto.displayName }, dto.id, insert, (id) => this.find(Child, id));
   }
 
-  async createChild(guardianId: string, dto: CreateChildDto): Promise<Child> {
-    const child: Child = { id: randomUUID(), guardianId, displayName: dto.displayName, createdAt: this.clock.now() };
-    await this.insertUnder('guardian', guardianId, (m) => m.insert(Child, child));
-    return child;
-  }
-
-  async createConversation(childId: string, dto: CreateConversationDto): Promise<Conversation> {
+  async createConversation(childId: string, dto: CreateConversationDto): Promise<Created<Conversation>> {
     const now = this.clock.now();
     const conversation: Conversation = {
-      id: randomUUID(),
+      id: dto.id ?? randomUUID(),
       childId,
       startedAt: this.pastOrNow(dto.startedAt, 'startedAt', now),
       createdAt: now,
     };
-    await this.insertUnder('child', childId, (m) => m.insert(Conversation, conversation));
-    return conversation;
+    const sent = { childId, startedAt: dto.startedAt === undefined ? undefined : conversation.startedAt };
+    const insert = () => this.insertUnder('child', childId, (m) => m.insert(Conversation, conversation));
+    return createOnce('conversation', conversation, sent, dto.id, insert, (id) => this.find(Conversation, id));
   }
 
-  /** Appends one message, or a batch in one transaction: all of it is written or none. */
-  async appendMessages(conversationId: string, dto: AppendMessagesDto): Promise<{ single: boolean; messages: Message[] }> {
+  /**
+   * Appends one message, or a batch in one transaction: all of it is written or none. Messages whose
+   * client id is already stored are not stored again; each item says whether this request stored it.
+   */
+  async appendMessages(conversationId: string, dto: AppendMessagesDto): Promise<{ single: boolean; items: Created<Message>[] }> {
     const single = dto.messages === undefined;
-    if (!single && (dto.role !== undefined || dto.text !== undefined || dto.createdAt !== undefined)) {
-      throw new BadRequestException('messages cannot be combined with role, text or createdAt: send one message or a batch');
+    if (!single && (dto.role !== undefined || dto.text !== undefined || dto.createdAt !== undefined || dto.id !== undefined)) {
+      throw new BadRequestException('messages cannot be combined with id, role, text or createdAt: send one message or a batch');
     }
-    const inputs: MessageInputDto[] = single ? [{ role: dto.role!, text: dto.text!, createdAt: dto.createdAt }] : dto.messages!;
+    const inputs: MessageInputDto[] = single ? [{ id: dto.id, role: dto.role!, text: dto.text!, createdAt: dto.createdAt }] : dto.messages!;
+    const field = (i: number, name: string) => (single ? name : `messages.${i}.${name}`);
     const now = this.clock.now();
     const messages: Message[] = inputs.map((input, i) => {
-      const createdAt = this.pastOrNow(input.createdAt, single ? 'createdAt' : `messages.${i}.createdAt`, now);
-      return { id: messageId(createdAt), conversationId, role: input.role, text: input.text, createdAt };
+      const createdAt = this.pastOrNow(input.createdAt, field(i, 'createdAt'), now);
+      return { id: input.id ?? messageId(createdAt), conversationId, role: input.role, text: input.text, createdAt };
     });
-    const insert = () =>
-      this.insertUnder('conversation', conversationId, (m) =>
-        m.createQueryBuilder().insert().into(Message).values(messages).updateEntity(false).execute(),
-      );
+    const clientIds = repeatedIdsRefused(inputs);
+    const append = (m: EntityManager) => this.storeNew(m, conversationId, inputs, messages, clientIds);
     // PostgreSQL: a message dated on a day with no partition yet (a backdated import, or a day the
     // cleanup just dropped) is refused whole; the days are created (once, however many importers
-    // need them at the same time) and the insert tried again.
+    // need them at the same time) and the insert tried again. A unique violation is a client id
+    // stored meanwhile by a request into another conversation: tried again, the lookup finds it.
     for (let attempt = 1; ; attempt++) {
       try {
-        await insert();
-        return { single, messages };
+        return { single, items: await this.insertUnder('conversation', conversationId, append, clientIds.length > 0) };
       } catch (error) {
-        if (!this.partitions.enabled || !isMissingPartition(error) || attempt >= 3) throw error;
-        await this.partitions.ensureFor(messages.map((m) => m.createdAt));
+        if (attempt >= 3) throw error;
+        if (this.partitions.enabled && isMissingPartition(error)) await this.partitions.ensureFor(messages.map((m) => m.createdAt));
+        else if (!(clientIds.length > 0 && isUniqueViolation(error))) throw error;
       }
     }
+  }
+
+  /**
+   * Inside the append's transaction, with the conversation locked: the messages whose client id is
+   * already stored are answered from the store (or refused whole with a 409 if their content differs),
+   * and only the others are inserted.
+   */
+  private async storeNew(
+    m: EntityManager,
+    conversationId: string,
+    inputs: MessageInputDto[],
+    messages: Message[],
+    clientIds: string[],
+  ): Promise<Created<Message>[]> {
+    const stored = new Map<string, Message>();
+    if (clientIds.length > 0) for (const s of await m.getRepository(Message).findBy({ id: In(clientIds) })) stored.set(s.id, s);
+    const conflicts: string[] = [];
+    const items = messages.map((message, i): Created<Message> => {
+      const existing = stored.get(message.id);
+      if (!existing) return { value: message, created: true };
+      const { role, text, createdAt } = inputs[i];
+      const differs = differingFields(
+        { conversationId, role, text, createdAt: createdAt === undefined ? undefined : message.createdAt },
+        existing,
+      );
+      if (differs.length > 0)
+        conflicts.push(`${inputs.length > 1 ? `messages.${i}: ` : ''}${conflictText('message', message.id, differs)}`);
+      return { value: existing, created: false };
+    });
+    if (conflicts.length > 0) throw new ConflictException(conflicts.length === 1 ? conflicts[0] : conflicts);
+    const fresh = items.filter((item) => item.created).map((item) => item.value);
+    if (fresh.length > 0) await m.createQueryBuilder().insert().into(Message).values(fresh).updateEntity(false).execute();
+    return items;
   }
 
   async listConversations(childId: string, limit = DEFAULT_PAGE, cursor?: string): Promise<Page<Conversation>> {
@@ -118,44 +128,6 @@ export class RecordsService {
     return keysetPage(qb, { at: 'm.created_at', id: 'm.id', order: 'ASC' }, limit, cursor, (m) => ({ at: m.createdAt, id: m.id }));
   }
 
-  /**
-   * The right to erasure: the guardian and everything under them, in one transaction, bottom-up so
-   * each count is exactly what was removed (the cascades stay as a safety net).
-   */
-  /** Erases a family now, and records the erasure (counts, who, when) in the same transaction. */
-  async eraseGuardian(guardianId: string, by: { role: string; requestId?: string } = { role: 'unknown' }): Promise<ErasureDto> {
-    const erasedAt = this.clock.now();
-    const erased = await this.db.transaction(async (m) => {
-      const exists = await m.getRepository(Guardian).exists({ where: { id: guardianId } });
-      if (!exists) throw new NotFoundException(`guardian ${guardianId} not found`);
-      const childIds = 'SELECT id FROM child WHERE guardian_id = :guardianId';
-      const conversationIds = `SELECT id FROM conversation WHERE child_id IN (${childIds})`;
-      // PostgreSQL has no message foreign key (the table is partitioned): the family's conversations
-      // are locked first, which waits for the appends in flight into them and holds off the next
-      // ones, so the message delete below (a new snapshot) sees every message there will be.
-      if (this.db.kind === 'postgres') await m.query(`${conversationIds.replace(':guardianId', '$1')} FOR UPDATE`, [guardianId]);
-      const del = async (entity: typeof Message | typeof Conversation | typeof Child | typeof Guardian, where: string) =>
-        (await m.createQueryBuilder().delete().from(entity).where(where, { guardianId }).execute()).affected ?? 0;
-      const messages = await del(Message, `conversation_id IN (${conversationIds})`);
-      const conversations = await del(Conversation, `child_id IN (${childIds})`);
-      const children = await del(Child, 'guardian_id = :guardianId');
-      const guardians = await del(Guardian, 'id = :guardianId');
-      await m.insert(ErasureRecord, {
-        id: randomUUID(),
-        guardianId,
-        erasedAt,
-        erasedBy: by.role,
-        requestId: by.requestId ?? null,
-        children,
-        conversations,
-        messages,
-      });
-      return { guardians, children, conversations, messages };
-    });
-    this.logger.log({ guardianId, erased, by: by.role }, 'guardian erased on request');
-    return { guardianId, erasedAt, erased };
-  }
-
   private pastOrNow(value: string | undefined, field: string, now: Date): Date {
     if (value === undefined) return now;
     const at = new Date(value);
@@ -166,16 +138,21 @@ export class RecordsService {
     return at;
   }
 
-  /** Inserts a row under a parent, answering 404 if the parent is missing or is erased meanwhile. */
-  private async insertUnder(
+  /**
+   * Inserts under a parent, answering 404 if the parent is missing or is erased meanwhile. `exclusive`
+   * (appends carrying client ids): two such appends into one conversation take turns, so the second
+   * finds what the first stored (see lockParent).
+   */
+  private async insertUnder<T>(
     parent: 'guardian' | 'child' | 'conversation',
     parentId: string,
-    insert: (m: EntityManager) => Promise<unknown>,
-  ) {
+    insert: (m: EntityManager) => Promise<T>,
+    exclusive = false,
+  ): Promise<T> {
     try {
-      await this.db.transaction(async (m) => {
-        if (!(await this.lockParent(m, parent, parentId))) throw new NotFoundException(`${parent} ${parentId} not found`);
-        await insert(m);
+      return await this.db.transaction(async (m) => {
+        if (!(await this.lockParent(m, parent, parentId, exclusive))) throw new NotFoundException(`${parent} ${parentId} not found`);
+        return insert(m);
       });
     } catch (error) {
       if (isForeignKeyViolation(error)) throw new NotFoundException(`${parent} ${parentId} not found`);
@@ -184,17 +161,29 @@ export class RecordsService {
   }
 
   /**
-   * Whether the parent exists; on PostgreSQL, locked FOR KEY SHARE until the transaction ends, as a
+   * Whether the parent exists; on PostgreSQL, locked until the transaction ends. FOR KEY SHARE, as a
    * foreign-key check would: a cleanup or an erasure deleting the conversation waits for this insert
-   * (see BatchDeleter.deleteConversationBatch). The message table has no foreign key there.
+   * (see BatchDeleter.deleteConversationBatch); the message table has no foreign key there. Exclusive,
+   * FOR NO KEY UPDATE: it also makes a second exclusive append wait, and PostgreSQL cannot refuse a
+   * repeated message id by itself (the primary key of a table partitioned by created_at is
+   * (id, created_at)). SQLite: BEGIN IMMEDIATE has already serialized every writer, and the primary key is the id.
    */
-  private async lockParent(m: EntityManager, parent: 'guardian' | 'child' | 'conversation', id: string): Promise<boolean> {
+  private async lockParent(
+    m: EntityManager,
+    parent: 'guardian' | 'child' | 'conversation',
+    id: string,
+    exclusive: boolean,
+  ): Promise<boolean> {
     if (this.db.kind !== 'postgres') {
       const entity = { guardian: Guardian, child: Child, conversation: Conversation }[parent];
       return m.getRepository(entity).exists({ where: { id } });
     }
-    const rows: unknown[] = await m.query(`SELECT 1 FROM ${parent} WHERE id = $1 FOR KEY SHARE`, [id]);
+    const rows: unknown[] = await m.query(`SELECT 1 FROM ${parent} WHERE id = $1 FOR ${exclusive ? 'NO KEY UPDATE' : 'KEY SHARE'}`, [id]);
     return rows.length > 0;
+  }
+
+  private find<T extends Child | Conversation>(entity: new () => T, id: string): Promise<T | null> {
+    return this.db.dataSource.getRepository<T>(entity).findOne({ where: { id } as never });
   }
 
   private async mustExist(entity: typeof Child | typeof Conversation, id: string, name: string): Promise<void> {
@@ -202,4 +191,16 @@ export class RecordsService {
       throw new NotFoundException(`${name} ${id} not found`);
     }
   }
+}
+
+/** The client ids of a batch; an id sent twice in one batch is a 400 naming both places. */
+function repeatedIdsRefused(inputs: MessageInputDto[]): string[] {
+  const first = new Map<string, number>();
+  inputs.forEach((input, i) => {
+    if (input.id === undefined) return;
+    const j = first.get(input.id);
+    if (j !== undefined) throw new BadRequestException(`messages.${i}.id repeats messages.${j}.id (${input.id})`);
+    first.set(input.id, i);
+  });
+  return [...first.keys()];
 }

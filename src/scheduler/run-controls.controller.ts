@@ -5,7 +5,7 @@ import { Roles } from '../auth/roles.decorator';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { ErrorResponseDto } from '../common/error-response.dto';
 import { UuidParam } from '../common/uuid-param';
-import { auditActor } from './audit-actor';
+import { auditActor } from '../audit/audit-actor';
 import { BackfillDto, BackfillResultDto, JobRunDto } from './dto/job.dto';
 import { toRunDto } from './dto/run-answer';
 import { ApiJobNotFound, JobIdPipe } from './job-id.pipe';

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Param, Patch, Post, Query, Req } from '@
 import { ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthedRequest } from '../auth/api-key.guard';
 import { Roles } from '../auth/roles.decorator';
-import { auditActor } from './audit-actor';
+import { auditActor } from '../audit/audit-actor';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { Clock } from '../common/clock';
 import { CronSchedule, formatInZone } from '../common/cron';

@@ -45,7 +45,7 @@ $fn$`;
  * and the partition's primary key (id, created_at) makes it unique. Random (version 4) ids, stored
  * before, pass.
  */
-const ID_TIME_CHECK = `substr(id::text, 15, 1) <> '7' OR
+export const ID_TIME_CHECK = `substr(id::text, 15, 1) <> '7' OR
   ('x' || substr(id::text, 1, 8) || substr(id::text, 10, 4))::bit(48)::bigint * 1000 + ('x' || substr(id::text, 16, 3))::bit(12)::integer
   = floor(extract(epoch FROM created_at) * 1000000)::bigint`;
 

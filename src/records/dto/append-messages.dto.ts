@@ -13,12 +13,16 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsTimestamp, NoNul } from '../../common/validation';
+import { ClientId } from '../client-id';
 import { MESSAGE_ROLES, MessageRole } from '../message.entity';
 
 export const MAX_BATCH = 1000;
 export const MAX_TEXT = 4000;
 
 export class MessageInputDto {
+  @ClientId('message')
+  id?: string;
+
   @ApiProperty({ enum: MESSAGE_ROLES, example: 'child' })
   @IsIn(MESSAGE_ROLES)
   role: MessageRole;
@@ -41,6 +45,9 @@ export class MessageInputDto {
 
 /** One message (`role`, `text`, `createdAt?`) or a batch (`messages`), never both. */
 export class AppendMessagesDto {
+  @ClientId('message (single form)')
+  id?: string;
+
   @ApiPropertyOptional({ enum: MESSAGE_ROLES, example: 'child', description: 'Single form' })
   @ValidateIf((o: AppendMessagesDto) => o.messages === undefined || o.role !== undefined)
   @IsIn(MESSAGE_ROLES)

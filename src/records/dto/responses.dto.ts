@@ -37,9 +37,22 @@ export class MessageDto {
   @ApiProperty({ example: '2026-11-28T09:30:06.000Z' }) createdAt: Date;
 }
 
+export class BatchMessageDto extends MessageDto {
+  @ApiProperty({ example: true, description: 'false: a message with this id was already stored, and this is it' })
+  created: boolean;
+}
+
 export class MessageBatchDto {
-  @ApiProperty({ type: [MessageDto] }) items: MessageDto[];
+  @ApiProperty({ type: [BatchMessageDto], description: 'In the order sent' }) items: BatchMessageDto[];
   @ApiProperty({ example: 2 }) count: number;
+  @ApiProperty({ example: 1, description: 'How many items this request stored; the others were stored by an earlier one' })
+  createdCount: number;
+}
+
+export class ChildPageDto {
+  @ApiProperty({ type: [ChildDto], description: 'Oldest first' }) items: ChildDto[];
+  @ApiProperty({ type: String, nullable: true, example: null, description: 'Pass as ?cursor= for the next page; null on the last' })
+  nextCursor: string | null;
 }
 
 export class ConversationPageDto {
