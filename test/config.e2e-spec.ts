@@ -103,12 +103,12 @@ describe('configuration at boot (the built service)', () => {
     }
   });
 
-  it('outside production also generates a viewer key, printed with the operator key as one line to paste into a shell', async () => {
+  it('outside production also generates a viewer and an ingest key, printed with the operator key as one line to paste into a shell', async () => {
     const database = await scratchDatabase();
     const service = new ServiceProcess('keys', await freePort(), { DATABASE_URL: database.url, LOG_FILE: '' });
     try {
       await service.ready();
-      const line = /^ {4}(export ADMIN_API_KEY=\S+ VIEWER_API_KEY=\S+)$/m.exec(service.output());
+      const line = /^ {4}(export ADMIN_API_KEY=\S+ VIEWER_API_KEY=\S+ INGEST_API_KEY=\S+)$/m.exec(service.output());
       expect(line).not.toBeNull();
       // The README's examples, run as written after pasting the line.
       const curl = (role: string, path: string, method = 'GET') =>
@@ -118,6 +118,8 @@ describe('configuration at boot (the built service)', () => {
       expect(JSON.parse(curl('VIEWER', '/admin/auth/whoami'))).toEqual({ role: 'viewer' });
       expect(JSON.parse(curl('ADMIN', '/admin/auth/whoami'))).toEqual({ role: 'operator' });
       expect(JSON.parse(curl('VIEWER', '/admin/notifications/trigger', 'POST'))).toMatchObject({ statusCode: 403 });
+      expect(JSON.parse(curl('INGEST', '/v1/guardians?email=nobody@example.com'))).toMatchObject({ statusCode: 404 });
+      expect(JSON.parse(curl('INGEST', '/admin/auth/whoami'))).toEqual({ role: 'ingest' });
       const viewerKey = /VIEWER_API_KEY=(\S+)/.exec(line![1])![1];
       expect(service.output().split(viewerKey)).toHaveLength(2);
     } finally {

@@ -6,6 +6,9 @@ import { AuthFailureLimiter } from './auth-failure-limiter';
 import { KeyRing } from './key-ring';
 import { WhoAmIController } from './whoami.controller';
 
+/** "a", "a and b", "a, b and c". */
+const list = (items: string[]) => (items.length > 1 ? `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}` : items[0]);
+
 @Global()
 @Module({
   controllers: [WhoAmIController],
@@ -14,18 +17,19 @@ import { WhoAmIController } from './whoami.controller';
       provide: KeyRing,
       inject: [Env],
       useFactory: (env: Env) => {
-        // A viewer key too, so that the read-only examples of the README work after a bare development start.
-        const ring = new KeyRing(env, { generateViewerKey: true });
+        // A viewer and an ingest key too, so that every example of the README works after a bare development start.
+        const ring = new KeyRing(env, { generateDevelopmentKeys: true });
         const generated = [
           { name: 'ADMIN_API_KEY', what: 'an operator key', key: ring.generatedAdminKey },
           { name: 'VIEWER_API_KEY', what: 'a viewer key', key: ring.generatedViewerKey },
+          { name: 'INGEST_API_KEY', what: 'an ingest key', key: ring.generatedIngestKey },
         ].filter((g) => g.key);
         if (generated.length > 0) {
           // Printed once, straight to stderr rather than through the logger, so it never lands in LOG_FILE; as one
           // export line, to paste into the shell that calls the API.
           process.stderr.write(
-            `\n${generated.map((g) => g.name).join(' and ')} ${generated.length > 1 ? 'were' : 'was'} not set; ` +
-              `generated ${generated.map((g) => g.what).join(' and ')} for this process only. To use ${generated.length > 1 ? 'them' : 'it'} from a shell:\n\n` +
+            `\n${list(generated.map((g) => g.name))} ${generated.length > 1 ? 'were' : 'was'} not set; ` +
+              `generated ${list(generated.map((g) => g.what))} for this process only. To use ${generated.length > 1 ? 'them' : 'it'} from a shell:\n\n` +
               `    export ${generated.map((g) => `${g.name}=${g.key}`).join(' ')}\n\n` +
               'Set them (e.g. in .env) to keep keys across restarts; ADMIN_API_KEY is required when NODE_ENV=production.\n\n',
           );

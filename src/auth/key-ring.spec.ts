@@ -26,14 +26,22 @@ describe('KeyRing', () => {
     expect(new KeyRing({ NODE_ENV: 'development' }).generatedAdminKey).not.toBe(ring.generatedAdminKey);
   });
 
-  it('generates a viewer key too when asked, outside production, unless one is set', () => {
-    const ring = new KeyRing({ NODE_ENV: 'development' }, { generateViewerKey: true });
+  it('generates a viewer and an ingest key too when asked, outside production, unless they are set', () => {
+    const ring = new KeyRing({ NODE_ENV: 'development' }, { generateDevelopmentKeys: true });
     expect(ring.generatedViewerKey).toMatch(/^[A-Za-z0-9_-]{32}$/);
-    expect(ring.generatedViewerKey).not.toBe(ring.generatedAdminKey);
+    expect(ring.generatedIngestKey).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(new Set([ring.generatedAdminKey, ring.generatedViewerKey, ring.generatedIngestKey]).size).toBe(3);
     expect(ring.roleOf(ring.generatedViewerKey!)).toBe('viewer');
-    expect(new KeyRing(env, { generateViewerKey: true }).generatedViewerKey).toBeUndefined();
-    const production = new KeyRing({ NODE_ENV: 'production', ADMIN_API_KEY: env.ADMIN_API_KEY }, { generateViewerKey: true });
-    expect([production.generatedViewerKey, production.has('viewer')]).toEqual([undefined, false]);
+    expect(ring.roleOf(ring.generatedIngestKey!)).toBe('ingest');
+    const configured = new KeyRing(env, { generateDevelopmentKeys: true });
+    expect([configured.generatedViewerKey, configured.generatedIngestKey]).toEqual([undefined, undefined]);
+    const production = new KeyRing({ NODE_ENV: 'production', ADMIN_API_KEY: env.ADMIN_API_KEY }, { generateDevelopmentKeys: true });
+    expect([production.generatedViewerKey, production.has('viewer'), production.generatedIngestKey, production.has('ingest')]).toEqual([
+      undefined,
+      false,
+      undefined,
+      false,
+    ]);
   });
 
   it('refuses to run in production without ADMIN_API_KEY', () => {

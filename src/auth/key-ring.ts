@@ -18,12 +18,13 @@ export class KeyRing {
   private readonly entries: KeyEntry[];
   /** Set only when the operator key was generated at start; printed once, then dropped by the caller. */
   readonly generatedAdminKey?: string;
-  /** Likewise for the viewer key, generated only when the caller asks (the HTTP service does). */
+  /** Likewise for the viewer and ingest keys, generated only when the caller asks (the HTTP service does). */
   readonly generatedViewerKey?: string;
+  readonly generatedIngestKey?: string;
 
   constructor(
     env: Pick<Env, 'ADMIN_API_KEY' | 'VIEWER_API_KEY' | 'INGEST_API_KEY' | 'NODE_ENV'>,
-    options: { generateViewerKey?: boolean } = {},
+    options: { generateDevelopmentKeys?: boolean } = {},
   ) {
     let admin = env.ADMIN_API_KEY;
     if (!admin) {
@@ -31,15 +32,14 @@ export class KeyRing {
       admin = randomBytes(24).toString('base64url');
       this.generatedAdminKey = admin;
     }
-    let viewer = env.VIEWER_API_KEY;
-    if (!viewer && options.generateViewerKey && env.NODE_ENV !== 'production') {
-      viewer = randomBytes(24).toString('base64url');
-      this.generatedViewerKey = viewer;
-    }
+    // Never in production: there a missing viewer or ingest key means that role is not in use.
+    const generate = options.generateDevelopmentKeys && env.NODE_ENV !== 'production';
+    const viewer = env.VIEWER_API_KEY || (generate ? (this.generatedViewerKey = randomBytes(24).toString('base64url')) : undefined);
+    const ingest = env.INGEST_API_KEY || (generate ? (this.generatedIngestKey = randomBytes(24).toString('base64url')) : undefined);
     const configured: Array<[Role, string | undefined]> = [
       ['operator', admin],
       ['viewer', viewer],
-      ['ingest', env.INGEST_API_KEY],
+      ['ingest', ingest],
     ];
     this.entries = configured.filter((e): e is [Role, string] => !!e[1]).map(([role, key]) => ({ role, digest: digest(key) }));
   }
