@@ -1,8 +1,11 @@
 import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { AppModule } from './app.module';
+import { validateEnv } from './config/env.validation';
 
 /** Every @ApiTags value used in src, with what a reader of /docs (or of a generated client) finds under it. */
 export const API_TAGS: Record<string, string> = {
@@ -73,6 +76,34 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   return document;
 }
 
+/**
+ * The same document without a database or any configuration (npm run openapi, and the spec that checks
+ * docs/openapi.json): Nest's preview mode reads the modules and controllers, all the document is made
+ * of, without creating any provider, so nothing connects or starts. The variables below only let the
+ * modules be declared; no controller depends on them.
+ */
+export async function buildOpenApiDocumentWithoutDatabase(): Promise<OpenAPIObject> {
+  const env = validateEnv({
+    NODE_ENV: 'test',
+    DATABASE_URL: 'sqlite::memory:',
+    ADMIN_API_KEY: 'openapi-document-only-operator-key',
+    VIEWER_API_KEY: 'openapi-document-only-viewer-key',
+    LOG_FILE: '',
+    SCHEDULER_ENABLED: 'false',
+    NOTICE_POLL_SECONDS: '0',
+  });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ env, schedulerTimers: false }), {
+    preview: true,
+    logger: false,
+    abortOnError: false,
+  });
+  try {
+    return buildOpenApiDocument(app);
+  } finally {
+    await app.close();
+  }
+}
+
 /** Serves the document at /docs-json and the Swagger UI at /docs. */
 export function setupSwagger(app: NestExpressApplication): void {
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
@@ -80,4 +111,35 @@ export function setupSwagger(app: NestExpressApplication): void {
     customSiteTitle: 'teddy-scheduler API',
     swaggerOptions: { persistAuthorization: true, displayRequestDuration: true },
   });
+}
+
+/** Object keys sorted at every level (arrays keep their order), so the written file does not move when modules are reordered. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
+  );
+}
+
+/** docs/openapi.json's text: keys sorted, two-space indent, a final newline. */
+export function serializeOpenApiDocument(document: OpenAPIObject): string {
+  return `${JSON.stringify(sortKeys(document), null, 2)}\n`;
+}
+
+/** Why `committed` (docs/openapi.json's text) is not `fresh`, with the first lines that differ; undefined when they are equal. */
+export function openApiFileProblem(committed: string, fresh: string): string | undefined {
+  if (committed === fresh) return undefined;
+  const [a, b] = [committed.split('\n'), fresh.split('\n')];
+  let line = 0;
+  while (line < a.length && line < b.length && a[line] === b[line]) line++;
+  const excerpt = (lines: string[], sign: string) => lines.slice(line, line + 5).map((l) => `${sign} ${l}`);
+  return [
+    'docs/openapi.json is stale: run npm run openapi',
+    `first difference at line ${line + 1} (- committed, + the code's document):`,
+    ...excerpt(a, '-'),
+    ...excerpt(b, '+'),
+  ].join('\n');
 }

@@ -3,7 +3,7 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer } from '@nestjs/core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../src/openapi';
+import { openApiFileProblem, packageRoot, serializeOpenApiDocument } from '../src/openapi';
 import { startApp, TestApp } from './support/app';
 
 type Schema = Record<string, any>;
@@ -198,6 +198,12 @@ describe('Swagger UI and the OpenAPI document', () => {
         expect({ tag, description: described.get(tag) }).toEqual({ tag, description: expect.stringMatching(/\w{3,}/) });
       // No tag is declared that nothing uses.
       expect([...described.keys()].sort()).toEqual([...used].sort());
+    });
+
+    it('is what docs/openapi.json holds', () => {
+      const committed = readFileSync(join(packageRoot(), 'docs', 'openapi.json'), 'utf8');
+      const problem = openApiFileProblem(committed, serializeOpenApiDocument(doc as never));
+      if (problem) throw new Error(problem);
     });
 
     it('declares an X-API-Key header scheme and a bearer scheme', () => {
