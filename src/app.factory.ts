@@ -1,7 +1,6 @@
 import { BadRequestException, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { getToken } from '@willsoto/nestjs-prometheus';
 import express, { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
@@ -12,6 +11,7 @@ import { assignRequestId } from './common/logging';
 import { AppErrors } from './metrics/app-errors.service';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { HTTP_DURATION } from './metrics/metric-names';
+import { setupSwagger } from './openapi';
 
 const MAX_BODY_DEPTH = 32;
 
@@ -40,28 +40,6 @@ export function requestShapeProblem(req: { path: string; body?: unknown }): stri
 
 function trustProxy(value: string): boolean | number {
   return value === 'true' ? true : value === 'false' ? false : Number(value);
-}
-
-function setupSwagger(app: NestExpressApplication): void {
-  const config = new DocumentBuilder()
-    .setTitle('teddy-scheduler')
-    .setDescription(
-      "Retention and deletion notices for the Teddy platform's children's data. " +
-        'Authorize with an API key: viewer (read the admin API), operator (ADMIN_API_KEY: steer), ingest (the Teddy app).',
-    )
-    .setVersion(process.env.npm_package_version ?? '0.1.0')
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The API key of your role' }, 'api-key')
-    .addBearerAuth(
-      { type: 'http', scheme: 'bearer', bearerFormat: 'API key', description: 'The same key, as `Authorization: Bearer <key>`' },
-      'bearer',
-    )
-    .build();
-  const document = SwaggerModule.createDocument(app, config);
-  SwaggerModule.setup('docs', app, document, {
-    jsonDocumentUrl: 'docs-json',
-    customSiteTitle: 'teddy-scheduler API',
-    swaggerOptions: { persistAuthorization: true, displayRequestDuration: true },
-  });
 }
 
 /**

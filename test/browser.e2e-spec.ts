@@ -12,8 +12,8 @@ import { BUILTIN_JOBS, TEST_DB } from './support/databases';
  */
 
 const WAIT_MS = 15_000;
-const STATUS_OP = '#operations-scheduler-SchedulerController_status';
-const TRIGGER_OP = '#operations-scheduler-ManualTriggersController_triggerCleanup';
+const STATUS_OP = '#operations-scheduler-getSchedulerStatus';
+const TRIGGER_OP = '#operations-scheduler-triggerCleanup';
 /** The refusal step 4 provokes on purpose. */
 const EXPECTED: ExpectedFailure[] = [{ method: 'POST', path: '/admin/scheduler/cleanup/trigger', status: 403 }];
 

@@ -1,3 +1,9 @@
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { ModulesContainer } from '@nestjs/core';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openApiFileProblem, packageRoot, serializeOpenApiDocument } from '../src/openapi';
 import { startApp, TestApp } from './support/app';
 
 type Schema = Record<string, any>;
@@ -134,10 +140,70 @@ describe('Swagger UI and the OpenAPI document', () => {
 
     it('is an OpenAPI 3 document with every documented operation', () => {
       expect(String(doc.openapi)).toMatch(/^3\.\d+\.\d+$/);
-      expect(doc.info).toMatchObject({ title: 'teddy-scheduler', version: expect.any(String) });
+      const { version } = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8'));
+      expect(doc.info).toMatchObject({ title: 'teddy-scheduler', version });
       expect(operations.map((o) => o.key)).toEqual(expect.arrayContaining(REQUIRED_OPERATIONS));
       // Operational endpoints that are not an API stay out of it.
       expect(Object.keys(doc.paths)).not.toContain('/metrics');
+    });
+
+    it('names every operation after its controller method, each name once', () => {
+      // Every routed controller method, as "METHOD /path" -> method name, read from Nest's own metadata.
+      const routed = new Map<string, string>();
+      for (const module of t.app.get(ModulesContainer).values()) {
+        for (const { metatype } of module.controllers.values()) {
+          const controller = metatype as new (...args: never[]) => object;
+          const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
+          for (const name of Object.getOwnPropertyNames(controller.prototype)) {
+            const handler = (controller.prototype as Record<string, unknown>)[name];
+            if (name === 'constructor' || typeof handler !== 'function') continue;
+            const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+            if (method === undefined) continue;
+            const path = ['', base, String(Reflect.getMetadata(PATH_METADATA, handler) ?? '')]
+              .join('/')
+              .replace(/\/+/g, '/')
+              .replace(/\/$/, '')
+              .replace(/:(\w+)/g, '{$1}');
+            routed.set(`${RequestMethod[method]} ${path}`, name);
+          }
+        }
+      }
+      // Every route is documented but the Prometheus endpoint (@ApiExcludeController).
+      const documented = new Set(operations.map((o) => o.key));
+      expect([...routed.keys()].filter((key) => !documented.has(key))).toEqual(['GET /metrics']);
+      for (const { key, op } of operations) expect({ key, operationId: op.operationId }).toEqual({ key, operationId: routed.get(key) });
+      const ids = operations.map((o) => o.op.operationId as string);
+      expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+      // The names a generated client calls the ingest API by.
+      expect(Object.fromEntries(operations.filter((o) => o.path.startsWith('/v1/')).map((o) => [o.key, o.op.operationId]))).toMatchObject({
+        'POST /v1/guardians': 'createGuardian',
+        'POST /v1/guardians/{guardianId}/children': 'createChild',
+        'POST /v1/children/{childId}/conversations': 'createConversation',
+        'POST /v1/conversations/{conversationId}/messages': 'appendMessages',
+        'GET /v1/conversations/{conversationId}/messages': 'listMessages',
+        'GET /v1/children/{childId}/conversations': 'listConversations',
+        'DELETE /v1/guardians/{guardianId}': 'eraseGuardian',
+      });
+    });
+
+    it('tags every operation, and describes every tag it uses', () => {
+      const described = new Map((doc.tags as Array<{ name: string; description?: string }>).map((tag) => [tag.name, tag.description]));
+      const used = new Set<string>();
+      for (const { key, op } of operations) {
+        expect({ key, tagged: (op.tags ?? []).length > 0 }).toEqual({ key, tagged: true });
+        for (const tag of op.tags as string[]) used.add(tag);
+      }
+      expect([...used].sort()).toEqual(['admin', 'cleanup', 'health', 'ingest', 'scheduler']);
+      for (const tag of used)
+        expect({ tag, description: described.get(tag) }).toEqual({ tag, description: expect.stringMatching(/\w{3,}/) });
+      // No tag is declared that nothing uses.
+      expect([...described.keys()].sort()).toEqual([...used].sort());
+    });
+
+    it('is what docs/openapi.json holds', () => {
+      const committed = readFileSync(join(packageRoot(), 'docs', 'openapi.json'), 'utf8');
+      const problem = openApiFileProblem(committed, serializeOpenApiDocument(doc as never));
+      if (problem) throw new Error(problem);
     });
 
     it('declares an X-API-Key header scheme and a bearer scheme', () => {

@@ -42,7 +42,7 @@ export class AuditController {
   @ApiOperation({ summary: 'Changes made through the admin API (who, what, before and after), newest first' })
   @ApiOkResponse({ type: AuditPageDto })
   @ApiErrors(400)
-  list(@Query() query: AuditQueryDto): Promise<AuditPageDto> {
+  listAuditEntries(@Query() query: AuditQueryDto): Promise<AuditPageDto> {
     return this.audit.list(query.limit ?? 50, query.cursor, query.target);
   }
 }

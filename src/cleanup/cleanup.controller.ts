@@ -15,7 +15,7 @@ export class CleanupController {
   @ApiOperation({ summary: 'Cleanup reports (deletion evidence), newest first' })
   @ApiOkResponse({ type: CleanupReportPageDto })
   @ApiErrors(400)
-  list(@Query() query: ReportsQueryDto): Promise<CleanupReportPageDto> {
+  listCleanupReports(@Query() query: ReportsQueryDto): Promise<CleanupReportPageDto> {
     return this.reports.list(query.limit ?? 50, query.cursor, query.status);
   }
 }

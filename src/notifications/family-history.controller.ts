@@ -21,7 +21,7 @@ export class FamilyHistoryController {
   @ApiOkResponse({ type: FamilyHistoryDto })
   @ApiNotFoundResponse({ description: 'Nothing on record for this guardian', type: ErrorResponseDto })
   @ApiErrors(400)
-  history(@UuidParam('guardianId') guardianId: string): Promise<FamilyHistoryDto> {
+  getFamilyHistory(@UuidParam('guardianId') guardianId: string): Promise<FamilyHistoryDto> {
     return this.families.history(guardianId);
   }
 }

@@ -16,7 +16,7 @@ export class NotificationsController {
   @ApiOperation({ summary: 'Deletion notices, newest first, paged by cursor' })
   @ApiOkResponse({ type: NoticePageDto })
   @ApiErrors(400)
-  list(@Query() query: ListNoticesQueryDto): Promise<NoticePageDto> {
+  listNotices(@Query() query: ListNoticesQueryDto): Promise<NoticePageDto> {
     return this.notices.list(query);
   }
 }

@@ -48,7 +48,7 @@ export class ManualTriggersController {
   @Busy('The job')
   @ApiErrors(400)
   @ApiJobNotFound
-  async trigger(
+  async triggerJob(
     @Param('id', JobIdPipe) id: string,
     @Body() dto: TriggerJobDto,
     @Query() query: WaitQueryDto,

@@ -23,7 +23,7 @@ export class PreviewController {
   @ApiOperation({ summary: 'What the next scheduled cleanup (or one at ?at=) would delete: cutoff, policy, counts, breakdown' })
   @ApiOkResponse({ type: PreviewDto })
   @ApiErrors(400)
-  preview(@Query() query: PreviewQueryDto): Promise<PreviewDto> {
+  previewCleanup(@Query() query: PreviewQueryDto): Promise<PreviewDto> {
     return this.previews.preview(
       query.at ? new Date(query.at) : undefined,
       this.catalogue.cleanupCalendar(),

@@ -28,7 +28,7 @@ export class RunControlsController {
   @ApiOkResponse({ type: JobRunDto })
   @ApiErrors(400)
   @ApiRunNotFound
-  async get(@UuidParam('runId') runId: string): Promise<JobRunDto> {
+  async getRun(@UuidParam('runId') runId: string): Promise<JobRunDto> {
     return toRunDto(await this.controls.get(runId));
   }
 
@@ -44,7 +44,7 @@ export class RunControlsController {
   @ApiConflictResponse({ description: 'The run has already ended', type: ErrorResponseDto })
   @ApiErrors(400)
   @ApiRunNotFound
-  async cancel(@UuidParam('runId') runId: string, @Req() req: AuthedRequest): Promise<JobRunDto> {
+  async cancelRun(@UuidParam('runId') runId: string, @Req() req: AuthedRequest): Promise<JobRunDto> {
     return toRunDto(await this.controls.cancel(runId, auditActor(req)));
   }
 
@@ -59,7 +59,7 @@ export class RunControlsController {
   @ApiOkResponse({ type: BackfillResultDto })
   @ApiErrors(400)
   @ApiJobNotFound
-  backfill(@Param('id', JobIdPipe) id: string, @Body() dto: BackfillDto, @Req() req: AuthedRequest): Promise<BackfillResultDto> {
+  backfillJob(@Param('id', JobIdPipe) id: string, @Body() dto: BackfillDto, @Req() req: AuthedRequest): Promise<BackfillResultDto> {
     return this.controls.backfill(id, { from: new Date(dto.from), to: new Date(dto.to), dryRun: dto.dryRun ?? false }, auditActor(req));
   }
 }

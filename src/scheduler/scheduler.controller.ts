@@ -40,7 +40,7 @@ export class SchedulerController {
     description: 'Served from memory: job definitions and last runs are re-read from the database every SCHEDULER_SYNC_SECONDS.',
   })
   @ApiOkResponse({ type: StatusDto })
-  status(): StatusDto {
+  getSchedulerStatus(): StatusDto {
     const jobs = this.catalogue.jobs();
     return {
       scheduler_running: this.engine.running,
@@ -194,7 +194,7 @@ export class SchedulerController {
   @ApiOkResponse({ type: JobRunPageDto })
   @ApiErrors(400)
   @ApiJobNotFound
-  async runs(@Param('id', JobIdPipe) id: string, @Query() query: RunsQueryDto): Promise<JobRunPageDto> {
+  async listJobRuns(@Param('id', JobIdPipe) id: string, @Query() query: RunsQueryDto): Promise<JobRunPageDto> {
     // A deleted job's history stays readable.
     if (!this.catalogue.job(id) && !(await this.ledger.exists(id))) await this.jobs.find(id);
     const page: Page<JobRun> = await this.ledger.list(id, query.limit ?? 50, query.cursor, query.status);
