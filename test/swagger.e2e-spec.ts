@@ -183,6 +183,10 @@ describe('Swagger UI and the OpenAPI document', () => {
         'GET /v1/conversations/{conversationId}/messages': 'listMessages',
         'GET /v1/children/{childId}/conversations': 'listConversations',
         'DELETE /v1/guardians/{guardianId}': 'eraseGuardian',
+        'GET /v1/guardians': 'findGuardianByEmail',
+        'GET /v1/guardians/{guardianId}': 'getGuardian',
+        'PATCH /v1/guardians/{guardianId}': 'updateGuardian',
+        'GET /v1/guardians/{guardianId}/children': 'listChildren',
       });
     });
 
