@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Patch, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { auditActor } from '../audit/audit-actor';
 import type { AuthedRequest } from '../auth/api-key.guard';
@@ -59,6 +59,14 @@ export class GuardiansController {
     description:
       'Any of displayName, locale, retentionDays (null: the service default) and notificationsEnabled. A shorter retention ' +
       'applies from the next cleanup, and the next notice run announces it. Each change is in the audit log (GET /admin/audit).',
+  })
+  @ApiBody({
+    type: UpdateGuardianDto,
+    examples: {
+      shorterRetention: { summary: 'Keep 14 days instead of the default', value: { retentionDays: 14 } },
+      defaultRetention: { summary: 'Back to the service default', value: { retentionDays: null } },
+      language: { summary: 'Notices in Arabic, and no more of them', value: { locale: 'ar', notificationsEnabled: false } },
+    },
   })
   @ApiOkResponse({ type: GuardianDto })
   @ApiErrors(400, 404, 413)
