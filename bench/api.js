@@ -9,8 +9,8 @@
 // cores, so each row's ratio is taken against its baseline in the same round, then the median kept):
 // - bare GET: bench/bare-nest.js, one GET route answering a constant. Measured at the start and end
 //   of each round; its mean is the baseline of the GET rows.
-// - per database, the built service (dist/src/main.js) with its DEFAULT logging (LOG_LEVEL=info,
-//   request logging on, stdout and LOG_FILE), scheduler and notice worker off:
+// - per database, the built service (dist/src/main.js) with its DEFAULTS (LOG_LEVEL=info, request
+//   logging on, stdout and LOG_FILE, the scheduler on), the notice worker off:
 //   - GET /admin/scheduler/status with the viewer key (served from memory);
 //   - GET /health/live (public, a constant; not request-logged, as probes are not);
 //   - POST /v1/conversations/:id/messages {role, text} with the ingest key: a transaction that locks
@@ -244,8 +244,10 @@ async function setUp(withSqlite, withPg) {
   const services = [];
   for (const { name, url } of dbs) {
     const env = serviceEnv(url, 0);
-    // The service's logging defaults (src/config/env.validation.ts): info, request lines, stdout + logs/teddy_system.log.
-    for (const k of ['LOG_LEVEL', 'LOG_FILE', 'LOG_HTTP_REQUESTS']) delete env[k];
+    // The service's defaults (src/config/env.validation.ts): logging at info with request lines, to stdout and
+    // logs/teddy_system.log, and the scheduler on (the status then reads each job's next fire from memory).
+    // Only the notice worker stays off.
+    for (const k of ['LOG_LEVEL', 'LOG_FILE', 'LOG_HTTP_REQUESTS', 'SCHEDULER_ENABLED']) delete env[k];
     const dir = join(cwd, name);
     mkdirSync(dir);
     const nodeArgs = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${resolve(CPU_PROF)}`, `--cpu-prof-name=service-${name}.cpuprofile`] : [];
