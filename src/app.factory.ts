@@ -5,10 +5,10 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { getToken } from '@willsoto/nestjs-prometheus';
 import express, { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
-import { Logger } from 'nestjs-pino';
+import { Logger, Params, PARAMS_PROVIDER_TOKEN } from 'nestjs-pino';
 import { AppModule, AppOptions } from './app.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
-import { assignRequestId } from './common/logging';
+import { assignRequestId, requestLogging } from './common/logging';
 import { AppErrors } from './metrics/app-errors.service';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { HTTP_DURATION } from './metrics/metric-names';
@@ -101,6 +101,9 @@ export async function createApp(options: AppOptions): Promise<NestExpressApplica
     if (problem) answer(new BadRequestException(problem), req, res);
     else next();
   });
+  // The request id, the request line and the logging context of the routes (after the body parser, whose
+  // stream callbacks would not carry the context).
+  app.use(requestLogging(app.get<Params>(PARAMS_PROVIDER_TOKEN)));
 
   app.useGlobalFilters(filter);
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
