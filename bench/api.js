@@ -3,7 +3,7 @@
 // bare Nest routes measured in the same run.
 //   npm run build && node bench/api.js [--only sqlite|pg] [--rounds 3] [--duration 5] [--warmup 1] [--connections 10]
 //   (--targets status,live,ingest,batch picks rows; --cpu-prof <dir> writes each service's V8 CPU profile there,
-//    for bench/profile-breakdown.js)
+//    for bench/profile-breakdown.js; --env K=V[,K=V] sets variables of the services, e.g. LOG_HTTP_REQUESTS=false)
 //
 // Targets, all started at once and measured in ROUNDS interleaved rounds (other sessions share the 2
 // cores, so each row's ratio is taken against its baseline in the same round, then the median kept):
@@ -51,11 +51,18 @@ const ROUNDS = Number(option('rounds', 3));
 const ONLY = option('only', undefined);
 const KINDS = option('targets', 'status,live,ingest,batch').split(',');
 const CPU_PROF = option('cpu-prof', undefined);
+// --env K=V[,K=V]: extra variables for the services (e.g. LOG_HTTP_REQUESTS=false, to price a component).
+const EXTRA_ENV = Object.fromEntries(
+  (option('env', '') || '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => kv.split('=')),
+);
 const BATCH = 100;
 if (ONLY && !['pg', 'sqlite'].includes(ONLY)) throw new Error('--only must be pg or sqlite');
 
 const ROOT = resolve(__dirname, '..');
-const MAIN = join(ROOT, 'dist/src/main.js');
+const MAIN = resolve(option('main', join(ROOT, 'dist/src/main.js'))); // --main: another build of the service, for an A/B
 const BARE = join(__dirname, 'bare-nest.js');
 const BARE_INGEST = join(__dirname, 'bare-ingest.js');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -248,6 +255,7 @@ async function setUp(withSqlite, withPg) {
     // logs/teddy_system.log, and the scheduler on (the status then reads each job's next fire from memory).
     // Only the notice worker stays off.
     for (const k of ['LOG_LEVEL', 'LOG_FILE', 'LOG_HTTP_REQUESTS', 'SCHEDULER_ENABLED']) delete env[k];
+    Object.assign(env, EXTRA_ENV);
     const dir = join(cwd, name);
     mkdirSync(dir);
     const nodeArgs = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${resolve(CPU_PROF)}`, `--cpu-prof-name=service-${name}.cpuprofile`] : [];
@@ -314,6 +322,7 @@ async function main() {
       return '?';
     }
   })();
+  if (Object.keys(EXTRA_ENV).length) console.log(`services with ${JSON.stringify(EXTRA_ENV)}`);
   console.log(
     `bench/api.js at ${commit}, ${new Date().toISOString().slice(0, 16)}Z, node ${process.version}, ${cpus().length} cores${pgVersion ? `, PostgreSQL ${pgVersion}` : ''}; load average ${loadNow()} at start`,
   );
