@@ -19,8 +19,11 @@
 // - per database, bench/bare-ingest.js on the same database and table: a bare Nest route running the
 //   same INSERT (same columns, UUIDv7 ids) through `pg` (pool of 10, as the service's) or
 //   better-sqlite3, autocommitted, WITHOUT checking the conversation exists, no transaction of its
-//   own, no validation beyond types, no guard, logger or helmet. Measured right before the service's
-//   ingest row of the same kind, which is compared with it.
+//   own, no validation beyond types, no guard, logger or helmet: the baseline. Measured right before
+//   the service's ingest row of the same kind, which is compared with it. For single messages, a
+//   second bare process (BARE_TRANSACTION=1) runs the service's statements with raw drivers (BEGIN,
+//   check or lock the conversation, INSERT, COMMIT), compared with the same baseline: what the
+//   transaction costs by itself, apart from the HTTP pipeline and TypeORM.
 // Server CPU per request is the server process's user + system time (all threads) from
 // /proc/<pid>/stat over the measured seconds, divided by the requests answered; on PostgreSQL it
 // leaves out the database server's own CPU. "x bare by CPU" is the bare route's CPU per request over
@@ -270,6 +273,9 @@ async function setUp(withSqlite, withPg) {
     const child = await expectOk(server.port, 'POST', `/v1/guardians/${guardian.id}/children`, { ...ingest, body: { displayName: 'Kid' } });
     const conversation = await expectOk(server.port, 'POST', `/v1/children/${child.id}/conversations`, { ...ingest, body: {} });
     const bare = await startServer(BARE_INGEST, { PATH: process.env.PATH, DATABASE_URL: url }, dir);
+    const bareTx = KINDS.includes('ingest')
+      ? await startServer(BARE_INGEST, { PATH: process.env.PATH, DATABASE_URL: url, BARE_TRANSACTION: '1' }, dir)
+      : undefined;
     const path = `/v1/conversations/${conversation.id}/messages`;
     const json = { 'Content-Type': 'application/json' };
     const one = JSON.stringify({ role: 'child', text: 'Teddy, why is the sky blue?' });
@@ -295,7 +301,14 @@ async function setUp(withSqlite, withPg) {
     });
     if (KINDS.includes('ingest')) {
       const base = post(`${name}: bare Nest INSERT, 1 message (bench/bare-ingest.js)`, bare, one, undefined, 1);
-      rows.push(base, { ...post(`${name}: POST .../messages, 1 message (ingest key)`, server, one, KEYS.ingest, 1), against: base });
+      rows.push(
+        base,
+        {
+          ...post(`${name}: bare Nest, the service's transaction (check/lock + INSERT), 1 message`, bareTx, one, undefined, 1),
+          against: base,
+        },
+        { ...post(`${name}: POST .../messages, 1 message (ingest key)`, server, one, KEYS.ingest, 1), against: base },
+      );
     }
     if (KINDS.includes('batch')) {
       const base = post(`${name}: bare Nest INSERT, ${BATCH} messages`, bare, many, undefined, BATCH);

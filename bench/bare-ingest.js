@@ -5,6 +5,8 @@
 // uses: one row for `{ role, text }`, one multi-row INSERT for `{ messages: [...] }`. It does NOT
 // check or lock the conversation, open a transaction of its own (each INSERT autocommits), validate
 // the body beyond its types, or retry a missing partition.
+// With BARE_TRANSACTION=1 it runs the service's statements instead: BEGIN (SQLite: BEGIN IMMEDIATE),
+// SELECT 1 FROM conversation WHERE id = $1 (PostgreSQL: FOR KEY SHARE; 404 if none), the INSERT, COMMIT.
 //   DATABASE_URL=postgres://... | sqlite:<file>   PORT=...   (GET /health/ready answers once listening)
 require('reflect-metadata');
 const { NestFactory } = require('@nestjs/core');
@@ -14,6 +16,8 @@ const { messageId } = require(resolve(__dirname, '../dist/src/records/message-id
 
 const url = process.env.DATABASE_URL;
 const sqlite = url.startsWith('sqlite:');
+const TRANSACTION = process.env.BARE_TRANSACTION === '1';
+const notFound = (id) => Object.assign(new Error(`conversation ${id} not found`), { status: 404 });
 
 /** TypeORM's better-sqlite3 driver stores a Date as 'YYYY-MM-DD HH:MM:SS.SSS' (UTC); pg takes the Date. */
 const sqliteTime = (d) => d.toISOString().replace('T', ' ').slice(0, 23);
@@ -35,15 +39,33 @@ if (sqlite) {
     }
     return statements.get(n);
   };
-  insert = async (rows) => {
-    statement(rows.length).run(rows.flatMap(([id, c, role, text, at]) => [id, c, role, text, sqliteTime(at)]));
-  };
+  const exists = db.prepare('SELECT 1 FROM "conversation" WHERE "id" = ?');
+  const run = (rows) => statement(rows.length).run(rows.flatMap(([id, c, role, text, at]) => [id, c, role, text, sqliteTime(at)]));
+  const checked = db.transaction((rows) => {
+    if (!exists.get(rows[0][1])) throw notFound(rows[0][1]);
+    run(rows);
+  });
+  insert = async (rows) => (TRANSACTION ? checked.immediate(rows) : run(rows));
 } else {
   const { Pool } = require('pg');
   const pool = new Pool({ connectionString: url, max: 10 });
+  const sql = (rows) =>
+    `INSERT INTO "message"("id", "conversation_id", "role", "text", "created_at") VALUES ${rows.map((_, i) => `($${i * 5 + 1}, $${i * 5 + 2}, $${i * 5 + 3}, $${i * 5 + 4}, $${i * 5 + 5})`).join(', ')}`;
   insert = async (rows) => {
-    const values = rows.map((_, i) => `($${i * 5 + 1}, $${i * 5 + 2}, $${i * 5 + 3}, $${i * 5 + 4}, $${i * 5 + 5})`).join(', ');
-    await pool.query(`INSERT INTO "message"("id", "conversation_id", "role", "text", "created_at") VALUES ${values}`, rows.flat());
+    if (!TRANSACTION) return void (await pool.query(sql(rows), rows.flat()));
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rowCount } = await client.query('SELECT 1 FROM "conversation" WHERE "id" = $1 FOR KEY SHARE', [rows[0][1]]);
+      if (!rowCount) throw notFound(rows[0][1]);
+      await client.query(sql(rows), rows.flat());
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   };
 }
 
