@@ -155,13 +155,14 @@ export function requestLogging(params: Params) {
         const statusCode = res.statusCode;
         const level = statusCode >= 500 ? 'error' : statusCode >= 400 ? 'warn' : 'info';
         if (!lines.isLevelEnabled(level)) return;
-        const line: Record<string, unknown> = {
-          req: { id: fields.id, method: fields.method, url: maskEmails(fields.url) },
-          res: { statusCode },
-          responseTime: Date.now() - started,
-        };
-        if (statusCode >= 500) line.err = pino.stdSerializers.err(new Error(`failed with status code ${statusCode}`));
-        lines[level](line, statusCode >= 500 ? 'request errored' : 'request completed');
+        // The keys in pino-http's order.
+        const req = { id: fields.id, method: fields.method, url: maskEmails(fields.url) };
+        const responseTime = Date.now() - started;
+        if (statusCode < 500) lines[level]({ req, res: { statusCode }, responseTime }, 'request completed');
+        else {
+          const err = pino.stdSerializers.err(new Error(`failed with status code ${statusCode}`));
+          lines[level]({ req, res: { statusCode }, err, responseTime }, 'request errored');
+        }
       });
     }
     storage.run(new RequestContext(root, fields) as unknown as Store, next);
