@@ -137,9 +137,10 @@ class RequestContext {
 }
 
 /**
- * The first middleware after the security headers and the metrics: gives the request its id (X-Request-Id, req.id)
- * and its logging context, and, with LOG_HTTP_REQUESTS, logs one line when the response is done (info; warn for a
- * 4xx; error for a 5xx), except for the probe and scrape paths. `params` is what loggerParams returned.
+ * The last middleware before Nest's routes (after the body parser, whose stream callbacks would not carry the
+ * context): gives the request its id (X-Request-Id, req.id) and its logging context, and, with LOG_HTTP_REQUESTS, logs
+ * one line when the response is done (info; warn for a 4xx; error for a 5xx), except for the probe and scrape paths.
+ * `params` is what loggerParams returned.
  */
 export function requestLogging(params: Params) {
   const root = (params.pinoHttp as { logger: pino.Logger }).logger;
