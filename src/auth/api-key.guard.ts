@@ -42,17 +42,34 @@ export class ApiKeyGuard implements CanActivate {
     private readonly limiter: AuthFailureLimiter,
   ) {}
 
+  /** Each handler's @Public / @Roles, read once: decorators do not change once the app is built. */
+  private readonly access = new WeakMap<object, { isPublic: boolean; required: Role[] }>();
+
+  private accessOf(context: ExecutionContext): { isPublic: boolean; required: Role[] } {
+    const handler = context.getHandler();
+    let access = this.access.get(handler);
+    if (!access) {
+      const targets = [handler, context.getClass()];
+      access = {
+        isPublic: !!this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets),
+        required: this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets) ?? ['operator'],
+      };
+      this.access.set(handler, access);
+    }
+    return access;
+  }
+
   canActivate(context: ExecutionContext): boolean {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
-    const required = this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets) ?? ['operator'];
+    const { isPublic, required } = this.accessOf(context);
+    if (isPublic) return true;
 
     const http = context.switchToHttp();
     const req = http.getRequest<AuthedRequest>();
-    const client = req.ip ?? 'unknown';
+    // req.ip goes through Express's trust-proxy logic: only asked for when a client has failed lately.
+    const client = () => req.ip ?? 'unknown';
 
     // Checked before the key, so a blocked client learns nothing from further guesses.
-    const retryAfter = this.limiter.retryAfterSeconds(client);
+    const retryAfter = this.limiter.tracking ? this.limiter.retryAfterSeconds(client()) : 0;
     if (retryAfter > 0) {
       http.getResponse<Response>().setHeader('Retry-After', String(retryAfter));
       throw new HttpException(
@@ -65,7 +82,7 @@ export class ApiKeyGuard implements CanActivate {
     if (!key) throw new UnauthorizedException('an API key is required (Authorization: Bearer <key> or X-API-Key: <key>)');
     const role = this.keys.roleOf(key);
     if (!role) {
-      this.limiter.recordFailure(client);
+      this.limiter.recordFailure(client());
       throw new UnauthorizedException('the API key is not valid');
     }
     if (!roleSatisfies(role, required)) {

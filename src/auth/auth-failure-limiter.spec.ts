@@ -20,6 +20,16 @@ describe('AuthFailureLimiter', () => {
     expect(l.retryAfterSeconds('a')).toBe(0);
   });
 
+  it('says whether it tracks any client (the guard asks for the client address only then)', () => {
+    const l = limiter();
+    expect(l.tracking).toBe(false);
+    l.recordFailure('a');
+    expect(l.tracking).toBe(true);
+    now += 60_000;
+    expect(l.retryAfterSeconds('a')).toBe(0);
+    expect(l.tracking).toBe(false);
+  });
+
   it('counts each client separately', () => {
     const l = limiter();
     for (let i = 0; i < 3; i++) l.recordFailure('a');

@@ -16,6 +16,11 @@ export class AuthFailureLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Whether any client has failed within its window (if none has, none is blocked). */
+  get tracking(): boolean {
+    return this.failures.size > 0;
+  }
+
   /** Seconds until the client may try again, or 0 if it is not blocked. */
   retryAfterSeconds(client: string): number {
     const entry = this.failures.get(client);

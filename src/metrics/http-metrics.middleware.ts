@@ -2,23 +2,33 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Histogram } from 'prom-client';
 
 /**
- * Nest mounts global middleware (nestjs-pino's forRoutes('*')) as an Express route on this catch-all, so
- * it is what req.route holds when no controller route matched the request.
+ * Nest mounts a module's middleware for all routes (forRoutes('*'), as nestjs-pino's used to be) as an Express
+ * route on this catch-all, so it is what req.route holds when no controller route matched the request.
  */
 const NEST_MIDDLEWARE_ROUTES = new Set(['/{*path}', '{*path}', '/*path']);
 
+type Labels = 'method' | 'route' | 'status_code';
+
 /**
- * Times every request, including those refused by the guard or matching no route. The route label is
- * the matched route pattern (never the raw path, whose ids would explode the series count).
+ * Times a request, including those refused by the guard or matching no route. The route label is the
+ * matched route pattern (never the raw path, whose ids would explode the series count).
  */
-export function httpMetricsMiddleware(histogram: Histogram<'method' | 'route' | 'status_code'>) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const end = histogram.startTimer();
-    res.on('finish', () => {
+export function httpTiming(histogram: Histogram<Labels>): (req: Request, res: Response) => void {
+  return (req, res) => {
+    const started = performance.now();
+    res.once('finish', () => {
       const path: unknown = req.route?.path;
       const route = typeof path === 'string' && !NEST_MIDDLEWARE_ROUTES.has(path) ? `${req.baseUrl}${path}` : 'unmatched';
-      end({ method: req.method, route, status_code: String(res.statusCode) });
+      histogram.observe({ method: req.method, route, status_code: String(res.statusCode) }, (performance.now() - started) / 1000);
     });
+  };
+}
+
+/** httpTiming as a middleware of its own. */
+export function httpMetricsMiddleware(histogram: Histogram<Labels>) {
+  const time = httpTiming(histogram);
+  return (req: Request, res: Response, next: NextFunction) => {
+    time(req, res);
     next();
   };
 }
