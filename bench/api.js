@@ -2,7 +2,7 @@
 // The request pipeline (issue 13): the service's HTTP throughput and server CPU per request against
 // bare Nest routes measured in the same run.
 //   npm run build && node bench/api.js [--only sqlite|pg] [--rounds 3] [--duration 5] [--warmup 1] [--connections 10]
-//   (--targets status,live,ingest,batch picks rows; --cpu-prof <dir> writes each service's V8 CPU profile there,
+//   (--targets status,live,ingest,batch,ingest-id,batch-id picks rows; --cpu-prof <dir> writes each service's V8 CPU profile there,
 //    for bench/profile-breakdown.js; --env K=V[,K=V] sets variables of the services, e.g. LOG_HTTP_REQUESTS=false)
 //
 // Targets, all started at once and measured in ROUNDS interleaved rounds (other sessions share the 2
@@ -32,6 +32,7 @@
 // PostgreSQL is used when TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test) answers;
 // the run gets a database of its own (pipeline_bench_api_<pid>), dropped at the end, also on failure or Ctrl-C.
 const { spawn } = require('node:child_process');
+const { randomUUID } = require('node:crypto');
 const { mkdtempSync, openSync, closeSync, readFileSync, rmSync, existsSync, mkdirSync } = require('node:fs');
 const { tmpdir, loadavg, cpus } = require('node:os');
 const { join, resolve } = require('node:path');
@@ -210,6 +211,8 @@ async function cannon(target) {
     headers: target.headers,
     body: target.body,
     connections: CONNECTIONS,
+    // A body made anew for each request (fresh client ids), when the row has one.
+    ...(target.fresh ? { requests: [{ setupRequest: (req) => ({ ...req, body: target.fresh() }) }] } : {}),
   };
   await autocannon({ ...opts, duration: WARMUP });
   const pid = target.server.child.pid;
@@ -314,6 +317,27 @@ async function setUp(withSqlite, withPg) {
       const base = post(`${name}: bare Nest INSERT, ${BATCH} messages`, bare, many, undefined, BATCH);
       rows.push(base, {
         ...post(`${name}: POST .../messages, ${BATCH} messages (ingest key)`, server, many, KEYS.ingest, BATCH),
+        against: base,
+      });
+    }
+    // The same appends with a client id on every message (a new one each request): what the retry
+    // contract costs a first delivery (the conversation locked FOR NO KEY UPDATE, the ids looked up in
+    // every partition on PostgreSQL, then the insert).
+    const withIds = (body) => () =>
+      JSON.stringify(body.messages ? { messages: body.messages.map((m) => ({ id: randomUUID(), ...m })) } : { id: randomUUID(), ...body });
+    if (KINDS.includes('ingest-id')) {
+      const base = post(`${name}: bare Nest INSERT, 1 message (bench/bare-ingest.js)`, bare, one, undefined, 1);
+      rows.push(base, {
+        ...post(`${name}: POST .../messages, 1 message with a client id (ingest key)`, server, one, KEYS.ingest, 1),
+        fresh: withIds(JSON.parse(one)),
+        against: base,
+      });
+    }
+    if (KINDS.includes('batch-id')) {
+      const base = post(`${name}: bare Nest INSERT, ${BATCH} messages`, bare, many, undefined, BATCH);
+      rows.push(base, {
+        ...post(`${name}: POST .../messages, ${BATCH} messages with client ids (ingest key)`, server, many, KEYS.ingest, BATCH),
+        fresh: withIds(JSON.parse(many)),
         against: base,
       });
     }

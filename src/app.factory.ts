@@ -56,6 +56,9 @@ export async function createApp(options: AppOptions): Promise<NestExpressApplica
   app.useLogger(app.get(Logger));
   app.set('trust proxy', trustProxy(env.TRUST_PROXY));
   app.disable('x-powered-by');
+  // No ETag on API answers: Express would hash every JSON body for a header that no client of this API
+  // sends back (If-None-Match), and most answers change between two reads anyway.
+  app.set('etag', false);
   // helmet's headers (HELMET_OPTIONS), worked out once and set on every response.
   const setSecurityHeaders = applySecurityHeaders(securityHeaders(HELMET_OPTIONS));
   const time = httpTiming(app.get(getToken(HTTP_DURATION)));

@@ -91,9 +91,19 @@ export class Database implements OnApplicationShutdown {
     return this.queued(() => this.immediate(work));
   }
 
-  /** One raw statement in a transaction of its own (on SQLite, in the write queue), answering what it changed. */
-  write<T = Record<string, unknown>>(sql: string, params: unknown[]): Promise<WriteResult<T>> {
-    return this.transaction((m) => execute<T>(m, sql, params));
+  /**
+   * One raw statement, atomic by itself, answering what it changed: on PostgreSQL autocommitted (a
+   * BEGIN and a COMMIT around it would be two more round trips and change nothing), on SQLite in the
+   * write queue under BEGIN IMMEDIATE (see immediate: an autocommitted write could not wait for the lock).
+   */
+  async write<T = Record<string, unknown>>(sql: string, params: unknown[]): Promise<WriteResult<T>> {
+    if (this.kind === 'sqlite') return this.transaction((m) => execute<T>(m, sql, params));
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      return await execute<T>(runner, sql, params);
+    } finally {
+      await runner.release();
+    }
   }
 
   /**

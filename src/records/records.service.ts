@@ -6,6 +6,7 @@ import { keysetPage, Page } from '../common/cursor';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { isForeignKeyViolation, isUniqueViolation } from '../database/errors';
+import { sqlTimestamp } from '../database/sql';
 import { isMissingPartition, MessagePartitions } from '../partitions/message-partitions';
 import { Child } from './child.entity';
 import { Conversation } from './conversation.entity';
@@ -71,13 +72,41 @@ export class RecordsService {
     // stored meanwhile by a request into another conversation: tried again, the lookup finds it.
     for (let attempt = 1; ; attempt++) {
       try {
-        return { single, items: await this.insertUnder('conversation', conversationId, append, clientIds.length > 0) };
+        if (clientIds.length === 0) {
+          await this.insertAll(conversationId, messages);
+          return { single, items: messages.map((value) => ({ value, created: true })) };
+        }
+        return { single, items: await this.insertUnder('conversation', conversationId, append, true) };
       } catch (error) {
         if (attempt >= 3) throw error;
         if (this.partitions.enabled && isMissingPartition(error)) await this.partitions.ensureFor(messages.map((m) => m.createdAt));
         else if (!(clientIds.length > 0 && isUniqueViolation(error))) throw error;
       }
     }
+  }
+
+  /**
+   * Messages without client ids, in one statement that inserts them only if the conversation exists
+   * (nothing to look up first, so no transaction of several statements; the common path of the app).
+   * PostgreSQL: the statement locks the conversation FOR KEY SHARE until it ends, as lockParent does;
+   * the rows travel as four arrays, so its text is the same for one message or a thousand.
+   */
+  private async insertAll(conversationId: string, messages: Message[]): Promise<void> {
+    const columns = 'INSERT INTO message (id, conversation_id, role, text, created_at)';
+    const { affected } =
+      this.db.kind === 'postgres'
+        ? await this.db.write(
+            `WITH c AS (SELECT id FROM conversation WHERE id = $1 FOR KEY SHARE)
+             ${columns} SELECT m.id, c.id, m.role, m.text, m.created_at
+               FROM c, unnest($2::uuid[], $3::varchar[], $4::text[], $5::timestamptz[]) AS m(id, role, text, created_at)`,
+            [conversationId, ...(['id', 'role', 'text', 'createdAt'] as const).map((k) => messages.map((m) => m[k]))],
+          )
+        : await this.db.write(
+            `${columns} SELECT column1, ?, column2, column3, column4 FROM (VALUES ${messages.map(() => '(?, ?, ?, ?)').join(', ')})
+              WHERE EXISTS (SELECT 1 FROM conversation WHERE id = ?)`,
+            [conversationId, ...messages.flatMap((m) => [m.id, m.role, m.text, sqlTimestamp('sqlite', m.createdAt)]), conversationId],
+          );
+    if (affected === 0) throw new NotFoundException(`conversation ${conversationId} not found`);
   }
 
   /**
