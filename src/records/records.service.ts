@@ -1,12 +1,13 @@
 import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { EntityManager, In } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { keysetPage, Page } from '../common/cursor';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { isForeignKeyViolation, isUniqueViolation } from '../database/errors';
-import { sqlTimestamp } from '../database/sql';
+import { execute } from '../database/execute';
+import { fromSqlTimestamp, sqlTimestamp } from '../database/sql';
 import { isMissingPartition, MessagePartitions } from '../partitions/message-partitions';
 import { Child } from './child.entity';
 import { Conversation } from './conversation.entity';
@@ -88,25 +89,32 @@ export class RecordsService {
   /**
    * Messages without client ids, in one statement that inserts them only if the conversation exists
    * (nothing to look up first, so no transaction of several statements; the common path of the app).
-   * PostgreSQL: the statement locks the conversation FOR KEY SHARE until it ends, as lockParent does;
-   * the rows travel as four arrays, so its text is the same for one message or a thousand.
    */
   private async insertAll(conversationId: string, messages: Message[]): Promise<void> {
+    const { sql, params } = this.appendStatement(conversationId, messages);
+    if ((await this.db.write(sql, params)).affected === 0) throw new NotFoundException(`conversation ${conversationId} not found`);
+  }
+
+  /**
+   * INSERT of `messages` that adds nothing if the conversation does not exist. PostgreSQL: it locks the
+   * conversation FOR KEY SHARE until it ends, as lockParent does, and the rows travel as four arrays,
+   * so its text is the same for one message or a thousand.
+   */
+  private appendStatement(conversationId: string, messages: Message[]): { sql: string; params: unknown[] } {
     const columns = 'INSERT INTO message (id, conversation_id, role, text, created_at)';
-    const { affected } =
-      this.db.kind === 'postgres'
-        ? await this.db.write(
-            `WITH c AS (SELECT id FROM conversation WHERE id = $1 FOR KEY SHARE)
-             ${columns} SELECT m.id, c.id, m.role, m.text, m.created_at
-               FROM c, unnest($2::uuid[], $3::varchar[], $4::text[], $5::timestamptz[]) AS m(id, role, text, created_at)`,
-            [conversationId, ...(['id', 'role', 'text', 'createdAt'] as const).map((k) => messages.map((m) => m[k]))],
-          )
-        : await this.db.write(
-            `${columns} SELECT column1, ?, column2, column3, column4 FROM (VALUES ${messages.map(() => '(?, ?, ?, ?)').join(', ')})
-              WHERE EXISTS (SELECT 1 FROM conversation WHERE id = ?)`,
-            [conversationId, ...messages.flatMap((m) => [m.id, m.role, m.text, sqlTimestamp('sqlite', m.createdAt)]), conversationId],
-          );
-    if (affected === 0) throw new NotFoundException(`conversation ${conversationId} not found`);
+    if (this.db.kind === 'postgres') {
+      return {
+        sql: `WITH c AS (SELECT id FROM conversation WHERE id = $1 FOR KEY SHARE)
+              ${columns} SELECT m.id, c.id, m.role, m.text, m.created_at
+                FROM c, unnest($2::uuid[], $3::varchar[], $4::text[], $5::timestamptz[]) AS m(id, role, text, created_at)`,
+        params: [conversationId, ...(['id', 'role', 'text', 'createdAt'] as const).map((k) => messages.map((m) => m[k]))],
+      };
+    }
+    return {
+      sql: `${columns} SELECT column1, ?, column2, column3, column4 FROM (VALUES ${messages.map(() => '(?, ?, ?, ?)').join(', ')})
+             WHERE EXISTS (SELECT 1 FROM conversation WHERE id = ?)`,
+      params: [conversationId, ...messages.flatMap((m) => [m.id, m.role, m.text, sqlTimestamp('sqlite', m.createdAt)]), conversationId],
+    };
   }
 
   /**
@@ -121,8 +129,7 @@ export class RecordsService {
     messages: Message[],
     clientIds: string[],
   ): Promise<Created<Message>[]> {
-    const stored = new Map<string, Message>();
-    if (clientIds.length > 0) for (const s of await m.getRepository(Message).findBy({ id: In(clientIds) })) stored.set(s.id, s);
+    const stored = new Map((await this.storedMessages(m, clientIds)).map((s) => [s.id, s]));
     const conflicts: string[] = [];
     const items = messages.map((message, i): Created<Message> => {
       const existing = stored.get(message.id);
@@ -138,8 +145,26 @@ export class RecordsService {
     });
     if (conflicts.length > 0) throw new ConflictException(conflicts.length === 1 ? conflicts[0] : conflicts);
     const fresh = items.filter((item) => item.created).map((item) => item.value);
-    if (fresh.length > 0) await m.createQueryBuilder().insert().into(Message).values(fresh).updateEntity(false).execute();
+    if (fresh.length > 0) {
+      const { sql, params } = this.appendStatement(conversationId, fresh);
+      await execute(m, sql, params);
+    }
     return items;
+  }
+
+  /**
+   * The stored messages among `ids`, in any conversation. On PostgreSQL every partition's primary key
+   * is searched (the id alone does not say which day it is in), by an index scan each: lockParent has
+   * turned sequential scans off for this transaction, because the day being written has no planner
+   * statistics until it is analyzed, and a plan made without them scans it whole.
+   */
+  private async storedMessages(m: EntityManager, ids: string[]): Promise<Message[]> {
+    const select = 'SELECT id, conversation_id AS "conversationId", role, text, created_at AS "createdAt" FROM message';
+    const rows: Message[] =
+      this.db.kind === 'postgres'
+        ? await m.query(`${select} WHERE id = ANY($1::uuid[])`, [ids])
+        : await m.query(`${select} WHERE id IN (${ids.map(() => '?').join(', ')})`, ids);
+    return rows.map((r) => ({ ...r, createdAt: fromSqlTimestamp(r.createdAt)! }));
   }
 
   async listConversations(childId: string, limit = DEFAULT_PAGE, cursor?: string): Promise<Page<Conversation>> {
@@ -207,7 +232,10 @@ export class RecordsService {
       const entity = { guardian: Guardian, child: Child, conversation: Conversation }[parent];
       return m.getRepository(entity).exists({ where: { id } });
     }
-    const rows: unknown[] = await m.query(`SELECT 1 FROM ${parent} WHERE id = $1 FOR ${exclusive ? 'NO KEY UPDATE' : 'KEY SHARE'}`, [id]);
+    // Exclusive: also no sequential scans for the rest of the transaction (see storedMessages), set in the same round trip.
+    const rows: unknown[] = exclusive
+      ? await m.query(`SELECT set_config('enable_seqscan', 'off', true) FROM conversation WHERE id = $1 FOR NO KEY UPDATE`, [id])
+      : await m.query(`SELECT 1 FROM ${parent} WHERE id = $1 FOR KEY SHARE`, [id]);
     return rows.length > 0;
   }
 
