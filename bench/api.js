@@ -212,7 +212,12 @@ async function cannon(target) {
     body: target.body,
     connections: CONNECTIONS,
     // A body made anew for each request (fresh client ids), when the row has one.
-    ...(target.fresh ? { requests: [{ setupRequest: (req) => ({ ...req, body: target.fresh() }) }] } : {}),
+    // And a path of its own, when the row spreads its requests over several conversations.
+    ...(target.fresh
+      ? {
+          requests: [{ setupRequest: (req) => ({ ...req, body: target.fresh(), ...(target.paths ? { path: target.paths.next() } : {}) }) }],
+        }
+      : {}),
   };
   await autocannon({ ...opts, duration: WARMUP });
   const pid = target.server.child.pid;
@@ -325,21 +330,36 @@ async function setUp(withSqlite, withPg) {
     // every partition on PostgreSQL, then the insert).
     const withIds = (body) => () =>
       JSON.stringify(body.messages ? { messages: body.messages.map((m) => ({ id: randomUUID(), ...m })) } : { id: randomUUID(), ...body });
-    if (KINDS.includes('ingest-id')) {
-      const base = post(`${name}: bare Nest INSERT, 1 message (bench/bare-ingest.js)`, bare, one, undefined, 1);
-      rows.push(base, {
-        ...post(`${name}: POST .../messages, 1 message with a client id (ingest key)`, server, one, KEYS.ingest, 1),
-        fresh: withIds(JSON.parse(one)),
-        against: base,
-      });
-    }
-    if (KINDS.includes('batch-id')) {
-      const base = post(`${name}: bare Nest INSERT, ${BATCH} messages`, bare, many, undefined, BATCH);
-      rows.push(base, {
-        ...post(`${name}: POST .../messages, ${BATCH} messages with client ids (ingest key)`, server, many, KEYS.ingest, BATCH),
-        fresh: withIds(JSON.parse(many)),
-        against: base,
-      });
+    // One conversation per client, taken in turn: appends with ids into one conversation take turns by
+    // design (its lock), and a toy writes one conversation at a time; this shows what the ids cost apart from that.
+    const conversations = [];
+    for (let i = 0; i < CONNECTIONS; i++)
+      conversations.push((await expectOk(server.port, 'POST', `/v1/children/${child.id}/conversations`, { ...ingest, body: {} })).id);
+    let turn = 0;
+    const spread = { next: () => `/v1/conversations/${conversations[turn++ % conversations.length]}/messages` };
+    for (const [kind, body, n, what] of [
+      ['ingest-id', one, 1, '1 message with a client id'],
+      ['batch-id', many, BATCH, `${BATCH} messages with client ids`],
+    ]) {
+      if (!KINDS.includes(kind)) continue;
+      const base = post(
+        `${name}: bare Nest INSERT, ${n === 1 ? '1 message (bench/bare-ingest.js)' : `${BATCH} messages`}`,
+        bare,
+        body,
+        undefined,
+        n,
+      );
+      const fresh = withIds(JSON.parse(body));
+      rows.push(
+        base,
+        { ...post(`${name}: POST .../messages, ${what}, all into one conversation`, server, body, KEYS.ingest, n), fresh, against: base },
+        {
+          ...post(`${name}: POST .../messages, ${what}, one conversation per client`, server, body, KEYS.ingest, n),
+          fresh,
+          paths: spread,
+          against: base,
+        },
+      );
     }
   }
   return { bareGet, rows, services };
