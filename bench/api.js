@@ -31,28 +31,29 @@
 //
 // PostgreSQL is used when TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test) answers;
 // the run gets a database of its own (pipeline_bench_api_<pid>), dropped at the end, also on failure or Ctrl-C.
-const { spawn } = require('node:child_process');
 const { randomUUID } = require('node:crypto');
-const { mkdtempSync, openSync, closeSync, readFileSync, rmSync, existsSync, mkdirSync } = require('node:fs');
-const { tmpdir, loadavg, cpus } = require('node:os');
+const { existsSync, mkdirSync } = require('node:fs');
+const { cpus } = require('node:os');
 const { join, resolve } = require('node:path');
-const http = require('node:http');
-const autocannon = require('autocannon');
-const { adminQuery, pgAvailable, createDatabase } = require('./pg');
-const { KEYS, freePort, serviceEnv } = require('./service');
+const { adminQuery, pgAvailable } = require('./pg');
+const { KEYS, serviceEnv } = require('./service');
+const {
+  option,
+  runOptions,
+  stop,
+  cleanupAll,
+  scratchDatabase,
+  tempDir,
+  expectOk,
+  startServer,
+  cannon,
+  interleavedRound,
+  median,
+  int,
+  loadNow,
+} = require('./harness');
 
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  const value = process.argv[i + 1];
-  if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value`);
-  return value;
-}
-const DURATION = Number(option('duration', 5));
-const WARMUP = Number(option('warmup', 1));
-const CONNECTIONS = Number(option('connections', 10));
-const ROUNDS = Number(option('rounds', 3));
-const ONLY = option('only', undefined);
+const { DURATION, WARMUP, CONNECTIONS, ROUNDS, ONLY } = runOptions({ duration: 5, warmup: 1 });
 const KINDS = option('targets', 'status,live,ingest,batch').split(',');
 const CPU_PROF = option('cpu-prof', undefined);
 // --env K=V[,K=V]: extra variables for the services (e.g. LOG_HTTP_REQUESTS=false, to price a component).
@@ -63,148 +64,14 @@ const EXTRA_ENV = Object.fromEntries(
     .map((kv) => kv.split('=')),
 );
 const BATCH = 100;
-if (ONLY && !['pg', 'sqlite'].includes(ONLY)) throw new Error('--only must be pg or sqlite');
 
 const ROOT = resolve(__dirname, '..');
 const MAIN = resolve(option('main', join(ROOT, 'dist/src/main.js'))); // --main: another build of the service, for an A/B
 const BARE = join(__dirname, 'bare-nest.js');
 const BARE_INGEST = join(__dirname, 'bare-ingest.js');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// --- clean-up: processes, databases and directories are released whatever happens -------------
-
-const children = new Set();
-const databases = new Map();
-const dirs = new Set();
-
-async function stop(child, graceMs = 15000) {
-  if (child.exitCode !== null || child.signalCode !== null) return children.delete(child);
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-  children.delete(child);
-}
-let cleaning;
-function cleanupAll() {
-  cleaning ??= (async () => {
-    await Promise.allSettled([...children].map((c) => stop(c)));
-    for (const [name, drop] of databases) {
-      await drop().catch((e) => console.error(`could not drop ${name}: ${e.message}`));
-      databases.delete(name);
-    }
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  })();
-  return cleaning;
-}
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: cleaning up`);
-    process.on('unhandledRejection', () => undefined);
-    cleanupAll().finally(() => process.exit(130));
-  });
-}
-
-// --- HTTP and processes ----------------------------------------------------------------------
-
-function request(port, method, path, { key, body } = {}) {
-  return new Promise((done, fail) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers = {};
-    if (key) headers['X-API-Key'] = key;
-    if (payload) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) });
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, timeout: 10000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => {
-        let json;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = text;
-        }
-        done({ status: res.statusCode, body: json, headers: res.headers });
-      });
-    });
-    req.on('error', fail);
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timeout`)));
-    req.end(payload);
-  });
-}
-async function expectOk(port, method, path, options) {
-  const res = await request(port, method, path, options);
-  if (res.status < 200 || res.status >= 300) throw new Error(`${method} ${path} -> ${res.status}: ${JSON.stringify(res.body)}`);
-  return res.body;
-}
-
-/** Spawns `script` in `cwd` with `env`; stdout to a file (read for warnings and errors), stderr kept. */
-async function startServer(script, env, cwd, nodeArgs = []) {
-  const port = await freePort();
-  const stdoutFile = join(cwd, `stdout-${port}.log`);
-  const fd = openSync(stdoutFile, 'w');
-  const child = spawn(process.execPath, [...nodeArgs, script], { cwd, env: { ...env, PORT: String(port) }, stdio: ['ignore', fd, 'pipe'] });
-  closeSync(fd);
-  children.add(child);
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const deadline = Date.now() + 60000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}: ${stderr}`);
-    if (Date.now() > deadline) throw new Error(`${script} not ready after 60 s: ${stderr}`);
-    const res = await request(port, 'GET', '/health/ready').catch(() => undefined);
-    if (res?.status === 200) break;
-    await sleep(20);
-  }
-  return {
-    port,
-    child,
-    /** Log lines at warn or above (request lines of 4xx/5xx included), by message, with counts. */
-    problems() {
-      const seen = new Map();
-      const text = existsSync(stdoutFile) ? readFileSync(stdoutFile, 'utf8') : '';
-      for (const line of text.split('\n')) {
-        if (!line.trim()) continue;
-        let entry;
-        try {
-          entry = JSON.parse(line);
-        } catch {
-          entry = { level: 50, msg: `(not JSON) ${line.slice(0, 200)}` };
-        }
-        if (!(entry.level >= 40)) continue;
-        const msg = `${entry.level >= 50 ? 'ERROR' : 'WARN'} ${String(entry.msg ?? '').slice(0, 200)}`;
-        seen.set(msg, (seen.get(msg) ?? 0) + 1);
-      }
-      if (stderr.trim()) seen.set(`STDERR ${stderr.trim().slice(0, 240)}`, 1);
-      return [...seen].map(([msg, n]) => `${n}x ${msg}`);
-    },
-    /** How many request lines ("request completed") the log holds, and whether each carries req.id. */
-    requestLines() {
-      const text = existsSync(stdoutFile) ? readFileSync(stdoutFile, 'utf8') : '';
-      let lines = 0;
-      let withId = 0;
-      for (const line of text.split('\n')) {
-        if (!line.includes('"request completed"')) continue;
-        lines += 1;
-        if (/"req":\{"id":"[^"]+"/.test(line)) withId += 1;
-      }
-      return { lines, withId };
-    },
-  };
-}
-
-const CLK_TCK = 100;
-function cpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
-
-async function cannon(target) {
+/** One row's measurement: its request (a fresh body, and path, per request when the row has them). */
+function measure(target) {
   const opts = {
     url: `http://127.0.0.1:${target.server.port}${target.path}`,
     method: target.method ?? 'GET',
@@ -219,45 +86,20 @@ async function cannon(target) {
         }
       : {}),
   };
-  await autocannon({ ...opts, duration: WARMUP });
-  const pid = target.server.child.pid;
-  const cpuBefore = cpuMs(pid);
-  const r = await autocannon({ ...opts, duration: DURATION });
-  const cpu = cpuMs(pid) - cpuBefore;
-  return {
-    cpuUs: (cpu * 1000) / r.requests.total,
-    rps: r.requests.average,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    bad: r.non2xx + r.errors + r.timeouts,
-    bytes: r.throughput.average / r.requests.average,
-  };
+  return cannon(target.server, opts, { warmup: WARMUP, duration: DURATION });
 }
-
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-const int = (v) => Math.round(v).toLocaleString('en-US');
-const loadNow = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
 
 // --- the run ---------------------------------------------------------------------------------
 
 async function setUp(withSqlite, withPg) {
-  const cwd = mkdtempSync(join(tmpdir(), 'teddy-bench-api-'));
-  dirs.add(cwd);
+  const cwd = tempDir('teddy-bench-api-');
   const dbs = [];
   if (withSqlite) dbs.push({ name: 'SQLite', url: `sqlite:${join(cwd, 'data/teddy.sqlite')}` });
   if (withPg) {
-    const name = `pipeline_bench_api_${process.pid}`;
-    const db = await createDatabase(name);
-    databases.set(name, db.drop);
+    const db = await scratchDatabase(`pipeline_bench_api_${process.pid}`);
     dbs.push({ name: 'PostgreSQL', url: db.url });
   }
-  const bareGet = { label: 'bare Nest GET route (bench/bare-nest.js)', server: await startServer(BARE, { PATH: process.env.PATH }, cwd) };
+  const bareGet = { label: 'bare Nest GET route (bench/bare-nest.js)', server: await startServer(BARE, {}, { cwd }) };
   const rows = [];
   const services = [];
   for (const { name, url } of dbs) {
@@ -270,7 +112,7 @@ async function setUp(withSqlite, withPg) {
     const dir = join(cwd, name);
     mkdirSync(dir);
     const nodeArgs = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${resolve(CPU_PROF)}`, `--cpu-prof-name=service-${name}.cpuprofile`] : [];
-    const server = await startServer(MAIN, env, dir, nodeArgs);
+    const server = await startServer(MAIN, env, { cwd: dir, nodeArgs });
     services.push({ name, server });
     // The family the ingest rows write under.
     const ingest = { key: KEYS.ingest };
@@ -280,9 +122,9 @@ async function setUp(withSqlite, withPg) {
     });
     const child = await expectOk(server.port, 'POST', `/v1/guardians/${guardian.id}/children`, { ...ingest, body: { displayName: 'Kid' } });
     const conversation = await expectOk(server.port, 'POST', `/v1/children/${child.id}/conversations`, { ...ingest, body: {} });
-    const bare = await startServer(BARE_INGEST, { PATH: process.env.PATH, DATABASE_URL: url }, dir);
+    const bare = await startServer(BARE_INGEST, { DATABASE_URL: url }, { cwd: dir });
     const bareTx = KINDS.includes('ingest')
-      ? await startServer(BARE_INGEST, { PATH: process.env.PATH, DATABASE_URL: url, BARE_TRANSACTION: '1' }, dir)
+      ? await startServer(BARE_INGEST, { DATABASE_URL: url, BARE_TRANSACTION: '1' }, { cwd: dir })
       : undefined;
     const path = `/v1/conversations/${conversation.id}/messages`;
     const json = { 'Content-Type': 'application/json' };
@@ -387,11 +229,13 @@ async function main() {
   const samples = new Map([bareGet, ...rows].map((r) => [r, []]));
   for (let round = 0; round < ROUNDS; round++) {
     console.error(`-- round ${round + 1}/${ROUNDS}`);
-    const before = await cannon({ ...bareGet, path: '/health/ready', headers: {} });
-    const results = new Map();
-    for (const r of rows) results.set(r, await cannon(r));
-    const after = await cannon({ ...bareGet, path: '/health/ready', headers: {} });
-    const base = { rps: (before.rps + after.rps) / 2, cpuUs: (before.cpuUs + after.cpuUs) / 2 };
+    const measured = await interleavedRound(
+      () => measure({ ...bareGet, path: '/health/ready', headers: {} }),
+      rows.map((r) => () => measure(r)),
+    );
+    const { before, base } = measured;
+    const results = new Map(rows.map((r, i) => [r, measured.results[i]]));
+    // The bare GET row keeps the latency and errors of its first measurement in the round (bench/scheduler.js averages both).
     samples.get(bareGet).push({ ...before, ...base, ratio: 1, cpuRatio: 1 });
     for (const r of rows) {
       const m = results.get(r);

@@ -18,225 +18,63 @@
 // PostgreSQL is measured when TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test)
 // answers; each setup gets a fresh database, dropped at the end, also on failure or Ctrl-C.
 const { spawn } = require('node:child_process');
-const { mkdtempSync, openSync, closeSync, readFileSync, rmSync, existsSync } = require('node:fs');
-const { tmpdir, loadavg, cpus } = require('node:os');
+const { existsSync } = require('node:fs');
+const { cpus } = require('node:os');
 const { join, resolve } = require('node:path');
-const http = require('node:http');
-const autocannon = require('autocannon');
 const { Client } = require('pg');
-const { PG_ADMIN, adminQuery, pgAvailable, createDatabase } = require('./pg');
+const { PG_ADMIN, adminQuery, pgAvailable } = require('./pg');
+const { KEYS } = require('./service');
+const {
+  option,
+  runOptions,
+  sleep,
+  track,
+  stop,
+  cleanupAll,
+  scratchDatabase,
+  expectOk,
+  startServer,
+  cannon,
+  interleavedRound,
+  int,
+  loadNow,
+} = require('./harness');
 
 // ---------------------------------------------------------------------------------------------
 // Options
 // ---------------------------------------------------------------------------------------------
 
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  const value = process.argv[i + 1];
-  if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value`);
-  return value;
-}
 const FIRES = Number(option('fires', 60));
-const DURATION = Number(option('duration', 10));
-const WARMUP = Number(option('warmup', 2));
-const CONNECTIONS = Number(option('connections', 10));
-const ROUNDS = Number(option('rounds', 3));
-const ONLY = option('only', undefined);
+const { DURATION, WARMUP, CONNECTIONS, ROUNDS, ONLY } = runOptions({ duration: 10, warmup: 2 });
 const SKIP = option('skip', undefined); // lag | http: for a partial re-run
-if (ONLY && !['pg', 'sqlite'].includes(ONLY)) throw new Error('--only must be pg or sqlite');
 if (SKIP && !['lag', 'http'].includes(SKIP)) throw new Error('--skip must be lag or http');
 if (!(FIRES >= 5)) throw new Error('--fires must be at least 5');
 
 const ROOT = resolve(__dirname, '..');
 const MAIN = join(ROOT, 'dist/src/main.js');
 const BARE = join(__dirname, 'bare-nest.js');
-const ADMIN_KEY = 'bench-operator-key-0000000001';
-const VIEWER_KEY = 'bench-viewer-key-00000000002';
 const JOB_ID = 'bench_every_second';
 const SYNC_SECONDS = 1;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** A port free right now (the kernel's choice), so other sessions' servers on this machine are never hit. */
-function freePort() {
-  return new Promise((done, fail) => {
-    const probe = require('node:net').createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => done(port));
-    });
+const freshPg = (label) => scratchDatabase(`teddy_bench_sched_${process.pid}_${label}`);
+// Each server in a temp dir of its own (SQLite's ./data/teddy.sqlite in it); its log messages with
+// times and UUIDs blanked, so that repeats count as one, and kept to 240 characters (bench/api.js: 200).
+const launch = (script, env) =>
+  startServer(script, env, {
+    tempPrefix: 'teddy-bench-sched-',
+    logMessage: (msg) =>
+      msg
+        .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<t>')
+        .replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<uuid>')
+        .slice(0, 240),
   });
-}
 
-// ---------------------------------------------------------------------------------------------
-// Clean-up: every process and database is registered as it is made, and released in reverse order
-// whatever happens (error, Ctrl-C).
-// ---------------------------------------------------------------------------------------------
-
-const children = new Set();
-const databases = new Map(); // name -> drop()
-const dirs = new Set();
-
-async function stop(child, graceMs = 15000) {
-  if (child.exitCode !== null || child.signalCode !== null) return children.delete(child);
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-  children.delete(child);
-}
-
-let cleaning;
-let interrupted = false;
-function cleanupAll() {
-  cleaning ??= (async () => {
-    await Promise.allSettled([...children].map((c) => stop(c)));
-    for (const [name, drop] of databases) {
-      await drop().catch((e) => console.error(`could not drop ${name}: ${e.message}`));
-      databases.delete(name);
-    }
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    dirs.clear();
-  })();
-  return cleaning;
-}
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: cleaning up`);
-    interrupted = true;
-    // Whatever was waiting on the processes being stopped fails now; only the clean-up matters.
-    process.on('unhandledRejection', () => undefined);
-    cleanupAll().finally(() => process.exit(130));
-  });
-}
-
-async function freshPg(label) {
-  if (interrupted) throw new Error('interrupted');
-  const name = `teddy_bench_sched_${process.pid}_${label}`;
-  const db = await createDatabase(name);
-  databases.set(name, db.drop);
-  return {
-    url: db.url,
-    drop: async () => {
-      await db.drop();
-      databases.delete(name);
-    },
-  };
-}
-
-function tempDir() {
-  const d = mkdtempSync(join(tmpdir(), 'teddy-bench-sched-'));
-  dirs.add(d);
-  return d;
-}
-
-// ---------------------------------------------------------------------------------------------
-// HTTP
-// ---------------------------------------------------------------------------------------------
-
-function request(port, method, path, { key, body } = {}) {
-  return new Promise((done, fail) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers = {};
-    if (key) headers['X-API-Key'] = key;
-    if (payload) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) });
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, timeout: 10000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => {
-        let json;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = text;
-        }
-        done({ status: res.statusCode, body: json });
-      });
-    });
-    req.on('error', fail);
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timeout`)));
-    req.end(payload);
-  });
-}
-
-async function expectOk(port, method, path, options) {
-  const res = await request(port, method, path, options);
-  if (res.status < 200 || res.status >= 300) throw new Error(`${method} ${path} -> ${res.status}: ${JSON.stringify(res.body)}`);
-  return res.body;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Processes
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Spawns `script` with a clean environment plus `env`; stdout goes to a file (read afterwards for
- * warnings and errors), stderr is kept. Resolves when GET `readyPath` answers 200.
- */
-async function startServer(script, env, readyPath = '/health/ready') {
-  if (interrupted) throw new Error('interrupted');
-  const port = await freePort();
-  const cwd = tempDir();
-  const stdoutFile = join(cwd, 'stdout.log');
-  const fd = openSync(stdoutFile, 'w');
-  const child = spawn(process.execPath, [script], {
-    cwd,
-    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', fd, 'pipe'],
-  });
-  closeSync(fd);
-  children.add(child);
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const deadline = Date.now() + 60000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}: ${stderr}`);
-    if (Date.now() > deadline) throw new Error(`${script} not ready after 60 s: ${stderr}`);
-    const res = await request(port, 'GET', readyPath).catch(() => undefined);
-    if (res?.status === 200) break;
-    await sleep(20);
-  }
-  return {
-    port,
-    cwd,
-    child,
-    stderr: () => stderr,
-    /** Lines at warn (40) or above, by message, with counts. */
-    problems() {
-      const seen = new Map();
-      const text = existsSync(stdoutFile) ? readFileSync(stdoutFile, 'utf8') : '';
-      for (const line of text.split('\n')) {
-        if (!line.trim()) continue;
-        let entry;
-        try {
-          entry = JSON.parse(line);
-        } catch {
-          entry = { level: 50, msg: `(not JSON) ${line.slice(0, 200)}` };
-        }
-        if (!(entry.level >= 40)) continue;
-        const msg = `${entry.level >= 50 ? 'ERROR' : 'WARN'} ${String(entry.msg ?? '')
-          .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<t>')
-          .replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<uuid>')
-          .slice(0, 240)}`;
-        seen.set(msg, (seen.get(msg) ?? 0) + 1);
-      }
-      if (stderr.trim()) seen.set(`STDERR ${stderr.trim().slice(0, 240)}`, 1);
-      return [...seen].map(([msg, n]) => `${n}x ${msg}`);
-    },
-  };
-}
-
+// The service's environment: only PATH and HOST besides (bench/harness.js startServer), the scheduler on, syncing every second.
 function serviceEnv(databaseUrl, extra = {}) {
   return {
     DATABASE_URL: databaseUrl,
-    ADMIN_API_KEY: ADMIN_KEY,
-    VIEWER_API_KEY: VIEWER_KEY,
+    ADMIN_API_KEY: KEYS.operator,
+    VIEWER_API_KEY: KEYS.viewer,
     LOG_FILE: '',
     LOG_LEVEL: 'warn',
     SCHEDULER_SYNC_SECONDS: String(SYNC_SECONDS),
@@ -257,7 +95,6 @@ function summary(values) {
   return { n: s.length, p50: pct(s, 0.5), p99: pct(s, 0.99), max: s[s.length - 1], min: s[0] };
 }
 const ms = (v, digits = 0) => (Number.isFinite(v) ? `${v.toFixed(digits)} ms` : 'n/a');
-const int = (v) => Math.round(v).toLocaleString('en-US');
 
 // ---------------------------------------------------------------------------------------------
 // 1. Fire -> start lag
@@ -280,13 +117,11 @@ function timerBaseline(t0, n) {
       }, Math.max(0, target - Date.now()));
     };
     arm();`;
-  const child = spawn(process.execPath, ['-e', code, String(t0), String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.add(child);
+  const child = track(spawn(process.execPath, ['-e', code, String(t0), String(n)], { stdio: ['ignore', 'pipe', 'inherit'] }));
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   return new Promise((done, fail) =>
     child.once('exit', (code) => {
-      children.delete(child);
       if (code !== 0) return fail(new Error(`timer baseline exited with ${code}`));
       done(JSON.parse(out));
     }),
@@ -381,15 +216,15 @@ async function lagScenario(label, kind, replicas) {
       url = 'sqlite:./data/teddy.sqlite';
     }
     // The first replica migrates the fresh database; the others start once it is done.
-    servers.push(await startServer(MAIN, serviceEnv(url)));
-    servers.push(...(await Promise.all(Array.from({ length: replicas - 1 }, () => startServer(MAIN, serviceEnv(url))))));
+    servers.push(await launch(MAIN, serviceEnv(url)));
+    servers.push(...(await Promise.all(Array.from({ length: replicas - 1 }, () => launch(MAIN, serviceEnv(url))))));
     if (kind === 'sqlite') sqliteFile = join(servers[0].cwd, 'data/teddy.sqlite');
     const api = servers[0].port;
     for (const id of ['daily_data_cleanup', 'cleanup_notifications']) {
-      await expectOk(api, 'PATCH', `/admin/scheduler/jobs/${id}`, { key: ADMIN_KEY, body: { paused: true } });
+      await expectOk(api, 'PATCH', `/admin/scheduler/jobs/${id}`, { key: KEYS.operator, body: { paused: true } });
     }
     await expectOk(api, 'POST', '/admin/scheduler/jobs', {
-      key: ADMIN_KEY,
+      key: KEYS.operator,
       body: { id: JOB_ID, name: 'bench', task: 'cleanup', cron: '* * * * * *', coalesce: false },
     });
     const createdAt = Date.now();
@@ -399,12 +234,12 @@ async function lagScenario(label, kind, replicas) {
     const baseline = timerBaseline(t0, FIRES);
     baseline.catch(() => undefined); // awaited below; an interrupt must not make it an unhandled rejection
     await sleep(tEnd + 700 - Date.now());
-    await expectOk(api, 'PATCH', `/admin/scheduler/jobs/${JOB_ID}`, { key: ADMIN_KEY, body: { paused: true } });
+    await expectOk(api, 'PATCH', `/admin/scheduler/jobs/${JOB_ID}`, { key: KEYS.operator, body: { paused: true } });
     const pausedAt = Date.now();
     const timer = summary(await baseline);
     // The other replicas apply the pause at their next sync; let them, and the last runs finish.
     await sleep(2500 + 1000 * SYNC_SECONDS);
-    const status = await expectOk(api, 'GET', '/admin/scheduler/status', { key: VIEWER_KEY });
+    const status = await expectOk(api, 'GET', '/admin/scheduler/status', { key: KEYS.viewer });
     const statusOk = status.jobs.find((j) => j.id === JOB_ID)?.paused === true;
 
     let runs;
@@ -457,34 +292,13 @@ async function lagScenario(label, kind, replicas) {
 // 2. Status throughput
 // ---------------------------------------------------------------------------------------------
 
-const CLK_TCK = 100; // Linux USER_HZ
-/** CPU time (user + system, all threads) the process has used, in ms. */
-function cpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
-
-/**
- * One measurement. Besides req/s (which depends on what else the shared machine is doing), the
- * server's own CPU time per request: what the route costs, much less sensitive to other load.
- */
-async function cannon(server, path, headers) {
-  const url = `http://127.0.0.1:${server.port}${path}`;
-  await autocannon({ url, headers, connections: CONNECTIONS, duration: WARMUP });
-  const cpuBefore = cpuMs(server.child.pid);
-  const r = await autocannon({ url, headers, connections: CONNECTIONS, duration: DURATION });
-  const cpu = cpuMs(server.child.pid) - cpuBefore;
-  return {
-    cpuUs: (cpu * 1000) / r.requests.total,
-    rps: r.requests.average,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    total: r.requests.total,
-    bad: r.non2xx + r.errors + r.timeouts,
-    bytes: r.throughput.average / r.requests.average,
-  };
-}
+/** One measurement: autocannon in this process against `path` on `server` (see cannon in bench/harness.js). */
+const measure = (server, path, headers) =>
+  cannon(
+    server,
+    { url: `http://127.0.0.1:${server.port}${path}`, headers, connections: CONNECTIONS },
+    { warmup: WARMUP, duration: DURATION },
+  );
 
 /**
  * The HTTP targets, all started at once (idle, each costs a sync query a second), then measured in
@@ -493,7 +307,7 @@ async function cannon(server, path, headers) {
  * Each row reports the median of its rounds.
  */
 async function throughputAll(withSqlite, withPg) {
-  const viewer = { 'X-API-Key': VIEWER_KEY };
+  const viewer = { 'X-API-Key': KEYS.viewer };
   const quiet = { LOG_HTTP_REQUESTS: 'false' };
   const defaultsOf = (url) => {
     // The defaults: LOG_LEVEL=info, request logging on, stdout and logs/teddy_system.log.
@@ -543,20 +357,23 @@ async function throughputAll(withSqlite, withPg) {
   const servers = [];
   try {
     // One at a time: two services migrating one fresh PostgreSQL database at once would collide.
-    for (const t of targets) servers.push(await startServer(t.script, t.env));
+    for (const t of targets) servers.push(await launch(t.script, t.env));
     const samples = targets.map(() => []);
     for (let round = 0; round < ROUNDS; round++) {
       // The baseline opens and closes every round; the round's targets are compared with the mean of both.
+      const run = (i) => () => measure(servers[i], targets[i].path, targets[i].headers);
       console.error(`-- http round ${round + 1}/${ROUNDS}: ${targets[0].label}`);
-      const before = await cannon(servers[0], targets[0].path, targets[0].headers);
-      const results = [before];
-      for (let i = 1; i < targets.length; i++) {
-        console.error(`-- http round ${round + 1}/${ROUNDS}: ${targets[i].label}`);
-        results.push(await cannon(servers[i], targets[i].path, targets[i].headers));
-      }
-      const after = await cannon(servers[0], targets[0].path, targets[0].headers);
-      const baseRps = (before.rps + after.rps) / 2;
-      const baseCpu = (before.cpuUs + after.cpuUs) / 2;
+      const measured = await interleavedRound(
+        run(0),
+        targets.slice(1).map((_, i) => () => {
+          console.error(`-- http round ${round + 1}/${ROUNDS}: ${targets[i + 1].label}`);
+          return run(i + 1)();
+        }),
+      );
+      const { before, after } = measured;
+      const { rps: baseRps, cpuUs: baseCpu } = measured.base;
+      // Unlike bench/api.js, the baseline's row here averages its latency over both measurements and sums their errors.
+      const results = [before, ...measured.results];
       results[0] = {
         ...before,
         rps: baseRps,
@@ -569,6 +386,7 @@ async function throughputAll(withSqlite, withPg) {
     }
     return targets.map((t, i) => {
       const s = samples[i];
+      // summary().p50, the lower middle value for an even number of rounds (bench/harness.js median averages the two).
       const med = (f) => summary(s.map(f)).p50;
       return {
         label: t.label,
@@ -649,11 +467,6 @@ function printHttp(http, loadAtStart) {
   }
   console.log(`\n${out.join('\n')}`);
 }
-
-const loadNow = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
 
 (async () => {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
