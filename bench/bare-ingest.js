@@ -8,8 +8,7 @@
 // With BARE_TRANSACTION=1 it runs the service's statements instead: BEGIN (SQLite: BEGIN IMMEDIATE),
 // SELECT 1 FROM conversation WHERE id = $1 (PostgreSQL: FOR KEY SHARE; 404 if none), the INSERT, COMMIT.
 //   DATABASE_URL=postgres://... | sqlite:<file>   PORT=...   (GET /health/ready answers once listening)
-require('reflect-metadata');
-const { NestFactory } = require('@nestjs/core');
+const { serveBare } = require('./bare-nest'); // loads reflect-metadata first
 const { BadRequestException, Body, Controller, Get, Module, Param, Post } = require('@nestjs/common');
 const { resolve } = require('node:path');
 const { messageId } = require(resolve(__dirname, '../dist/src/records/message-id.js'));
@@ -96,12 +95,4 @@ Controller()(IngestController);
 class BareIngestModule {}
 Module({ controllers: [IngestController] })(BareIngestModule);
 
-NestFactory.create(BareIngestModule, { logger: false })
-  .then((app) => {
-    app.enableShutdownHooks();
-    return app.listen(Number(process.env.PORT), '127.0.0.1');
-  })
-  .catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
+serveBare(BareIngestModule);
