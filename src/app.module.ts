@@ -26,11 +26,13 @@ export interface AppOptions {
   logStream?: ConsoleLog;
   /** More providers for the application (tests: a provider with its own @Cron-declared job, which the scheduler takes over like any). */
   providers?: Provider[];
+  /** false for the command line, which serves no HTTP: no API keys are generated for it, and none printed. */
+  http?: boolean;
 }
 
 @Module({})
 export class AppModule {
-  static forRoot({ env, clock, schedulerTimers, logStream, providers = [] }: AppOptions): DynamicModule {
+  static forRoot({ env, clock, schedulerTimers, logStream, providers = [], http = true }: AppOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -39,7 +41,7 @@ export class AppModule {
         LoggerModule.forRoot(loggerParams(env, logStream)),
         DatabaseModule,
         MetricsModule,
-        AuthModule,
+        AuthModule.forRoot({ generateKeys: http }),
         AuditModule,
         HealthModule,
         PartitionsModule.forRoot(env),

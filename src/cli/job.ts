@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
     throw error;
   }
   const app = await NestFactory.createApplicationContext(
-    AppModule.forRoot({ env, schedulerTimers: false, logStream: { stream: process.stderr, level: 'warn' } }),
+    AppModule.forRoot({ env, schedulerTimers: false, logStream: { stream: process.stderr, level: 'warn' }, http: false }),
     { bufferLogs: true },
   );
   app.useLogger(app.get(Logger));
