@@ -256,14 +256,24 @@ describe(`the app's API on ${TEST_DB}`, () => {
             .set(t.as('viewer'))
         ).body.items,
       ).toHaveLength(2);
+      // A time zone of their own (the dates of their notices), and back to the service's.
+      clock.advance(1_000);
+      expect((await patch({ timeZone: 'Asia/Riyadh' }).expect(200)).body.timeZone).toBe('Asia/Riyadh');
+      const zoned = await t.http
+        .get('/admin/audit')
+        .query({ target: `guardian:${guardian.id}`, limit: 1 })
+        .set(t.as('viewer'));
+      expect(zoned.body.items[0]).toMatchObject({ before: { timeZone: null }, after: { timeZone: 'Asia/Riyadh' } });
+      expect((await patch({ timeZone: null }).expect(200)).body.timeZone).toBeNull();
 
       const refused: [object, string][] = [
-        [{}, 'send at least one of displayName, locale, retentionDays, notificationsEnabled'],
+        [{}, 'send at least one of displayName, locale, retentionDays, notificationsEnabled, timeZone'],
         [{ retentionDays: 31 }, 'retentionDays must not be greater than 30 (RETENTION_DAYS)'],
         [{ retentionDays: 0 }, 'retentionDays must not be less than 1'],
         [{ locale: null }, 'locale must be one of the following values: en, ar'],
         [{ displayName: null }, 'displayName must be a string'],
         [{ notificationsEnabled: 'yes' }, 'notificationsEnabled must be a boolean value'],
+        [{ timeZone: 'Mars/Olympus_Mons' }, 'timeZone is not a known IANA time zone'],
         [{ email: 'new@example.com' }, 'property email should not exist'],
       ];
       for (const [body, message] of refused) expect((await patch(body).expect(400)).body.message).toContain(message);

@@ -25,6 +25,7 @@ interface FamilySpec {
   locale?: 'en' | 'ar';
   retentionDays?: number;
   notificationsEnabled?: boolean;
+  timeZone?: string;
   children: { name: string; conversations: { startedAt: string; messages: string[] }[] }[];
 }
 
@@ -47,11 +48,11 @@ interface NoticeBody {
 /** Creates a guardian and their children's conversations through the ingest API; answers the guardian id. */
 async function family(t: TestApp, spec: FamilySpec): Promise<string> {
   const ingest = t.as('ingest');
-  const { email, displayName = 'Parent', locale, retentionDays, notificationsEnabled } = spec;
+  const { email, displayName = 'Parent', locale, retentionDays, notificationsEnabled, timeZone } = spec;
   const guardian = await t.http
     .post('/v1/guardians')
     .set(ingest)
-    .send({ email, displayName, locale, retentionDays, notificationsEnabled })
+    .send({ email, displayName, locale, retentionDays, notificationsEnabled, timeZone })
     .expect(201);
   for (const child of spec.children) {
     const c = await t.http.post(`/v1/guardians/${guardian.body.id}/children`).set(ingest).send({ displayName: child.name }).expect(201);
@@ -341,7 +342,13 @@ describe(`deletion notices on ${TEST_DB}`, () => {
           },
         ],
       });
-      ids.john = await family(t, { email: 'john@example.com', displayName: 'John', children: oneMessage('Ella', '2026-11-01T00:00:00Z') });
+      // In a zone of his own: his notice's date is written in it (the service's zone is UTC).
+      ids.john = await family(t, {
+        email: 'john@example.com',
+        displayName: 'John',
+        timeZone: 'Asia/Tokyo',
+        children: oneMessage('Ella', '2026-11-01T00:00:00Z'),
+      });
     });
     afterAll(async () => {
       await t.close();
@@ -372,7 +379,7 @@ describe(`deletion notices on ${TEST_DB}`, () => {
 
       const en = mail('john@example.com');
       expect(en.messageId).toBe(`<${notice(ids.john).id}@teddy-scheduler>`);
-      expect(en.subject).toBe('Teddy will delete older conversations on Wednesday, December 2, 2026 at 12:00 AM UTC');
+      expect(en.subject).toBe('Teddy will delete older conversations on Wednesday, December 2, 2026 at 9:00 AM GMT+9');
       expect(en.text).toContain('- Ella: 1 message and 1 conversation');
       expect(en.html).toContain('<html lang="en" dir="ltr">');
     });

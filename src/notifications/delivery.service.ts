@@ -38,6 +38,13 @@ export interface DeliverySummary {
 }
 
 /** A claimed outbox row. */
+interface Recipient {
+  email: string;
+  name: string;
+  /** The guardian's IANA zone, or SCHEDULER_TIMEZONE. */
+  timeZone: string;
+}
+
 interface Claimed {
   id: string;
   guardianId: string;
@@ -199,7 +206,7 @@ RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, atte
     return mapWithConcurrency(batch, SEND_CONCURRENCY, (notice) => this.sendOne(notice, recipients.get(notice.guardianId), signal));
   }
 
-  private async sendOne(notice: Claimed, recipient: { email: string; name: string } | undefined, signal: AbortSignal): Promise<Outcome> {
+  private async sendOne(notice: Claimed, recipient: Recipient | undefined, signal: AbortSignal): Promise<Outcome> {
     const delivered = [...notice.delivered];
     const errors: string[] = [];
     if (!recipient) {
@@ -219,7 +226,7 @@ RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, atte
           locale: notice.locale,
           guardianName: recipient.name,
           cleanupAt: notice.cleanupAt,
-          timeZone: schedulerTimezone(this.env),
+          timeZone: recipient.timeZone,
           children: notice.children,
         }),
       };
@@ -257,14 +264,15 @@ RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, atte
     return { id: notice.id, delivered, status: 'failed', nextAttemptAt: next.nextAttemptAt, error };
   }
 
-  private async recipients(guardianIds: string[]): Promise<Map<string, { email: string; name: string }>> {
+  /** Who the notices go to, as the guardians are now: their address, name and time zone (theirs, or the service's). */
+  private async recipients(guardianIds: string[]): Promise<Map<string, Recipient>> {
     const ids = [...new Set(guardianIds)];
     const p = new SqlParams(this.db.kind);
-    const rows: { id: string; email: string; name: string }[] = await this.db.dataSource.query(
-      `SELECT id, email, display_name AS name FROM guardian WHERE id IN (${ids.map((id) => p.add(id)).join(', ')})`,
+    const rows: { id: string; email: string; name: string; timeZone: string | null }[] = await this.db.dataSource.query(
+      `SELECT id, email, display_name AS name, time_zone AS "timeZone" FROM guardian WHERE id IN (${ids.map((id) => p.add(id)).join(', ')})`,
       p.values,
     );
-    return new Map(rows.map((r) => [r.id, { email: r.email, name: r.name }]));
+    return new Map(rows.map((r) => [r.id, { email: r.email, name: r.name, timeZone: r.timeZone ?? schedulerTimezone(this.env) }]));
   }
 
   /** Writes a batch's outcomes and releases its lease, only where this pass still holds it. */

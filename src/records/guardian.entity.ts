@@ -30,6 +30,10 @@ export class Guardian {
   @Column({ name: 'notifications_enabled', type: 'boolean', default: true })
   notificationsEnabled: boolean;
 
+  /** IANA zone the dates of this guardian's notices are written in; null means SCHEDULER_TIMEZONE (UTC when unset). */
+  @Column({ name: 'time_zone', type: 'varchar', length: 64, nullable: true })
+  timeZone: string | null;
+
   @Column({ name: 'created_at' })
   createdAt: Date;
 }

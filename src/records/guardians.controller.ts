@@ -57,7 +57,8 @@ export class GuardiansController {
   @ApiOperation({
     summary: "Change a guardian's settings",
     description:
-      'Any of displayName, locale, retentionDays (null: the service default) and notificationsEnabled. A shorter retention ' +
+      'Any of displayName, locale, retentionDays (null: the service default), notificationsEnabled and timeZone (IANA; null: ' +
+      "the service's, SCHEDULER_TIMEZONE), the zone the dates of their notices are written in. A shorter retention " +
       'applies from the next cleanup, and the next notice run announces it. Each change is in the audit log (GET /admin/audit).',
   })
   @ApiBody({

@@ -42,6 +42,7 @@ export class GuardiansService {
       locale: dto.locale ?? undefined,
       retentionDays: dto.retentionDays ?? undefined,
       notificationsEnabled: dto.notificationsEnabled ?? undefined,
+      timeZone: dto.timeZone ?? undefined,
     };
     const guardian: Guardian = {
       id: dto.id ?? randomUUID(),
@@ -50,6 +51,7 @@ export class GuardiansService {
       locale: dto.locale ?? 'en',
       retentionDays: dto.retentionDays ?? null,
       notificationsEnabled: dto.notificationsEnabled ?? true,
+      timeZone: dto.timeZone ?? null,
       createdAt: this.clock.now(),
     };
     try {

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsEmail, IsIn, IsInt, IsOptional, IsString, MaxLength, Min, MinLength } from 'class-validator';
-import { IsOmittable, MaxChars, NoNul } from '../../common/validation';
+import { IsBoolean, IsEmail, IsIn, IsInt, IsOptional, IsString, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
+import { IsOmittable, IsTimeZone, MaxChars, NoNul } from '../../common/validation';
 import { ClientId } from '../client-id';
 import { Locale, LOCALES } from '../guardian.entity';
 
@@ -39,6 +39,17 @@ export class CreateGuardianDto {
   @IsInt()
   @Min(1)
   retentionDays?: number;
+
+  @ApiPropertyOptional({
+    example: 'Asia/Riyadh',
+    nullable: true,
+    type: String,
+    description:
+      "IANA time zone the dates in this guardian's notices are written in. Omit (or null) for the service's (SCHEDULER_TIMEZONE, UTC when unset).",
+  })
+  @ValidateIf((_o: object, value: unknown) => value !== undefined && value !== null)
+  @IsTimeZone()
+  timeZone?: string | null;
 
   @ApiPropertyOptional({ default: true, example: true, description: 'Whether this guardian receives deletion notices' })
   @IsOmittable()

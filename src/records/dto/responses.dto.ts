@@ -12,6 +12,8 @@ export class GuardianDto {
   @ApiProperty({ example: 14, nullable: true, type: Number, description: 'null: the service default applies' })
   retentionDays: number | null;
   @ApiProperty({ example: true }) notificationsEnabled: boolean;
+  @ApiProperty({ example: 'Asia/Riyadh', nullable: true, type: String, description: "null: the service's zone (SCHEDULER_TIMEZONE)" })
+  timeZone: string | null;
   @ApiProperty({ example: '2026-11-28T09:30:00.000Z' }) createdAt: Date;
 }
 
