@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { Histogram } from 'prom-client';
 
 /**
@@ -21,14 +21,5 @@ export function httpTiming(histogram: Histogram<Labels>): (req: Request, res: Re
       const route = typeof path === 'string' && !NEST_MIDDLEWARE_ROUTES.has(path) ? `${req.baseUrl}${path}` : 'unmatched';
       histogram.observe({ method: req.method, route, status_code: String(res.statusCode) }, (performance.now() - started) / 1000);
     });
-  };
-}
-
-/** httpTiming as a middleware of its own. */
-export function httpMetricsMiddleware(histogram: Histogram<Labels>) {
-  const time = httpTiming(histogram);
-  return (req: Request, res: Response, next: NextFunction) => {
-    time(req, res);
-    next();
   };
 }
