@@ -1,4 +1,4 @@
-import { escapeHtml, renderNotice } from './render';
+import { escapeHtml, formattersFor, renderNotice } from './render';
 
 describe('renderNotice', () => {
   const cleanupAt = new Date('2026-12-02T00:00:00Z');
@@ -38,6 +38,27 @@ describe('renderNotice', () => {
     expect(r.text).toContain('- سارة: 5 رسائل و11 محادثة');
     expect(r.html).toContain('<html lang="ar" dir="rtl">');
     expect(r.html).toContain('<body dir="rtl"');
+  });
+
+  it('writes Latin digits in Arabic whatever the runtime would choose for the language', () => {
+    const r = renderNotice({
+      locale: 'ar',
+      guardianName: 'ليلى',
+      cleanupAt: new Date('2026-12-12T21:00:00Z'),
+      timeZone: 'Asia/Riyadh',
+      children: [{ childId: 'c1', displayName: 'عمر', messages: 1234, conversations: 12 }],
+    });
+    expect(r.subject).toContain('13 ديسمبر 2026');
+    expect(r.text).toContain('1,234 رسالة');
+    // No Arabic-Indic digit (U+0660..U+0669) anywhere.
+    expect(`${r.subject}${r.text}`).not.toMatch(/[\u0660-\u0669]/);
+    // Pinned, not the runtime's choice: Egyptian Arabic's own default is Arabic-Indic digits.
+    expect(new Intl.NumberFormat('ar-EG').format(12)).toBe('١٢');
+    const egypt = formattersFor('ar-EG', 'UTC');
+    expect([
+      egypt.number.format(12),
+      egypt.date.formatToParts(new Date('2026-12-12T00:00:00Z')).find((p) => p.type === 'day')?.value,
+    ]).toEqual(['12', '12']);
   });
 
   it('escapes display names in the HTML part only', () => {

@@ -30,12 +30,18 @@ export function escapeHtml(text: string): string {
 // Building an Intl formatter costs far more than using one; a delivery batch renders thousands.
 const formatters = new Map<string, { date: Intl.DateTimeFormat; number: Intl.NumberFormat }>();
 
-function formattersFor(lang: string, timeZone: string) {
+/** The date and number formats of a language and zone, made once. */
+export function formattersFor(lang: string, timeZone: string) {
   const key = `${lang} ${timeZone}`;
   let f = formatters.get(key);
   if (!f) {
+    // Latin digits in every language, pinned rather than left to the runtime's locale data: CLDR's `ar` has
+    // used them since v42 (before, Arabic-Indic), and `ar-EG` still uses Arabic-Indic. Notices to Arabic readers
+    // mix their Arabic month names with the Latin digits that the app, the toy and most e-mail clients
+    // show them for times and counts, and a date must not change shape with a Node upgrade.
     f = {
       date: new Intl.DateTimeFormat(lang, {
+        numberingSystem: 'latn',
         weekday: 'long',
         year: 'numeric',
         month: 'long',
@@ -45,7 +51,7 @@ function formattersFor(lang: string, timeZone: string) {
         timeZoneName: 'short',
         timeZone,
       }),
-      number: new Intl.NumberFormat(lang),
+      number: new Intl.NumberFormat(lang, { numberingSystem: 'latn' }),
     };
     formatters.set(key, f);
   }
