@@ -258,22 +258,33 @@ describe(`the app's API on ${TEST_DB}`, () => {
       ).toHaveLength(2);
       // A time zone of their own (the dates of their notices), and back to the service's.
       clock.advance(1_000);
-      expect((await patch({ timeZone: 'Asia/Riyadh' }).expect(200)).body.timeZone).toBe('Asia/Riyadh');
+      expect((await patch({ timezone: 'Asia/Riyadh' }).expect(200)).body.timezone).toBe('Asia/Riyadh');
       const zoned = await t.http
         .get('/admin/audit')
         .query({ target: `guardian:${guardian.id}`, limit: 1 })
         .set(t.as('viewer'));
-      expect(zoned.body.items[0]).toMatchObject({ before: { timeZone: null }, after: { timeZone: 'Asia/Riyadh' } });
-      expect((await patch({ timeZone: null }).expect(200)).body.timeZone).toBeNull();
+      expect(zoned.body.items[0]).toMatchObject({ before: { timezone: null }, after: { timezone: 'Asia/Riyadh' } });
+      expect((await patch({ timezone: null }).expect(200)).body.timezone).toBeNull();
+      // How often they are told: a weekly digest by default, or a notice before each deletion.
+      expect((await t.http.get(`/v1/guardians/${guardian.id}`).set(t.as('ingest'))).body.noticeFrequency).toBe('digest');
+      clock.advance(1_000);
+      expect((await patch({ noticeFrequency: 'each_run' }).expect(200)).body.noticeFrequency).toBe('each_run');
+      const often = await t.http
+        .get('/admin/audit')
+        .query({ target: `guardian:${guardian.id}`, limit: 1 })
+        .set(t.as('viewer'));
+      expect(often.body.items[0]).toMatchObject({ before: { noticeFrequency: 'digest' }, after: { noticeFrequency: 'each_run' } });
 
       const refused: [object, string][] = [
-        [{}, 'send at least one of displayName, locale, retentionDays, notificationsEnabled, timeZone'],
+        [{}, 'send at least one of displayName, locale, retentionDays, notificationsEnabled, noticeFrequency, timezone'],
         [{ retentionDays: 31 }, 'retentionDays must not be greater than 30 (RETENTION_DAYS)'],
         [{ retentionDays: 0 }, 'retentionDays must not be less than 1'],
         [{ locale: null }, 'locale must be one of the following values: en, ar'],
         [{ displayName: null }, 'displayName must be a string'],
         [{ notificationsEnabled: 'yes' }, 'notificationsEnabled must be a boolean value'],
-        [{ timeZone: 'Mars/Olympus_Mons' }, 'timeZone is not a known IANA time zone'],
+        [{ timezone: 'Mars/Olympus_Mons' }, 'timezone is not a known IANA time zone'],
+        [{ noticeFrequency: 'hourly' }, 'noticeFrequency must be one of the following values: digest, each_run'],
+        [{ noticeFrequency: null }, 'noticeFrequency must be one of the following values: digest, each_run'],
         [{ email: 'new@example.com' }, 'property email should not exist'],
       ];
       for (const [body, message] of refused) expect((await patch(body).expect(400)).body.message).toContain(message);
@@ -311,16 +322,22 @@ describe(`the app's API on ${TEST_DB}`, () => {
       201,
     );
     const noticeAt = new Date('2026-11-28T23:00:00Z');
-    const calendar = () => t.app.get(JobCatalogue).cleanupCalendar();
+    const calendars = () => t.app.get(JobCatalogue).calendars();
     const mine = async () => (await t.http.get('/admin/notifications').query({ guardianId: guardian.id }).set(t.as('viewer'))).body.items;
 
-    await t.app.get(NoticeService).enqueue(noticeAt, calendar());
+    await t.app.get(NoticeService).enqueue({ now: noticeAt, ...calendars() });
     expect(await mine()).toEqual([]);
 
     await t.http.patch(`/v1/guardians/${guardian.id}`).set(t.as('ingest')).send({ retentionDays: 7 }).expect(200);
-    await t.app.get(NoticeService).enqueue(noticeAt, calendar());
+    await t.app.get(NoticeService).enqueue({ now: noticeAt, ...calendars() });
     expect(await mine()).toEqual([
-      expect.objectContaining({ guardianId: guardian.id, cleanupAt: '2026-11-29T00:00:00.000Z', messages: 1, conversations: 0 }),
+      expect.objectContaining({
+        guardianId: guardian.id,
+        cleanupAt: '2026-11-29T00:00:00.000Z',
+        messages: 1,
+        conversations: 1,
+        shortNotice: true,
+      }),
     ]);
 
     const report = await t.app.get(CleanupService).run({ at: new Date('2026-11-29T00:00:00Z'), trigger: 'manual', triggeredBy: 'test' });

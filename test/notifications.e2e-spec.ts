@@ -25,7 +25,7 @@ interface FamilySpec {
   locale?: 'en' | 'ar';
   retentionDays?: number;
   notificationsEnabled?: boolean;
-  timeZone?: string;
+  timezone?: string;
   children: { name: string; conversations: { startedAt: string; messages: string[] }[] }[];
 }
 
@@ -43,16 +43,23 @@ interface NoticeBody {
   messages: number;
   conversations: number;
   children: { childId: string; displayName: string; messages: number; conversations: number }[];
+  seq: number;
+  coversUntil: string | null;
+  shortNotice: boolean;
+  frequency: string;
+  groups:
+    | { childId: string; displayName: string; date: string; deleteAt: string; messages: number; conversations: number; late: boolean }[]
+    | null;
 }
 
 /** Creates a guardian and their children's conversations through the ingest API; answers the guardian id. */
 async function family(t: TestApp, spec: FamilySpec): Promise<string> {
   const ingest = t.as('ingest');
-  const { email, displayName = 'Parent', locale, retentionDays, notificationsEnabled, timeZone } = spec;
+  const { email, displayName = 'Parent', locale, retentionDays, notificationsEnabled, timezone } = spec;
   const guardian = await t.http
     .post('/v1/guardians')
     .set(ingest)
-    .send({ email, displayName, locale, retentionDays, notificationsEnabled, timeZone })
+    .send({ email, displayName, locale, retentionDays, notificationsEnabled, timezone })
     .expect(201);
   for (const child of spec.children) {
     const c = await t.http.post(`/v1/guardians/${guardian.body.id}/children`).set(ingest).send({ displayName: child.name }).expect(201);
@@ -81,7 +88,7 @@ async function family(t: TestApp, spec: FamilySpec): Promise<string> {
 
 /** A conversation with one message at `at`, for a family that needs just something expiring. */
 /** A notice run straight at the service, warning about the cleanups the app's stored jobs schedule. */
-const enqueueAt = (t: TestApp, now: Date) => t.app.get(NoticeService).enqueue(now, t.app.get(JobCatalogue).cleanupCalendar());
+const enqueueAt = (t: TestApp, now: Date) => t.app.get(NoticeService).enqueue({ now, ...t.app.get(JobCatalogue).calendars() });
 
 const oneMessage = (name: string, at: string) => [{ name, conversations: [{ startedAt: at, messages: [at] }] }];
 
@@ -104,8 +111,6 @@ async function cleanupRan(t: TestApp, at: string): Promise<void> {
     [cutoff],
   );
 }
-
-const byGuardianAndRun = (list: NoticeBody[]) => list.map((n) => `${n.guardianId} ${n.cleanupAt}`).sort();
 
 interface Receiver {
   url: string;
@@ -166,6 +171,7 @@ describe(`deletion notices on ${TEST_DB}`, () => {
     let layla: string;
     let huda: string;
     let sami: string;
+    let fresh: string;
 
     beforeAll(async () => {
       t = await startApp({ clock, env: { NOTICE_POLL_SECONDS: '0' } });
@@ -210,71 +216,97 @@ describe(`deletion notices on ${TEST_DB}`, () => {
         notificationsEnabled: false,
         children: oneMessage('Rami', '2026-10-01T00:00:00Z'),
       });
-      // Nothing old enough: no notice.
-      await family(t, { email: 'fresh@example.com', children: oneMessage('Yara', '2026-11-28T00:00:00Z') });
+      // Nothing deleted soon: no notice yet.
+      fresh = await family(t, { email: 'fresh@example.com', children: oneMessage('Yara', '2026-11-28T00:00:00Z') });
     });
     afterAll(() => t.close());
 
-    it('creates one notice per guardian per cleanup run in the window, skipping guardians with notices off', async () => {
+    it('creates one digest per guardian with a deletion the next run could not announce in time, and records what a guardian with notices off was not told', async () => {
       const res = await t.http.post('/admin/notifications/trigger').set(t.as('operator')).expect(200);
       expect(res.body).toMatchObject({
         at: N,
-        windowUntil: '2026-12-03T23:00:00.000Z',
-        cleanupRuns: [T1, T2],
-        noticesDue: 4,
-        noticesCreated: 4,
+        nextNoticeAt: '2026-12-02T23:00:00.000Z',
+        // The notice run a week on, plus NOTICE_DAYS_BEFORE.
+        windowUntil: '2026-12-10T23:00:00.000Z',
+        noticesDue: 2,
+        noticesCreated: 2,
         noticesExisting: 0,
         skippedGuardians: 1,
-        delivery: { claimed: 4, sent: 4, failed: 0, dead: 0, expired: 0, more: false },
+        // Their first deletion (T1) is an hour away: the data came in just now.
+        shortNotices: 2,
+        delivery: { claimed: 2, sent: 2, failed: 0, dead: 0, expired: 0, more: false },
       });
       const list = await notices(t);
-      expect(byGuardianAndRun(list)).toEqual([`${huda} ${T1}`, `${huda} ${T2}`, `${layla} ${T1}`, `${layla} ${T2}`].sort());
-      expect(list.some((n) => n.guardianId === sami)).toBe(false);
-      for (const n of list) expect(n).toMatchObject({ status: 'sent', channel: 'log', attempts: 1, sentAt: N, lastError: null });
+      expect(
+        list
+          .filter((n) => n.status !== 'suppressed')
+          .map((n) => `${n.guardianId} ${n.cleanupAt}`)
+          .sort(),
+      ).toEqual([`${huda} ${T1}`, `${layla} ${T1}`].sort());
+      const told = list.filter((n) => n.status === 'sent');
+      for (const n of told)
+        expect(n).toMatchObject({ channel: 'log', attempts: 1, sentAt: N, lastError: null, seq: 1, frequency: 'digest' });
+      // Sami turned notices off: nothing is sent, but the record says what he was not told.
+      expect(list.filter((n) => n.guardianId === sami)).toEqual([
+        expect.objectContaining({ status: 'suppressed', attempts: 0, messages: 1 }),
+      ]);
     });
 
-    it('gives each record to the first run that deletes it, per child, with the guardian-specific cutoff', async () => {
+    it('lists every deletion until the next digest, per child and date, each record on the first run that deletes it', async () => {
       const list = await notices(t);
-      const find = (guardianId: string, cleanupAt: string) => list.find((n) => n.guardianId === guardianId && n.cleanupAt === cleanupAt)!;
-      const counts = (n: NoticeBody) =>
-        n.children.map(({ displayName, messages, conversations }) => ({ displayName, messages, conversations }));
-
-      expect(counts(find(layla, T1))).toEqual([{ displayName: 'Omar', messages: 3, conversations: 1 }]);
-      expect(counts(find(layla, T2))).toEqual([
-        { displayName: 'Lina', messages: 1, conversations: 1 },
-        { displayName: 'Omar', messages: 1, conversations: 1 },
-      ]);
-      expect(find(layla, T2)).toMatchObject({ messages: 2, conversations: 2, locale: 'en' });
-      expect(counts(find(huda, T1))).toEqual([{ displayName: 'سارة', messages: 2, conversations: 0 }]);
-      expect(counts(find(huda, T2))).toEqual([{ displayName: 'سارة', messages: 1, conversations: 0 }]);
-      expect(find(huda, T1).locale).toBe('ar');
+      const find = (guardianId: string) => list.find((n) => n.guardianId === guardianId)!;
+      const dates = (n: NoticeBody) =>
+        n.groups!.map(({ date, displayName, messages, conversations }) => `${date} ${displayName} ${messages}/${conversations}`);
+      // The overdue conversation and the first message of the second go at T1; the rest at T2 and T3.
+      expect(dates(find(layla))).toEqual(['2026-12-02 Omar 3/2', '2026-12-03 Lina 1/1', '2026-12-03 Omar 1/1', '2026-12-04 Omar 1/1']);
+      expect(find(layla)).toMatchObject({ messages: 6, locale: 'en', coversUntil: '2026-12-10T23:00:00.000Z', shortNotice: true });
+      // A 7-day retention: exactly at T1's cutoff goes at T1; 1 ms after it waits for T2.
+      expect(dates(find(huda))).toEqual(['2026-12-02 سارة 2/1', '2026-12-03 سارة 1/1', '2026-12-04 سارة 1/1']);
+      expect(find(huda).locale).toBe('ar');
       // Counts and names only: the message text is nowhere in a notice.
       expect(JSON.stringify(list)).not.toContain('secret words');
     });
 
     it('creates nothing more when the job runs again, or twice at once', async () => {
       const again = await t.http.post('/admin/notifications/trigger').set(t.as('operator')).expect(200);
-      expect(again.body).toMatchObject({ noticesDue: 4, noticesCreated: 0, noticesExisting: 4, delivery: { claimed: 0 } });
+      expect(again.body).toMatchObject({ noticesDue: 0, noticesCreated: 0, skippedGuardians: 0, delivery: { claimed: 0 } });
       const [a, b] = await Promise.all([enqueueAt(t, clock.now()), enqueueAt(t, clock.now())]);
-      expect(a.noticesCreated + b.noticesCreated).toBe(0);
-      expect(await notices(t)).toHaveLength(4);
+      expect(a.noticesDue + b.noticesDue).toBe(0);
+      expect(await notices(t)).toHaveLength(3);
     });
 
-    it('tells a record that expires after the window in a later run, once, even when two runs race', async () => {
+    it('tells data imported late into a covered date at the next run, on short notice, and only that', async () => {
       clock.set('2026-12-02T23:00:00.000Z');
+      const children = (await t.http.get(`/v1/guardians/${layla}/children`).set(t.as('ingest')).expect(200)).body.items;
+      const omar = children.find((c: { displayName: string }) => c.displayName === 'Omar');
+      const [conversation] = (await t.http.get(`/v1/children/${omar.id}/conversations`).set(t.as('ingest')).expect(200)).body.items;
+      // Said on 2 November, imported now: deleted at T2, an hour away.
+      await t.http
+        .post(`/v1/conversations/${conversation.id}/messages`)
+        .set(t.as('ingest'))
+        .send({ role: 'child', text: 'secret words', createdAt: '2026-11-02T18:00:00Z' })
+        .expect(201);
+      const res = await enqueueAt(t, clock.now());
+      expect(res).toMatchObject({ noticesDue: 1, noticesCreated: 1, shortNotices: 1 });
+      const [late] = await notices(t, `&guardianId=${layla}`);
+      expect(late).toMatchObject({ seq: 2, cleanupAt: T2, messages: 1, shortNotice: true });
+      expect(late.groups).toEqual([expect.objectContaining({ date: '2026-12-03', displayName: 'Omar', messages: 1, late: true })]);
+      expect((await enqueueAt(t, clock.now())).noticesDue).toBe(0);
+      clock.set(N);
+    });
+
+    it('tells a family whose first deletion is later at its last chance, once, even when two runs race', async () => {
+      // Fresh's message (28 November) is deleted at the cleanup of 28 December: the run of 25 December is the last one 2 days ahead.
+      clock.set('2026-12-24T23:00:00.000Z');
+      expect((await enqueueAt(t, clock.now())).noticesDue).toBe(0);
+      clock.set('2026-12-25T23:00:00.000Z');
       const [a, b] = await Promise.all([enqueueAt(t, clock.now()), enqueueAt(t, clock.now())]);
-      expect(a.cleanupRuns).toEqual([T2, T3]);
-      expect(a.noticesCreated + b.noticesCreated).toBe(2);
-      // Each run finds T2's two notices there; of T3's two, each is new to exactly one of the runs.
-      expect(a.noticesExisting + b.noticesExisting).toBe(6);
+      expect(a.noticesCreated + b.noticesCreated).toBe(1);
+      // The slower run either found the notice made (read after the other's write) or lost the race to write it.
+      expect(a.noticesExisting + b.noticesExisting).toBeLessThanOrEqual(1);
       const list = await notices(t);
-      expect(byGuardianAndRun(list)).toEqual(
-        [`${huda} ${T1}`, `${huda} ${T2}`, `${huda} ${T3}`, `${layla} ${T1}`, `${layla} ${T2}`, `${layla} ${T3}`].sort(),
-      );
-      const laylaT3 = list.find((n) => n.guardianId === layla && n.cleanupAt === T3)!;
-      expect(laylaT3.children).toEqual([expect.objectContaining({ displayName: 'Omar', messages: 1, conversations: 1 })]);
-      const hudaT3 = list.find((n) => n.guardianId === huda && n.cleanupAt === T3)!;
-      expect(hudaT3).toMatchObject({ status: 'pending', messages: 1, conversations: 1 });
+      const mine = list.filter((n) => n.guardianId === fresh);
+      expect(mine).toEqual([expect.objectContaining({ cleanupAt: '2026-12-28T00:00:00.000Z', status: 'pending', messages: 1 })]);
       clock.set(N);
     });
 
@@ -282,21 +314,21 @@ describe(`deletion notices on ${TEST_DB}`, () => {
       const pending = await notices(t, '&status=pending');
       expect(pending).toHaveLength(2);
       expect(pending.every((n) => n.status === 'pending')).toBe(true);
-      const first = await t.http.get('/admin/notifications?limit=4').set(t.as('viewer')).expect(200);
-      expect(first.body.items).toHaveLength(4);
-      // The two notices of the second run are the newest.
-      expect(first.body.items.slice(0, 2).map((n: NoticeBody) => n.cleanupAt)).toEqual([T3, T3]);
-      const second = await t.http.get(`/admin/notifications?limit=4&cursor=${first.body.nextCursor}`).set(t.as('viewer')).expect(200);
+      const first = await t.http.get('/admin/notifications?limit=3').set(t.as('viewer')).expect(200);
+      expect(first.body.items).toHaveLength(3);
+      // The notice of the last run is the newest.
+      expect(first.body.items[0].guardianId).toBe(fresh);
+      const second = await t.http.get(`/admin/notifications?limit=3&cursor=${first.body.nextCursor}`).set(t.as('viewer')).expect(200);
       expect(second.body.items).toHaveLength(2);
       expect(second.body.nextCursor).toBeNull();
       const ids = [...first.body.items, ...second.body.items].map((n: NoticeBody) => n.id);
-      expect(new Set(ids).size).toBe(6);
+      expect(new Set(ids).size).toBe(5);
       expect((await notices(t, `&guardianId=${layla}`)).every((n) => n.guardianId === layla)).toBe(true);
     });
 
     it('refuses a bad query with a 400 naming the field', async () => {
       const bad = await t.http.get('/admin/notifications?status=lost').set(t.as('viewer')).expect(400);
-      expect(bad.body.message).toContain('status must be one of pending, sent, failed, dead');
+      expect(bad.body.message).toContain('status must be one of pending, sent, failed, dead, suppressed');
       expect((await t.http.get('/admin/notifications?limit=0').set(t.as('viewer')).expect(400)).body.message).toContain('limit');
       expect((await t.http.get('/admin/notifications?cursor=nope').set(t.as('viewer')).expect(400)).body.message).toContain('cursor');
       expect((await t.http.get('/admin/notifications?guardianId=x').set(t.as('viewer')).expect(400)).body.message).toContain(
@@ -314,8 +346,8 @@ describe(`deletion notices on ${TEST_DB}`, () => {
 
     it('counts notices by channel and status in /metrics', async () => {
       const metrics = await t.http.get('/metrics').expect(200);
-      expect(metrics.text).toMatch(/teddy_notices_total\{channel="log",status="sent"\} 4\b/);
-      expect(metrics.text).toMatch(/teddy_notices_total\{channel="log",status="pending"\} 6\b/);
+      expect(metrics.text).toMatch(/teddy_notices_total\{channel="log",status="sent"\} 2\b/);
+      expect(metrics.text).toMatch(/teddy_notices_total\{channel="log",status="pending"\} 4\b/);
     });
   });
 
@@ -346,7 +378,7 @@ describe(`deletion notices on ${TEST_DB}`, () => {
       ids.john = await family(t, {
         email: 'john@example.com',
         displayName: 'John',
-        timeZone: 'Asia/Tokyo',
+        timezone: 'Asia/Tokyo',
         children: oneMessage('Ella', '2026-11-01T00:00:00Z'),
       });
     });
@@ -370,17 +402,19 @@ describe(`deletion notices on ${TEST_DB}`, () => {
       expect(ar.headers.to).toContain('<mona@example.com>');
       expect(ar.messageId).toBe(`<${notice(ids.mona).id}@teddy-scheduler>`);
       expect(ar.headers['content-language']).toBe('ar');
-      expect(ar.subject).toBe('سيحذف تيدي المحادثات القديمة في الأربعاء، 2 ديسمبر 2026 في 12:00 ص UTC');
+      expect(ar.subject).toBe('سيحذف تيدي رسالتين في الأربعاء، 2 ديسمبر');
       expect(ar.text).toContain('مرحبًا منى،');
-      expect(ar.text).toContain('- عمر <& co>: رسالتان ومحادثة واحدة');
+      expect(ar.text).toContain('الأربعاء، 2 ديسمبر:\n- عمر <& co>: رسالتان في محادثة واحدة');
       expect(ar.html).toContain('<html lang="ar" dir="rtl">');
       expect(ar.html).toContain('عمر &lt;&amp; co&gt;');
       expect(ar.raw).not.toContain('secret words');
 
       const en = mail('john@example.com');
       expect(en.messageId).toBe(`<${notice(ids.john).id}@teddy-scheduler>`);
-      expect(en.subject).toBe('Teddy will delete older conversations on Wednesday, December 2, 2026 at 9:00 AM GMT+9');
-      expect(en.text).toContain('- Ella: 1 message and 1 conversation');
+      // Midnight UTC is 9 in the morning in Tokyo: his dates are written in his zone.
+      expect(en.subject).toBe('Teddy will delete 1 message on Wednesday, December 2');
+      expect(en.text).toContain('the first of it on Wednesday, December 2, 2026 at 9:00 AM GMT+9:');
+      expect(en.text).toContain('- Ella: 1 message from 1 conversation');
       expect(en.html).toContain('<html lang="en" dir="ltr">');
     });
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { Database } from '../database/database.service';
 import { fromSqlTimestamp, SqlParams } from '../database/sql';
-import { CleanupCalendar } from './cleanup-calendar';
+import { FireCalendar } from '../common/cron/fire-calendar';
 import { CleanupService } from './cleanup.service';
 import { PreviewDto } from './dto/preview.dto';
 import { planMessageDue } from './retention';
@@ -17,7 +17,7 @@ export class PreviewService {
   ) {}
 
   /** What a cleanup at `at` would delete; without `at`, the next one in `calendar` (with every cleanup job paused, a run now). */
-  async preview(at: Date | undefined, calendar: CleanupCalendar, limit: number, offset: number): Promise<PreviewDto> {
+  async preview(at: Date | undefined, calendar: FireCalendar, limit: number, offset: number): Promise<PreviewDto> {
     const now = this.clock.now();
     const runAt = at ?? calendar.next(now) ?? now;
     const plan = await this.cleanup.plan(runAt);

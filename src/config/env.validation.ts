@@ -46,6 +46,10 @@ export class Env {
   @EnvInt(1, Infinity, 'days', { why: '0 would warn no one' })
   NOTICE_DAYS_BEFORE = 2;
 
+  /** At most one notice per guardian per this many days (guardians on noticeFrequency 'digest'); 1: one a day. */
+  @EnvInt(1, 365, 'days')
+  NOTICE_DIGEST_DAYS = 7;
+
   /*
    * The built-in jobs' schedules. No defaults here: each job's schedule is declared with @Cron where
    * its work lives (cleanup/cleanup.jobs.ts: 0 0 * * *, notifications/notice.jobs.ts: 0 23 * * *, both

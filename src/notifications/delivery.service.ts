@@ -9,12 +9,13 @@ import { mapWithConcurrency } from '../common/pool';
 import { Env, schedulerTimezone } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { execute } from '../database/execute';
-import { fromSqlTimestamp, SqlParams } from '../database/sql';
+import { fromSqlBoolean, fromSqlTimestamp, SqlParams } from '../database/sql';
 import { AppErrors } from '../metrics/app-errors.service';
 import type { Locale } from '../records/guardian.entity';
 import { NOTICE_CHANNELS, NoticeChannels, OutgoingNotice } from './channels/channel';
-import { ChannelName, ChildCounts } from './notice.entity';
+import { ChannelName, ChildCounts, NoticeGroup } from './notice.entity';
 import { afterFailure, RetryPolicy } from './retry';
+import { localDate } from './digest';
 import { renderNotice } from './templates/render';
 
 export const NOTICES_TOTAL = 'teddy_notices_total';
@@ -56,7 +57,15 @@ interface Claimed {
   children: ChildCounts[];
   messages: number;
   conversations: number;
+  groups: NoticeGroup[];
+  shortNotice: boolean;
+  /** The zone its dates were drafted in; null on notices from before digests (the guardian's zone then). */
+  timeZone: string | null;
 }
+
+/** A per-run notice from before digests, as one date's groups. */
+const legacyGroups = (children: ChildCounts[], cleanupAt: Date, zone: string): NoticeGroup[] =>
+  children.map((c) => ({ ...c, date: localDate(cleanupAt, zone), deleteAt: cleanupAt.toISOString(), late: false }));
 
 type Outcome =
   | { id: string; delivered: ChannelName[]; status: 'sent' }
@@ -181,7 +190,7 @@ export class DeliveryService implements OnApplicationBootstrap, OnModuleDestroy,
     const sql = `UPDATE notice SET claim_token = ${p.add(token)}, claimed_until = ${p.add(leaseUntil)}, attempts = attempts + 1
  WHERE id IN (SELECT d.id FROM notice d WHERE ${due('d')} ORDER BY d.next_attempt_at, d.id LIMIT ${p.add(this.env.NOTICE_BATCH_SIZE)}${this.db.kind === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''})
    AND ${due('notice')}
-RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, attempts, children, messages, conversations`;
+RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, attempts, children, messages, conversations, groups, short_notice, time_zone`;
     const { records } = await this.db.write(sql, p.values);
     return records.map((r) => ({
       id: String(r.id),
@@ -194,6 +203,9 @@ RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, atte
       children: JSON.parse(String(r.children)) as ChildCounts[],
       messages: Number(r.messages),
       conversations: Number(r.conversations),
+      groups: r.groups ? (JSON.parse(String(r.groups)) as NoticeGroup[]) : [],
+      shortNotice: fromSqlBoolean(r.short_notice as boolean | number),
+      timeZone: r.time_zone ? String(r.time_zone) : null,
     }));
   }
 
@@ -212,6 +224,8 @@ RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, atte
     if (!recipient) {
       errors.push('the guardian no longer exists');
     } else {
+      const timeZone = notice.timeZone ?? recipient.timeZone;
+      const groups = notice.groups.length > 0 ? notice.groups : legacyGroups(notice.children, notice.cleanupAt, timeZone);
       const outgoing: OutgoingNotice = {
         id: notice.id,
         guardianId: notice.guardianId,
@@ -219,15 +233,19 @@ RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, atte
         guardianName: recipient.name,
         locale: notice.locale,
         cleanupAt: notice.cleanupAt,
+        timeZone,
+        groups,
+        shortNotice: notice.shortNotice,
         children: notice.children,
         messages: notice.messages,
         conversations: notice.conversations,
         rendered: renderNotice({
           locale: notice.locale,
           guardianName: recipient.name,
-          cleanupAt: notice.cleanupAt,
-          timeZone: recipient.timeZone,
-          children: notice.children,
+          timeZone,
+          groups,
+          shortNotice: notice.shortNotice,
+          daysBefore: this.env.NOTICE_DAYS_BEFORE,
         }),
       };
       for (const name of notice.channels.filter((c) => !delivered.includes(c))) {

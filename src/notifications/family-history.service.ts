@@ -1,21 +1,30 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { CleanupReport } from '../cleanup/cleanup-report.entity';
+import { Clock } from '../common/clock';
+import { Env, schedulerTimezone } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { fromSqlTimestamp, SqlParams, sqlTimestamp } from '../database/sql';
 import { ErasureRecord } from '../records/erasure-record.entity';
 import { Guardian } from '../records/guardian.entity';
-import { FamilyHistoryDto, StoredDto } from './dto/family-history.dto';
-import { Notice } from './notice.entity';
+import { localDate } from './digest';
+import { Announcement, DeletionDto, FamilyHistoryDto, StoredDto } from './dto/family-history.dto';
+import { Notice, NoticeGroup } from './notice.entity';
 
 /**
- * "When was this family's data deleted, and when were they told?" in one answer: the family's notices
- * (when each was delivered and what it announced), the cleanup run each one announced (its report),
- * and any erasure on request. Cleanup reports are aggregate, so a scheduled deletion is evidenced by
- * the notice (what this family would lose at T) together with the report of the run at T.
+ * "When was this family's data deleted, and when were they told?" in one answer: each deletion (per
+ * child and date) with the notice that announced it and whether it reached them before, the notices
+ * themselves, and any erasure on request. Cleanup reports are aggregate, so a scheduled deletion is
+ * evidenced by the notice (what this family would lose at T) together with the report of the run at T.
+ * Notices are the record: every deletion a notice run saw coming has one, sent or not ('suppressed' for
+ * a guardian with notices off), so a deletion nobody was told of still shows, marked as such.
  */
 @Injectable()
 export class FamilyHistoryService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly env: Env,
+  ) {}
 
   async history(guardianId: string): Promise<FamilyHistoryDto> {
     const ds = this.db.dataSource;
@@ -25,7 +34,17 @@ export class FamilyHistoryService {
     if (!guardian && notices.length === 0 && erasures.length === 0)
       throw new NotFoundException(`guardian ${guardianId}: no data, notices or erasures on record`);
 
-    const times = [...new Set(notices.map((n) => n.cleanupAt.getTime()))].map((t) => new Date(t));
+    const groupsOf = (n: Notice): NoticeGroup[] =>
+      n.groups ??
+      n.children.map((c) => ({
+        ...c,
+        date: localDate(n.cleanupAt, n.timeZone ?? guardian?.timezone ?? schedulerTimezone(this.env)),
+        deleteAt: n.cleanupAt.toISOString(),
+        late: false,
+      }));
+    const times = [
+      ...new Set([...notices.map((n) => n.cleanupAt.getTime()), ...notices.flatMap((n) => groupsOf(n).map((g) => Date.parse(g.deleteAt)))]),
+    ].map((t) => new Date(t));
     const reports = times.length
       ? await ds
           .getRepository(CleanupReport)
@@ -55,10 +74,36 @@ export class FamilyHistoryService {
       );
       stored = { children: Number(row.children), messages: Number(row.messages), oldestMessageAt: fromSqlTimestamp(row.oldest) ?? null };
     }
+    const cleanupAt = (at: number) => {
+      const report = byTime.get(at);
+      return report ? { reportId: report.id, status: report.status, trigger: report.trigger, finishedAt: report.finishedAt } : null;
+    };
+    const now = this.clock.now().getTime();
+    const deletions: DeletionDto[] = notices
+      .flatMap((n) =>
+        groupsOf(n).map((g): DeletionDto => {
+          const at = Date.parse(g.deleteAt);
+          return {
+            date: g.date,
+            deleteAt: new Date(at),
+            childId: g.childId,
+            displayName: g.displayName,
+            messages: g.messages,
+            conversations: g.conversations,
+            late: g.late,
+            noticeId: n.id,
+            noticeSentAt: n.sentAt,
+            announcement: announcement(n, at, now),
+            cleanup: cleanupAt(at),
+          };
+        }),
+      )
+      .sort((a, b) => b.deleteAt.getTime() - a.deleteAt.getTime() || a.displayName.localeCompare(b.displayName));
     return {
       guardianId,
       exists: Boolean(guardian),
       stored,
+      deletions,
       notices: notices.map((n) => {
         const report = byTime.get(n.cleanupAt.getTime());
         return {
@@ -81,4 +126,15 @@ export class FamilyHistoryService {
       })),
     };
   }
+}
+
+/**
+ * Whether the family was told of a deletion at `at` before it: by a notice delivered in time ('sent'), one
+ * delivered after ('sent_late'), one not delivered yet with the deletion still ahead ('pending'), one that
+ * never reached them ('undelivered'), or none because they turned notices off ('notices_off').
+ */
+function announcement(n: Notice, at: number, now: number): Announcement {
+  if (n.status === 'suppressed') return 'notices_off';
+  if (n.sentAt) return n.sentAt.getTime() <= at ? 'sent' : 'sent_late';
+  return n.status !== 'dead' && at > now ? 'pending' : 'undelivered';
 }

@@ -1,7 +1,8 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { Locale } from '../records/guardian.entity';
+import type { Locale, NoticeFrequency } from '../records/guardian.entity';
 
-export const NOTICE_STATUSES = ['pending', 'sent', 'failed', 'dead'] as const;
+/** 'suppressed': never sent, the record of what a guardian with notices off was not told (the family history shows it). */
+export const NOTICE_STATUSES = ['pending', 'sent', 'failed', 'dead', 'suppressed'] as const;
 export type NoticeStatus = (typeof NOTICE_STATUSES)[number];
 
 export const CHANNEL_NAMES = ['log', 'smtp', 'webhook'] as const;
@@ -16,8 +17,26 @@ export interface ChildCounts {
 }
 
 /**
- * One guardian's warning about one upcoming cleanup run, and its delivery state (the outbox row).
- * Unique on (guardian, cleanup run time).
+ * What one notice announces for one child and one deletion date (in the guardian's zone): the messages
+ * deleted that day, from how many conversations. `late`: data that arrived (a backdated import) after an
+ * earlier notice had covered its date.
+ */
+export interface NoticeGroup {
+  childId: string;
+  displayName: string;
+  /** The deletion date, YYYY-MM-DD in the notice's zone. */
+  date: string;
+  /** The first cleanup run that deletes any of it. */
+  deleteAt: string;
+  messages: number;
+  conversations: number;
+  late: boolean;
+}
+
+/**
+ * One guardian's warning about their upcoming deletions (a digest, or one notice run's worth), and its
+ * delivery state (the outbox row). Unique on (guardian, seq): seq is the guardian's coverage revision
+ * the notice moved (see NoticeService), so two runs can never both announce the same records.
  */
 @Entity('notice')
 export class Notice {
@@ -27,9 +46,35 @@ export class Notice {
   @Column({ name: 'guardian_id', type: 'uuid' })
   guardianId: string;
 
-  /** The scheduled time of the cleanup run this notice warns about. */
+  /** The first cleanup run that deletes anything this notice announces. */
   @Column({ name: 'cleanup_at' })
   cleanupAt: Date;
+
+  /** The guardian's n-th notice (the revision of their coverage it made). */
+  @Column({ type: 'integer' })
+  seq: number;
+
+  /**
+   * Every deletion of the family's data before this time was announced by this notice or an earlier one.
+   * Null on per-run notices from before digests.
+   */
+  @Column({ name: 'covers_until', type: Date, nullable: true })
+  coversUntil: Date | null;
+
+  /** Per child and deletion date. Null on per-run notices from before digests (one date: cleanupAt). */
+  @Column({ type: 'simple-json', nullable: true })
+  groups: NoticeGroup[] | null;
+
+  /** Some of it is deleted less than NOTICE_DAYS_BEFORE after the notice (late data, a shortened retention, a late run). */
+  @Column({ name: 'short_notice', type: 'boolean', default: false })
+  shortNotice: boolean;
+
+  @Column({ type: 'varchar', length: 16 })
+  frequency: NoticeFrequency;
+
+  /** The IANA zone its dates are in, fixed at enqueue (null on notices from before digests: the guardian's). */
+  @Column({ name: 'time_zone', type: 'varchar', length: 64, nullable: true })
+  timeZone: string | null;
 
   @Column({ type: 'varchar', length: 2 })
   locale: Locale;

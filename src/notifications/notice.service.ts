@@ -1,49 +1,68 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import { randomUUID } from 'node:crypto';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Counter } from 'prom-client';
-import { CleanupCalendar } from '../cleanup/cleanup-calendar';
-import { DAY_MS, RetentionPlan, retentionPlan, shorterRetentionsQuery } from '../cleanup/retention';
+import { DAY_MS, shorterRetentionsQuery } from '../cleanup/retention';
 import { Clock } from '../common/clock';
+import { FireCalendar } from '../common/cron/fire-calendar';
 import { keysetPage, Page } from '../common/cursor';
 import { mapWithConcurrency } from '../common/pool';
-import { Env } from '../config/env.validation';
+import { Env, schedulerTimezone } from '../config/env.validation';
 import { Database } from '../database/database.service';
 import { isForeignKeyViolation } from '../database/errors';
-import { fromSqlBoolean, SqlParams } from '../database/sql';
+import { execute } from '../database/execute';
+import { fromSqlBoolean, fromSqlTimestamp, SqlParams, sqlTimestamp } from '../database/sql';
 import { FenceLost, NO_FENCE, throwIfFenced, WriteFence } from '../database/write-fence';
 import { AppErrors } from '../metrics/app-errors.service';
-import type { Locale } from '../records/guardian.entity';
+import type { Locale, NoticeFrequency } from '../records/guardian.entity';
 import type { TaskContext, TaskOutcome } from '../scheduler/task-contract';
 import { configuredChannels } from './channels/channel';
 import { DeliveryService, DeliverySummary, NOTICES_TOTAL } from './delivery.service';
-import { ExpiringRow, expiringConversations, expiringMessages, Query } from './expiring';
-import { ChildCounts, Notice, NoticeStatus } from './notice.entity';
+import { DigestPlan, localDate } from './digest';
+import { ClassBounds, DigestRow, digestRows, DigestScope, dueGuardians, DueGuardianRow, Query } from './digest-queries';
+import { ChildCounts, Notice, NoticeGroup, NoticeStatus } from './notice.entity';
 
-/** Rows per INSERT on SQLite: 10 parameters each stays below its 32,766. */
-const SQLITE_CHUNK = 2000;
-/** Rows per INSERT on PostgreSQL, where the rows travel as 7 array parameters (no parameter limit). */
-const POSTGRES_CHUNK = 5000;
-/** Chunks inserted at once on PostgreSQL (each on its own pooled connection). */
+/** Guardians per transaction that moves their coverage and inserts their notices. */
+const CHUNK = 2000;
+/** Chunks written at once on PostgreSQL (each on its own pooled connection). */
 const POSTGRES_PARALLEL = 4;
 /** How long the manual trigger keeps delivering before it answers; the poller sends the rest. */
 const TRIGGER_DELIVERY_BUDGET_MS = 20_000;
+/**
+ * A run claims every message received up to its start (its coverage's received_until). A message is
+ * stamped when the service receives it and becomes visible when its insert commits, a moment later; so
+ * the run waits this long (real time) after its start before it reads, and an insert stamped before the
+ * start has committed by then. Only an insert slower than this to commit could be claimed unseen.
+ */
+const SETTLE_MS = 500;
 
-/** Told how many of the notices due have been queued (or found queued already), after each chunk. */
+/** Told how many of the notices due have been written (or found taken by another run), after each chunk. */
 export type NoticeProgress = (p: { done: number; total: number; unit: string }) => void;
+
+/** What a notice run needs besides the data: when it is, and when the cleanups and the notice runs are. */
+export interface NoticeRun {
+  now: Date;
+  /** The fire it stands for; defaults to now. */
+  scheduledFor?: Date;
+  cleanups: FireCalendar;
+  notices: FireCalendar;
+}
 
 export interface EnqueueSummary {
   at: string;
+  /** The next notice run, the last chance for what is not told now. */
+  nextNoticeAt: string;
+  /** Digest notices of this run announce every deletion before this time. */
   windowUntil: string;
-  /** The cleanup runs inside the notice window. */
-  cleanupRuns: string[];
-  /** Notices due to guardians with notices on (created now or already there). */
+  /** Notices owed to guardians with notices on (created now, or by a run that raced this one). */
   noticesDue: number;
   noticesCreated: number;
   noticesExisting: number;
-  /** Guardians with data expiring in the window who turned notices off. */
+  /** Guardians with notices off and deletions ahead: what they were not told is recorded ('suppressed'). */
   skippedGuardians: number;
+  /** Notices created now that announce a deletion less than NOTICE_DAYS_BEFORE ahead (late data, a late run). */
+  shortNotices: number;
   durationMs: number;
 }
 
@@ -51,10 +70,19 @@ export interface JobSummary extends EnqueueSummary {
   delivery: DeliverySummary;
 }
 
+/** One guardian's notice as drafted, with the coverage it moves: from `revision` (0: none yet) to revision + 1. */
 interface Draft {
   guardianId: string;
-  cleanupAt: Date;
+  revision: number;
+  createdUntil: Date;
+  status: Extract<NoticeStatus, 'pending' | 'suppressed'>;
   locale: Locale;
+  frequency: NoticeFrequency;
+  timeZone: string;
+  cleanupAt: Date;
+  coversUntil: Date;
+  shortNotice: boolean;
+  groups: NoticeGroup[];
   children: ChildCounts[];
   messages: number;
   conversations: number;
@@ -69,7 +97,16 @@ export interface ListNoticesQuery {
 
 type Reader = <T>(q: Query) => Promise<T[]>;
 
-/** Decides who is told what (one notice per guardian per upcoming cleanup run) and puts it in the outbox. */
+/**
+ * Decides who is told what, and when (a digest per guardian, see digest.ts), and puts it in the outbox.
+ *
+ * What a guardian has been told is one row of notice_coverage: every message created at or before
+ * created_until and received at or before received_until. A notice moves it, in the same transaction,
+ * from the revision the run read to the next (the notice's seq); a run that raced another and lost finds
+ * the revision moved and adds nothing. So no message is told twice, by a retry, a catch-up or a replica.
+ * A message that arrives later with an old created_at (a backdated import) is outside both watermarks
+ * (received after), so it is told by the next notice, flagged late.
+ */
 @Injectable()
 export class NoticeService {
   private readonly logger = new Logger(NoticeService.name);
@@ -88,18 +125,18 @@ export class NoticeService {
 
   /**
    * The notice job as a scheduler task (NoticeJobs declares when it runs), summed up for the run ledger.
-   * Notices look ahead from when the run actually starts, not from its scheduled time: a late (catch-up)
-   * run cannot warn about a cleanup that has already happened, and the notice for each upcoming one was
-   * queued by an earlier run inside its window.
+   * Lead times count from when the run actually starts, not from its scheduled time: a late (catch-up)
+   * run cannot warn about a cleanup that has already happened.
    */
   async runTask(ctx: TaskContext): Promise<TaskOutcome<JobSummary>> {
-    const job = await this.runJob(this.clock.now(), ctx.cleanups, ctx.fence, ctx.progress);
+    const run = { now: this.clock.now(), scheduledFor: ctx.scheduledFor, cleanups: ctx.cleanups, notices: ctx.notices };
+    const job = await this.runJob(run, ctx.fence, ctx.progress);
     const summary = {
       windowUntil: job.windowUntil,
-      cleanupRuns: job.cleanupRuns.length,
       noticesDue: job.noticesDue,
       noticesCreated: job.noticesCreated,
       skippedGuardians: job.skippedGuardians,
+      shortNotices: job.shortNotices,
       sent: job.delivery.sent,
       failed: job.delivery.failed,
       dead: job.delivery.dead,
@@ -108,9 +145,9 @@ export class NoticeService {
   }
 
   /** The notice job: enqueue what is due, then a delivery pass. Counted as scheduled_notifications when it fails. */
-  async runJob(now: Date, calendar: CleanupCalendar, fence: WriteFence = NO_FENCE, progress?: NoticeProgress): Promise<JobSummary> {
+  async runJob(run: NoticeRun, fence: WriteFence = NO_FENCE, progress?: NoticeProgress): Promise<JobSummary> {
     try {
-      const enqueued = await this.enqueue(now, calendar, fence, progress);
+      const enqueued = await this.enqueue(run, fence, progress);
       throwIfFenced(fence);
       const delivery = await this.delivery.deliverDue({ budgetMs: TRIGGER_DELIVERY_BUDGET_MS });
       return { ...enqueued, delivery };
@@ -124,45 +161,74 @@ export class NoticeService {
   }
 
   /**
-   * A notice run at `now`: for every cleanup run T of `calendar` in (now, now + NOTICE_DAYS_BEFORE days] and every
-   * guardian, what T deletes of their children's data, each record told with the first run that
-   * deletes it. Set-based: two grouped queries per run, then multi-row inserts that skip
-   * (guardian, T) pairs already notified, so reruns and replicas racing each other add nothing.
+   * A notice run: finds the guardians who must be told now (something untold is deleted before the next
+   * run could still tell it NOTICE_DAYS_BEFORE ahead), drafts each one's notice (every untold deletion
+   * within their reach, per child and local date), and writes the notices with their coverage. Reads
+   * share one snapshot; the writes go in chunks, each its own transaction, so a crash loses nothing: a
+   * chunk not written is drafted again by the next run.
    */
-  async enqueue(now: Date, calendar: CleanupCalendar, fence: WriteFence = NO_FENCE, progress?: NoticeProgress): Promise<EnqueueSummary> {
+  async enqueue(run: NoticeRun, fence: WriteFence = NO_FENCE, progress?: NoticeProgress): Promise<EnqueueSummary> {
     const started = performance.now();
-    const until = new Date(now.getTime() + this.env.NOTICE_DAYS_BEFORE * DAY_MS);
-    const runs = calendar.between(now, until);
-
-    const drafts: Draft[] = [];
-    const skipped = new Set<string>();
-    await this.read(async (query) => {
-      if (runs.length === 0) return;
-      const shorter = await this.shorterRetentions(query);
-      const plans = runs.map((at) => retentionPlan(at, this.env.RETENTION_DAYS, shorter));
-      for (const [i, plan] of plans.entries()) {
-        for (const draft of await this.draftsFor(query, plan, plans[i - 1])) {
-          if (draft.enabled) drafts.push(draft.notice);
-          else skipped.add(draft.notice.guardianId);
-        }
-      }
+    const now = run.now;
+    const plan = new DigestPlan({
+      now,
+      scheduledFor: run.scheduledFor ?? now,
+      daysBefore: this.env.NOTICE_DAYS_BEFORE,
+      digestDays: this.env.NOTICE_DIGEST_DAYS,
+      cleanups: run.cleanups,
+      notices: run.notices,
     });
-    const created = await this.insert(drafts, now, fence, progress);
+    const receivedUntil = now;
+
+    let drafts: Draft[] = [];
+    if (!run.cleanups.empty) {
+      await sleep(SETTLE_MS);
+      await this.read(async (query) => {
+        const shorter = (await query<{ d: number | string }>(shorterRetentionsQuery(this.db.kind, this.env.RETENTION_DAYS))).map((r) =>
+          Number(r.d),
+        );
+        const scope: DigestScope = { kind: this.db.kind, retentionDays: this.env.RETENTION_DAYS, shorter, receivedUntil };
+        const classes = [this.env.RETENTION_DAYS, ...shorter];
+        const boundsBefore = (before: Date): ClassBounds => new Map(classes.map((d) => [d, plan.createdBound(before, d)]));
+        const due = await query<DueGuardianRow>(dueGuardians(scope, boundsBefore(plan.mustTellBefore)));
+        if (due.length === 0) return;
+        const reach = { digest: boundsBefore(plan.reach.digest), each_run: boundsBefore(plan.reach.each_run) };
+        // Split created_at where the deletion date changes, in each zone and class among those told.
+        const until = new Date(Math.max(plan.reach.digest.getTime(), plan.reach.each_run.getTime()));
+        const bounds = new Set<number>();
+        for (const key of new Set(due.map((g) => `${Number(g.retentionDays)} ${this.zoneOf(g.timeZone)}`))) {
+          const [days, zone] = [Number(key.slice(0, key.indexOf(' '))), key.slice(key.indexOf(' ') + 1)];
+          for (const b of plan.dateBounds(zone, days, until)) bounds.add(b.getTime());
+        }
+        const rows = await query<DigestRow>(
+          digestRows(
+            scope,
+            due.map((g) => g.id),
+            reach,
+            [...bounds].map((b) => new Date(b)),
+          ),
+        );
+        drafts = this.draft(rows, plan, reach);
+      });
+    }
+    const pending = drafts.filter((d) => d.status === 'pending');
+    const { created, createdShort } = await this.write(drafts, now, receivedUntil, fence, progress);
     if (created > 0) for (const name of this.channel.split(',')) this.noticesTotal.inc({ channel: name, status: 'pending' }, created);
 
     const summary: EnqueueSummary = {
       at: now.toISOString(),
-      windowUntil: until.toISOString(),
-      cleanupRuns: runs.map((r) => r.toISOString()),
-      noticesDue: drafts.length,
+      nextNoticeAt: plan.nextNotice.toISOString(),
+      windowUntil: plan.reach.digest.toISOString(),
+      noticesDue: pending.length,
       noticesCreated: created,
-      noticesExisting: drafts.length - created,
-      skippedGuardians: skipped.size,
+      noticesExisting: pending.length - created,
+      skippedGuardians: drafts.length - pending.length,
+      shortNotices: createdShort,
       durationMs: Math.round(performance.now() - started),
     };
     this.logger.log(
       summary,
-      `notices enqueued: ${created} new, ${summary.noticesExisting} already there, ${skipped.size} guardians with notices off`,
+      `notices enqueued: ${created} new (${createdShort} on short notice), ${summary.noticesExisting} made by another run, ${summary.skippedGuardians} guardians with notices off`,
     );
     return summary;
   }
@@ -180,17 +246,15 @@ export class NoticeService {
     return { ...page, items: page.items.map(({ claimToken: _token, claimedUntil: _until, ...notice }) => notice) };
   }
 
-  /** The shorter retentions guardians chose: the plan of each run has a segment for each. */
-  private async shorterRetentions(query: Reader): Promise<number[]> {
-    const rows = await query<{ d: number | string }>(shorterRetentionsQuery(this.db.kind, this.env.RETENTION_DAYS));
-    return rows.map((r) => Number(r.d));
+  private zoneOf(timeZone: string | null): string {
+    return timeZone ?? schedulerTimezone(this.env);
   }
 
   /**
-   * The counting queries. On PostgreSQL they share one REPEATABLE READ snapshot, so the runs of a
-   * window see the same data, and run without JIT: compiling these one-off scans cost more than
-   * running them (0.75 s of 1.3 s at 100,000 guardians). On SQLite, reads take no lock worth sharing,
-   * and they run on the worker thread: scans over every guardian's messages would stall the event loop.
+   * The counting queries. On PostgreSQL they share one REPEATABLE READ snapshot, so the guardians found
+   * due and their rows agree, and run without JIT: compiling these one-off scans cost more than running
+   * them. On SQLite they run on the worker thread: scans over every guardian's messages would stall the
+   * event loop.
    */
   private async read(work: (query: Reader) => Promise<void>): Promise<void> {
     if (this.db.kind !== 'postgres') return work((q) => this.db.heavyRead(q.sql, q.params));
@@ -200,134 +264,233 @@ export class NoticeService {
     });
   }
 
-  /** One draft notice per guardian with something deleted by `plan`'s run and not by `previous`'s. */
-  private async draftsFor(run: Reader, plan: RetentionPlan, previous?: RetentionPlan): Promise<{ enabled: boolean; notice: Draft }[]> {
-    const messages = await run<ExpiringRow>(expiringMessages(this.db.kind, plan, previous));
-    const conversations = await run<ExpiringRow>(expiringConversations(this.db.kind, plan, previous));
-
-    const guardians = new Map<string, { enabled: boolean; locale: Locale; children: Map<string, ChildCounts> }>();
-    const add = (rows: ExpiringRow[], field: 'messages' | 'conversations') => {
-      for (const row of rows) {
-        let guardian = guardians.get(row.guardianId);
-        if (!guardian) {
-          guardian = { enabled: fromSqlBoolean(row.notificationsEnabled), locale: row.locale as Locale, children: new Map() };
-          guardians.set(row.guardianId, guardian);
-        }
-        let child = guardian.children.get(row.childId);
-        if (!child) {
-          child = { childId: row.childId, displayName: row.childName, messages: 0, conversations: 0 };
-          guardian.children.set(row.childId, child);
-        }
-        child[field] += Number(row.n);
+  /** One draft per guardian: their rows grouped per child and local deletion date, late data apart. */
+  private draft(rows: DigestRow[], plan: DigestPlan, reach: Record<NoticeFrequency, ClassBounds>): Draft[] {
+    const byGuardian = new Map<string, { draft: Draft; groups: Map<string, NoticeGroup> }>();
+    for (const row of rows) {
+      const days = Number(row.retentionDays);
+      const first = fromSqlTimestamp(row.first)!;
+      const deleteAt = plan.deletionOf(new Date(first.getTime() + days * DAY_MS));
+      if (!deleteAt) continue;
+      let entry = byGuardian.get(row.guardianId);
+      if (!entry) {
+        const frequency: NoticeFrequency = row.frequency === 'each_run' ? 'each_run' : 'digest';
+        const old = fromSqlTimestamp(row.createdUntil);
+        const reached = reach[frequency].get(days);
+        const createdUntil = [old, reached].filter((d): d is Date => d !== undefined).reduce((a, b) => (a > b ? a : b));
+        entry = {
+          groups: new Map(),
+          draft: {
+            guardianId: row.guardianId,
+            revision: row.revision === null ? 0 : Number(row.revision),
+            createdUntil,
+            status: fromSqlBoolean(row.enabled) ? 'pending' : 'suppressed',
+            locale: row.locale as Locale,
+            frequency,
+            timeZone: this.zoneOf(row.timeZone),
+            cleanupAt: deleteAt,
+            coversUntil: plan.reach[frequency],
+            shortNotice: false,
+            groups: [],
+            children: [],
+            messages: 0,
+            conversations: 0,
+          },
+        };
+        byGuardian.set(row.guardianId, entry);
       }
-    };
-    add(messages, 'messages');
-    add(conversations, 'conversations');
+      const late = Number(row.late) === 1;
+      const date = localDate(deleteAt, entry.draft.timeZone);
+      const key = `${row.childId} ${date} ${late}`;
+      let group = entry.groups.get(key);
+      if (!group) {
+        group = {
+          childId: row.childId,
+          displayName: row.childName,
+          date,
+          deleteAt: deleteAt.toISOString(),
+          messages: 0,
+          conversations: 0,
+          late,
+        };
+        entry.groups.set(key, group);
+      }
+      if (deleteAt.toISOString() < group.deleteAt) group.deleteAt = deleteAt.toISOString();
+      group.messages += Number(row.n);
+      group.conversations += Number(row.conversations);
+    }
 
-    return [...guardians].map(([guardianId, g]) => {
-      const children = [...g.children.values()].sort(
+    return [...byGuardian.values()].map(({ draft, groups }) => {
+      draft.groups = [...groups.values()].sort(
+        (a, b) =>
+          a.date.localeCompare(b.date) ||
+          a.displayName.localeCompare(b.displayName) ||
+          a.childId.localeCompare(b.childId) ||
+          +a.late - +b.late,
+      );
+      const children = new Map<string, ChildCounts>();
+      for (const g of draft.groups) {
+        const child = children.get(g.childId) ?? { childId: g.childId, displayName: g.displayName, messages: 0, conversations: 0 };
+        child.messages += g.messages;
+        child.conversations += g.conversations;
+        children.set(g.childId, child);
+      }
+      draft.children = [...children.values()].sort(
         (a, b) => a.displayName.localeCompare(b.displayName) || a.childId.localeCompare(b.childId),
       );
-      return {
-        enabled: g.enabled,
-        notice: {
-          guardianId,
-          cleanupAt: plan.at,
-          locale: g.locale,
-          children,
-          messages: children.reduce((n, c) => n + c.messages, 0),
-          conversations: children.reduce((n, c) => n + c.conversations, 0),
-        },
-      };
+      draft.messages = draft.groups.reduce((n, g) => n + g.messages, 0);
+      draft.conversations = draft.groups.reduce((n, g) => n + g.conversations, 0);
+      draft.cleanupAt = new Date(draft.groups.map((g) => g.deleteAt).reduce((a, b) => (a < b ? a : b)));
+      draft.shortNotice = plan.isShortNotice(draft.cleanupAt);
+      return draft;
     });
   }
 
   /**
-   * Inserts the drafts, skipping any (guardian, cleanup run) that already has a notice. Returns how
-   * many were new. Each chunk is its own short transaction, which is safe because a chunk that
-   * never happened is simply inserted by the next run. Every chunk, and every row within it, goes
-   * in one global order (run, guardian): a replica inserting the same keys then waits on the other
-   * (always for a key above all it holds) and never deadlocks, even with chunks in parallel.
+   * Writes the drafts in chunks of guardians, each chunk one transaction: first the coverage of each
+   * guardian moves from the revision this run read (or is created, if they had none), then a notice is
+   * inserted for each guardian whose coverage moved, numbered with the new revision. A guardian whose
+   * revision another run moved meanwhile gets nothing from this one: that run told them (what is left
+   * untold, the next run finds). Chunks go in guardian order, so racing runs never deadlock.
    */
-  private async insert(drafts: Draft[], now: Date, fence: WriteFence, progress?: NoticeProgress): Promise<number> {
-    drafts.sort(
-      (a, b) => a.cleanupAt.getTime() - b.cleanupAt.getTime() || (a.guardianId < b.guardianId ? -1 : a.guardianId > b.guardianId ? 1 : 0),
-    );
-    const postgres = this.db.kind === 'postgres';
-    const size = postgres ? POSTGRES_CHUNK : SQLITE_CHUNK;
+  private async write(
+    drafts: Draft[],
+    now: Date,
+    receivedUntil: Date,
+    fence: WriteFence,
+    progress?: NoticeProgress,
+  ): Promise<{ created: number; createdShort: number }> {
+    drafts.sort((a, b) => (a.guardianId < b.guardianId ? -1 : a.guardianId > b.guardianId ? 1 : 0));
     const chunks: Draft[][] = [];
-    for (let start = 0; start < drafts.length; start += size) chunks.push(drafts.slice(start, start + size));
-
+    for (let start = 0; start < drafts.length; start += CHUNK) chunks.push(drafts.slice(start, start + CHUNK));
     let created = 0;
+    let createdShort = 0;
     let looked = 0;
-    const insertOne = async (chunk: Draft[]) => {
-      let n: number;
+    const writeOne = async (chunk: Draft[]) => {
+      let written: Draft[];
       try {
         throwIfFenced(fence);
-        n = await this.insertChunk(chunk, now, fence);
+        written = await this.writeChunk(chunk, now, receivedUntil, fence);
       } catch (error) {
         if (!isForeignKeyViolation(error)) throw error;
-        // A guardian was erased since the counts were taken: their notice has no one left to tell.
-        n = await this.insertChunk(await this.stillThere(chunk), now, fence);
+        // A guardian was erased since the rows were read: there is no one left to tell.
+        written = await this.writeChunk(await this.stillThere(chunk), now, receivedUntil, fence);
       }
+      const told = written.filter((d) => d.status === 'pending');
       // Not `created += await ...`: that reads `created` before the await and loses parallel chunks' counts.
-      created += n;
-      // Nothing new: all there already (a rerun), or the fence held the rows back.
-      if (n === 0 && chunk.length > 0) await fence.check();
+      created += told.length;
+      createdShort += told.filter((d) => d.shortNotice).length;
+      // Nothing written: all taken by another run, or the fence held the rows back.
+      if (written.length === 0 && chunk.length > 0) await fence.check();
       looked += chunk.length;
       progress?.({ done: looked, total: drafts.length, unit: 'notices due' });
     };
+    const postgres = this.db.kind === 'postgres';
     // SQLite has one writer: chunks go one by one, yielding in between (better-sqlite3 is synchronous).
     const parallel = postgres ? Math.max(1, Math.min(POSTGRES_PARALLEL, this.env.DB_POOL_SIZE - 1)) : 1;
     await mapWithConcurrency(chunks, parallel, async (chunk) => {
-      await insertOne(chunk);
+      await writeOne(chunk);
       if (!postgres) await yieldToEventLoop();
     });
-    return created;
+    return { created, createdShort };
   }
 
-  private insertChunk(chunk: Draft[], now: Date, fence: WriteFence): Promise<number> {
-    if (chunk.length === 0) return Promise.resolve(0);
-    return this.db.kind === 'postgres' ? this.insertChunkPostgres(chunk, now, fence) : this.insertChunkSqlite(chunk, now, fence);
+  /** One chunk's coverage moves and notices, in one transaction; answers the drafts that were written. */
+  private writeChunk(chunk: Draft[], now: Date, receivedUntil: Date, fence: WriteFence): Promise<Draft[]> {
+    if (chunk.length === 0) return Promise.resolve([]);
+    const kind = this.db.kind;
+    const stamp = (at: Date) => (kind === 'postgres' ? at.toISOString() : sqlTimestamp(kind, at));
+    return this.db.transaction(async (m) => {
+      const moves = JSON.stringify(chunk.map((d) => ({ g: d.guardianId, r: d.revision, c: stamp(d.createdUntil) })));
+      const moved = new Set<string>();
+      for (const sql of this.coverageStatements(fence)) {
+        const p = new SqlParams(kind);
+        const text = sql(p, moves, receivedUntil, now);
+        for (const row of (await execute<{ guardian_id: string }>(m, text, p.values)).records) moved.add(String(row.guardian_id));
+      }
+      const written = chunk.filter((d) => moved.has(d.guardianId));
+      if (written.length === 0) return [];
+      const p = new SqlParams(kind);
+      const rows = JSON.stringify(
+        written.map((d) => ({
+          id: randomUUID(),
+          g: d.guardianId,
+          seq: d.revision + 1,
+          at: stamp(d.cleanupAt),
+          until: stamp(d.coversUntil),
+          locale: d.locale,
+          status: d.status,
+          groups: JSON.stringify(d.groups),
+          short: d.shortNotice,
+          freq: d.frequency,
+          zone: d.timeZone,
+          children: JSON.stringify(d.children),
+          messages: d.messages,
+          conversations: d.conversations,
+        })),
+      );
+      await execute(m, this.insertNotices(p, rows, now), p.values);
+      return written;
+    });
   }
 
-  // Both inserts SELECT their rows so that the fence's condition can stand in their WHERE: the check and
-  // the insert are one statement. (On SQLite the WHERE also tells the parser where ON CONFLICT begins.)
-  private async insertChunkSqlite(chunk: Draft[], now: Date, fence: WriteFence): Promise<number> {
-    const p = new SqlParams(this.db.kind);
-    const values = chunk
-      .map(
-        (d) =>
-          `(${p.add(randomUUID())}, ${p.add(d.guardianId)}, ${p.add(d.cleanupAt)}, ${p.add(d.locale)}, ${p.add(this.channel)}, '', 'pending', 0, ${p.add(now)}, ${p.add(JSON.stringify(d.children))}, ${p.add(d.messages)}, ${p.add(d.conversations)}, ${p.add(now)})`,
-      )
-      .join(',\n');
-    const sql = `INSERT INTO notice (id, guardian_id, cleanup_at, locale, channel, delivered_channels, status, attempts, next_attempt_at, children, messages, conversations, created_at)
-SELECT * FROM (VALUES ${values}) WHERE ${fence.condition(p)}
-ON CONFLICT (guardian_id, cleanup_at) DO NOTHING
-RETURNING id`;
-    return (await this.db.write(sql, p.values)).records.length;
+  /**
+   * The coverage moves, as statements over a JSON array of { g: guardian, r: revision read, c: new
+   * created_until }: an UPDATE where the revision is still the one read, and an INSERT for guardians
+   * that had none (a racing insert wins, ON CONFLICT DO NOTHING). Both answer the guardians moved, and
+   * both hold the run's fence in their WHERE.
+   */
+  private coverageStatements(fence: WriteFence): ((p: SqlParams, moves: string, receivedUntil: Date, now: Date) => string)[] {
+    if (this.db.kind === 'postgres') {
+      const moves = (p: SqlParams, json: string) => `jsonb_to_recordset(${p.add(json)}::jsonb) AS d(g uuid, r int, c timestamptz)`;
+      return [
+        (p, json, receivedUntil, now) => `UPDATE notice_coverage nc
+   SET created_until = d.c, received_until = ${p.add(receivedUntil)}, revision = nc.revision + 1, updated_at = ${p.add(now)}
+  FROM ${moves(p, json)}
+ WHERE nc.guardian_id = d.g AND nc.revision = d.r AND ${fence.condition(p)}
+RETURNING nc.guardian_id`,
+        (p, json, receivedUntil, now) => `INSERT INTO notice_coverage (guardian_id, created_until, received_until, revision, updated_at)
+SELECT d.g, d.c, ${p.add(receivedUntil)}, 1, ${p.add(now)} FROM ${moves(p, json)}
+ WHERE d.r = 0 AND ${fence.condition(p)}
+ON CONFLICT (guardian_id) DO NOTHING
+RETURNING guardian_id`,
+      ];
+    }
+    const moves = (p: SqlParams, json: string) =>
+      `(SELECT json_extract(value, '$.g') AS g, json_extract(value, '$.r') AS r, json_extract(value, '$.c') AS c FROM json_each(${p.add(json)}))`;
+    return [
+      (p, json, receivedUntil, now) => `UPDATE notice_coverage
+   SET created_until = d.c, received_until = ${p.add(receivedUntil)}, revision = notice_coverage.revision + 1, updated_at = ${p.add(now)}
+  FROM ${moves(p, json)} AS d
+ WHERE notice_coverage.guardian_id = d.g AND notice_coverage.revision = d.r AND ${fence.condition(p)}
+RETURNING guardian_id`,
+      (p, json, receivedUntil, now) => `INSERT INTO notice_coverage (guardian_id, created_until, received_until, revision, updated_at)
+SELECT d.g, d.c, ${p.add(receivedUntil)}, 1, ${p.add(now)} FROM ${moves(p, json)} AS d
+ WHERE d.r = 0 AND ${fence.condition(p)}
+ON CONFLICT (guardian_id) DO NOTHING
+RETURNING guardian_id`,
+    ];
   }
 
-  /** The rows as column arrays through unnest(): half the time of a VALUES list, with no parameter limit. */
-  private async insertChunkPostgres(chunk: Draft[], now: Date, fence: WriteFence): Promise<number> {
-    const p = new SqlParams(this.db.kind);
-    const ids = p.add(chunk.map(() => randomUUID()));
-    const guardians = p.add(chunk.map((d) => d.guardianId));
-    const cleanupAts = p.add(chunk.map((d) => d.cleanupAt.toISOString()));
-    const locales = p.add(chunk.map((d) => d.locale));
-    const children = p.add(chunk.map((d) => JSON.stringify(d.children)));
-    const messages = p.add(chunk.map((d) => d.messages));
-    const conversations = p.add(chunk.map((d) => d.conversations));
+  /** The notices of the guardians whose coverage moved, from a JSON array; unique on (guardian, seq). */
+  private insertNotices(p: SqlParams, json: string, now: Date): string {
+    const columns = `INSERT INTO notice (id, guardian_id, seq, cleanup_at, covers_until, locale, channel, delivered_channels, status, attempts,
+                    next_attempt_at, groups, short_notice, frequency, time_zone, children, messages, conversations, created_at)`;
+    if (this.db.kind === 'postgres') {
+      const channel = p.add(this.channel);
+      const at = p.add(now);
+      return `${columns}
+SELECT d.id, d.g, d.seq, d.at, d.until, d.locale, ${channel}, '', d.status, 0, ${at}, d.groups, d.short, d.freq, d.zone, d.children, d.messages, d.conversations, ${at}
+  FROM jsonb_to_recordset(${p.add(json)}::jsonb) AS d(id uuid, g uuid, seq int, at timestamptz, until timestamptz, locale varchar, status varchar,
+       groups text, short boolean, freq varchar, zone varchar, children text, messages int, conversations int)`;
+    }
+    const f = (name: string) => `json_extract(value, '$.${name}')`;
     const channel = p.add(this.channel);
     const at = p.add(now);
-    const sql = `INSERT INTO notice (id, guardian_id, cleanup_at, locale, channel, delivered_channels, status, attempts, next_attempt_at, children, messages, conversations, created_at)
-SELECT r.id, r.guardian_id, r.cleanup_at, r.locale, ${channel}, '', 'pending', 0, ${at}, r.children, r.messages, r.conversations, ${at}
-  FROM unnest(${ids}::uuid[], ${guardians}::uuid[], ${cleanupAts}::timestamptz[], ${locales}::varchar[], ${children}::text[], ${messages}::int[], ${conversations}::int[])
-       AS r(id, guardian_id, cleanup_at, locale, children, messages, conversations)
- WHERE ${fence.condition(p)}
-ON CONFLICT (guardian_id, cleanup_at) DO NOTHING
-RETURNING id`;
-    return (await this.db.write(sql, p.values)).records.length;
+    return `${columns}
+SELECT ${f('id')}, ${f('g')}, ${f('seq')}, ${f('at')}, ${f('until')}, ${f('locale')}, ${channel}, '', ${f('status')}, 0, ${at}, ${f('groups')},
+       ${f('short')}, ${f('freq')}, ${f('zone')}, ${f('children')}, ${f('messages')}, ${f('conversations')}, ${p.add(now)}
+  FROM json_each(${p.add(json)})`;
   }
 
   private async stillThere(chunk: Draft[]): Promise<Draft[]> {

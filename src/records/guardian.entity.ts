@@ -3,6 +3,9 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 export const LOCALES = ['en', 'ar'] as const;
 export type Locale = (typeof LOCALES)[number];
 
+export const NOTICE_FREQUENCIES = ['digest', 'each_run'] as const;
+export type NoticeFrequency = (typeof NOTICE_FREQUENCIES)[number];
+
 // Date columns carry no explicit type: TypeORM maps Date to `datetime` on SQLite (UTC text,
 // 'YYYY-MM-DD HH:MM:SS.SSS', which sorts chronologically), and the migration makes them
 // `timestamptz` on PostgreSQL. The migrations, not these classes, define the schema.
@@ -32,7 +35,14 @@ export class Guardian {
 
   /** IANA zone the dates of this guardian's notices are written in; null means SCHEDULER_TIMEZONE (UTC when unset). */
   @Column({ name: 'time_zone', type: 'varchar', length: 64, nullable: true })
-  timeZone: string | null;
+  timezone: string | null;
+
+  /**
+   * 'digest': at most one notice per NOTICE_DIGEST_DAYS, covering every deletion until the next one;
+   * 'each_run': a notice at each notice run that precedes a deletion.
+   */
+  @Column({ name: 'notice_frequency', type: 'varchar', length: 16, default: 'digest' })
+  noticeFrequency: NoticeFrequency;
 
   @Column({ name: 'created_at' })
   createdAt: Date;

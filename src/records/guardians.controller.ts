@@ -57,7 +57,7 @@ export class GuardiansController {
   @ApiOperation({
     summary: "Change a guardian's settings",
     description:
-      'Any of displayName, locale, retentionDays (null: the service default), notificationsEnabled and timeZone (IANA; null: ' +
+      'Any of displayName, locale, retentionDays (null: the service default), notificationsEnabled, noticeFrequency (digest or each_run) and timezone (IANA; null: ' +
       "the service's, SCHEDULER_TIMEZONE), the zone the dates of their notices are written in. A shorter retention " +
       'applies from the next cleanup, and the next notice run announces it. Each change is in the audit log (GET /admin/audit).',
   })
@@ -67,6 +67,7 @@ export class GuardiansController {
       shorterRetention: { summary: 'Keep 14 days instead of the default', value: { retentionDays: 14 } },
       defaultRetention: { summary: 'Back to the service default', value: { retentionDays: null } },
       language: { summary: 'Notices in Arabic, and no more of them', value: { locale: 'ar', notificationsEnabled: false } },
+      everyRun: { summary: 'A notice before each deletion instead of a weekly digest', value: { noticeFrequency: 'each_run' } },
     },
   })
   @ApiOkResponse({ type: GuardianDto })

@@ -42,7 +42,8 @@ export class GuardiansService {
       locale: dto.locale ?? undefined,
       retentionDays: dto.retentionDays ?? undefined,
       notificationsEnabled: dto.notificationsEnabled ?? undefined,
-      timeZone: dto.timeZone ?? undefined,
+      timezone: dto.timezone ?? undefined,
+      noticeFrequency: dto.noticeFrequency ?? undefined,
     };
     const guardian: Guardian = {
       id: dto.id ?? randomUUID(),
@@ -51,7 +52,8 @@ export class GuardiansService {
       locale: dto.locale ?? 'en',
       retentionDays: dto.retentionDays ?? null,
       notificationsEnabled: dto.notificationsEnabled ?? true,
-      timeZone: dto.timeZone ?? null,
+      timezone: dto.timezone ?? null,
+      noticeFrequency: dto.noticeFrequency ?? 'digest',
       createdAt: this.clock.now(),
     };
     try {

@@ -101,19 +101,26 @@ export class RecordsService {
    * so its text is the same for one message or a thousand.
    */
   private appendStatement(conversationId: string, messages: Message[]): { sql: string; params: unknown[] } {
-    const columns = 'INSERT INTO message (id, conversation_id, role, text, created_at)';
+    // received_at: the service's clock, whatever createdAt says; the notices tell backdated imports by it.
+    const columns = 'INSERT INTO message (id, conversation_id, role, text, created_at, received_at)';
+    const receivedAt = this.clock.now();
     if (this.db.kind === 'postgres') {
       return {
         sql: `WITH c AS (SELECT id FROM conversation WHERE id = $1 FOR KEY SHARE)
-              ${columns} SELECT m.id, c.id, m.role, m.text, m.created_at
+              ${columns} SELECT m.id, c.id, m.role, m.text, m.created_at, $6::timestamptz
                 FROM c, unnest($2::uuid[], $3::varchar[], $4::text[], $5::timestamptz[]) AS m(id, role, text, created_at)`,
-        params: [conversationId, ...(['id', 'role', 'text', 'createdAt'] as const).map((k) => messages.map((m) => m[k]))],
+        params: [conversationId, ...(['id', 'role', 'text', 'createdAt'] as const).map((k) => messages.map((m) => m[k])), receivedAt],
       };
     }
     return {
-      sql: `${columns} SELECT column1, ?, column2, column3, column4 FROM (VALUES ${messages.map(() => '(?, ?, ?, ?)').join(', ')})
+      sql: `${columns} SELECT column1, ?, column2, column3, column4, ? FROM (VALUES ${messages.map(() => '(?, ?, ?, ?)').join(', ')})
              WHERE EXISTS (SELECT 1 FROM conversation WHERE id = ?)`,
-      params: [conversationId, ...messages.flatMap((m) => [m.id, m.role, m.text, sqlTimestamp('sqlite', m.createdAt)]), conversationId],
+      params: [
+        conversationId,
+        sqlTimestamp('sqlite', receivedAt),
+        ...messages.flatMap((m) => [m.id, m.role, m.text, sqlTimestamp('sqlite', m.createdAt)]),
+        conversationId,
+      ],
     };
   }
 

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { CleanupCalendar } from '../cleanup/cleanup-calendar';
+import { FireCalendar } from '../common/cron/fire-calendar';
 import { Clock } from '../common/clock';
 import { CronSchedule } from '../common/cron';
 import { Env, noticeGapProblem } from '../config/env.validation';
@@ -73,11 +73,23 @@ export class JobCatalogue {
   }
 
   /** When the active cleanup jobs will run: what the notices warn about and the preview shows. */
-  cleanupCalendar(): CleanupCalendar {
-    const schedules = [...this.live.values()]
-      .filter((j) => j.def.task === 'cleanup' && !j.def.paused && j.schedule)
-      .map((j) => j.schedule!);
-    return new CleanupCalendar(schedules);
+  cleanupCalendar(): FireCalendar {
+    return this.calendarOf('cleanup');
+  }
+
+  /** Both calendars, as a task is handed them. */
+  calendars(): { cleanups: FireCalendar; notices: FireCalendar } {
+    return { cleanups: this.cleanupCalendar(), notices: this.noticeCalendar() };
+  }
+
+  /** When the active notice jobs will run: a digest covers whatever cannot wait for the next one. */
+  noticeCalendar(): FireCalendar {
+    return this.calendarOf('notices');
+  }
+
+  private calendarOf(task: string): FireCalendar {
+    const schedules = [...this.live.values()].filter((j) => j.def.task === task && !j.def.paused && j.schedule).map((j) => j.schedule!);
+    return new FireCalendar(schedules);
   }
 
   /**

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CleanupCalendar } from '../cleanup/cleanup-calendar';
+import { FireCalendar } from '../common/cron/fire-calendar';
 import { Clock } from '../common/clock';
 import { Env } from '../config/env.validation';
 import { Database } from '../database/database.service';
@@ -72,7 +72,7 @@ export class RunExecutor {
   execute<R>(
     def: SchedulerJob,
     run: JobRun,
-    options: { dryRun: boolean; cleanups: CleanupCalendar; extra?: Record<string, unknown> },
+    options: { dryRun: boolean; cleanups: FireCalendar; notices: FireCalendar; extra?: Record<string, unknown> },
   ): Promise<RunResult<R>> {
     const extra = options.extra ?? {};
     const stop = new AbortController();
@@ -88,7 +88,13 @@ export class RunExecutor {
     // statement (which runs before any await) can ask: a heartbeat, a test.
     const done = Promise.resolve()
       .then(async (): Promise<RunResult<R>> => {
-        const outcome = await this.outcome<R>(def, run, { dryRun: options.dryRun, cleanups: options.cleanups, fence, progress });
+        const outcome = await this.outcome<R>(def, run, {
+          dryRun: options.dryRun,
+          cleanups: options.cleanups,
+          notices: options.notices,
+          fence,
+          progress,
+        });
         const summary = outcome.summary || Object.keys(extra).length ? { ...extra, ...outcome.summary } : null;
         const error = outcome.status === 'failed' ? outcome.error : null;
         let final: JobRun = { ...run, status: outcome.status, summary, error, finishedAt: this.clock.now() };
@@ -190,7 +196,7 @@ export class RunExecutor {
   private async outcome<R>(
     def: SchedulerJob,
     run: JobRun,
-    given: { dryRun: boolean; cleanups: CleanupCalendar; fence: WriteFence; progress: (p: RunProgress) => void },
+    given: { dryRun: boolean; cleanups: FireCalendar; notices: FireCalendar; fence: WriteFence; progress: (p: RunProgress) => void },
   ): Promise<TaskOutcome<R>> {
     try {
       const task = this.tasks.find(def.task);

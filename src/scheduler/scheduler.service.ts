@@ -195,7 +195,7 @@ export class SchedulerService implements OnModuleDestroy {
 
   /** Hands a claimed run to the executor; once it ends, the job's queue moves and its failures are counted. */
   private launch<R>(def: SchedulerJob, run: JobRun, options: { dryRun: boolean; extra?: Record<string, unknown> }): Promise<RunResult<R>> {
-    const done = this.executor.execute<R>(def, run, { ...options, cleanups: this.catalogue.cleanupCalendar() });
+    const done = this.executor.execute<R>(def, run, { ...options, ...this.catalogue.calendars() });
     // Tracked, so that idle() and a shutdown wait for the follow-up too, not only for the run.
     const followUp: Promise<void> = done.then((result) => this.afterRun(def.id, result.run)).finally(() => this.followUps.delete(followUp));
     this.followUps.add(followUp);

@@ -1,4 +1,4 @@
-import type { CleanupCalendar } from '../cleanup/cleanup-calendar';
+import type { FireCalendar } from '../common/cron/fire-calendar';
 import type { WriteFence } from '../database/write-fence';
 import type { RunProgress, RunTrigger } from './job-run.entity';
 
@@ -23,7 +23,9 @@ export interface TaskContext {
   triggeredBy: string;
   dryRun: boolean;
   /** When the cleanups will run, from the stored jobs (the notices warn about each one). */
-  cleanups: CleanupCalendar;
+  cleanups: FireCalendar;
+  /** When the notice runs will be, from the stored jobs (a digest covers what cannot wait for the next one). */
+  notices: FireCalendar;
   /** The run's lease, as a fence on its writes and a signal to stop. */
   fence: WriteFence;
   /** Reports how far the run has got; the executor writes it to the run's row every few seconds. */

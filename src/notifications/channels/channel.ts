@@ -1,5 +1,5 @@
 import type { Locale } from '../../records/guardian.entity';
-import type { ChannelName, ChildCounts } from '../notice.entity';
+import type { ChannelName, ChildCounts, NoticeGroup } from '../notice.entity';
 import type { RenderedNotice } from '../templates/render';
 
 /** A notice ready to leave: who gets it and what it says. */
@@ -10,7 +10,15 @@ export interface OutgoingNotice {
   to: string;
   guardianName: string;
   locale: Locale;
+  /** Its first deletion. */
   cleanupAt: Date;
+  /** The zone its dates are in. */
+  timeZone: string;
+  /** What it announces, per child and deletion date. */
+  groups: NoticeGroup[];
+  /** Some of it is deleted less than NOTICE_DAYS_BEFORE after the notice. */
+  shortNotice: boolean;
+  /** Per child, over all dates. */
   children: ChildCounts[];
   messages: number;
   conversations: number;

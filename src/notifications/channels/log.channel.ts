@@ -19,6 +19,8 @@ export class LogChannel implements NoticeChannel {
         locale: notice.locale,
         cleanupAt: notice.cleanupAt.toISOString(),
         children: notice.children.length,
+        dates: new Set(notice.groups.map((g) => g.date)).size,
+        shortNotice: notice.shortNotice,
         messages: notice.messages,
         conversations: notice.conversations,
         subject: notice.rendered.subject,

@@ -13,23 +13,37 @@ const messages: Forms = {
   many: (n) => `${n} رسالة`,
   other: (n) => `${n} رسالة`,
 };
-const conversations: Forms = {
+// The object of a verb (سيحذف): the accusative dual.
+const messagesObject: Forms = { ...messages, two: () => 'رسالتين' };
+// After a preposition (في): the genitive dual.
+const inConversations: Forms = {
   zero: () => 'لا محادثات',
   one: () => 'محادثة واحدة',
-  two: () => 'محادثتان',
+  two: () => 'محادثتين',
   few: (n) => `${n} محادثات`,
   many: (n) => `${n} محادثة`,
   other: (n) => `${n} محادثة`,
 };
+const days: Forms = {
+  zero: () => 'أيام',
+  one: () => 'يوم واحد',
+  two: () => 'يومين',
+  few: (n) => `${n} أيام`,
+  many: (n) => `${n} يومًا`,
+  other: (n) => `${n} يوم`,
+};
+const form = (forms: Forms, n: number, count: (n: number) => string) => forms[rules.select(n)](count(n));
 
 export const ar: Template = {
   lang: 'ar',
   dir: 'rtl',
-  subject: (date) => `سيحذف تيدي المحادثات القديمة في ${date}`,
+  subject: (n, count, firstDate, moreDates) => `سيحذف تيدي ${form(messagesObject, n, count)} ${moreDates ? 'بدءًا من' : 'في'} ${firstDate}`,
   greeting: (name) => `مرحبًا ${name}،`,
-  intro: (date) => 'كما وعدناك عند إعداد تيدي، تُحذف محادثات أطفالك عند انتهاء مدة الاحتفاظ بها. ' + `في ${date} سيُحذف ما يلي نهائيًا:`,
-  child: (c, count) =>
-    `${c.displayName}: ${messages[rules.select(c.messages)](count(c.messages))} و${conversations[rules.select(c.conversations)](count(c.conversations))}`,
+  intro: (first) =>
+    'كما وعدناك عند إعداد تيدي، تُحذف محادثات أطفالك عند انتهاء مدة الاحتفاظ بها. ' + `سيُحذف ما يلي نهائيًا، أوله في ${first}:`,
+  child: (name, n, conversations, count) => `${name}: ${form(messages, n, count)} في ${form(inConversations, conversations, count)}`,
+  late: '(أُضيفت بعد تنبيهنا السابق)',
+  shortNotice: (n, count) => `يُحذف بعض ذلك قبل مهلة ${form(days, n, count)} المعتادة: أُضيف، أو قُصّرت مدة الاحتفاظ به، بعد تنبيهنا السابق.`,
   outro: 'لا يلزمك فعل أي شيء. هذا هو التذكير الوحيد بشأن هذه المحادثات.',
   signature: 'تيدي',
 };

@@ -5,13 +5,17 @@ const plural = (n: string, value: number, one: string, other: string) => `${n} $
 export const en: Template = {
   lang: 'en',
   dir: 'ltr',
-  subject: (date) => `Teddy will delete older conversations on ${date}`,
+  subject: (messages, count, firstDate, moreDates) =>
+    `Teddy will delete ${plural(count(messages), messages, 'message', 'messages')} ${moreDates ? 'from' : 'on'} ${firstDate}`,
   greeting: (name) => `Hello ${name},`,
-  intro: (date) =>
+  intro: (first) =>
     `As promised when you set up Teddy, your children's conversations are deleted once they reach the end of their retention period. ` +
-    `On ${date}, the following will be deleted for good:`,
-  child: (c, count) =>
-    `${c.displayName}: ${plural(count(c.messages), c.messages, 'message', 'messages')} and ${plural(count(c.conversations), c.conversations, 'conversation', 'conversations')}`,
+    `The following will be deleted for good, the first of it on ${first}:`,
+  child: (name, messages, conversations, count) =>
+    `${name}: ${plural(count(messages), messages, 'message', 'messages')} from ${plural(count(conversations), conversations, 'conversation', 'conversations')}`,
+  late: '(added after our last notice)',
+  shortNotice: (days, count) =>
+    `Some of this is deleted sooner than our usual ${plural(count(days), days, 'day', 'days')}' notice: it was added, or its retention was shortened, after our last notice.`,
   outro: "You don't need to do anything. This is the only reminder about these conversations.",
   signature: 'Teddy',
 };

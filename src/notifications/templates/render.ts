@@ -1,5 +1,5 @@
 import type { Locale } from '../../records/guardian.entity';
-import type { ChildCounts } from '../notice.entity';
+import type { NoticeGroup } from '../notice.entity';
 import { ar } from './ar';
 import { en } from './en';
 import { Template } from './template';
@@ -9,10 +9,13 @@ const TEMPLATES: Record<Locale, Template> = { en, ar };
 export interface NoticeContent {
   locale: Locale;
   guardianName: string;
-  cleanupAt: Date;
-  /** IANA zone the deletion time is shown in (SCHEDULER_TIMEZONE). */
+  /** IANA zone the dates are written in (the guardian's, fixed when the notice was made). */
   timeZone: string;
-  children: ChildCounts[];
+  /** Per child and deletion date, in date order. */
+  groups: NoticeGroup[];
+  /** Some of it is deleted less than `daysBefore` days after the notice. */
+  shortNotice: boolean;
+  daysBefore: number;
 }
 
 export interface RenderedNotice {
@@ -28,7 +31,7 @@ export function escapeHtml(text: string): string {
 }
 
 // Building an Intl formatter costs far more than using one; a delivery batch renders thousands.
-const formatters = new Map<string, { date: Intl.DateTimeFormat; number: Intl.NumberFormat }>();
+const formatters = new Map<string, { date: Intl.DateTimeFormat; day: Intl.DateTimeFormat; number: Intl.NumberFormat }>();
 
 /** The date and number formats of a language and zone, made once. */
 export function formattersFor(lang: string, timeZone: string) {
@@ -51,6 +54,7 @@ export function formattersFor(lang: string, timeZone: string) {
         timeZoneName: 'short',
         timeZone,
       }),
+      day: new Intl.DateTimeFormat(lang, { numberingSystem: 'latn', weekday: 'long', month: 'long', day: 'numeric', timeZone }),
       number: new Intl.NumberFormat(lang, { numberingSystem: 'latn' }),
     };
     formatters.set(key, f);
@@ -58,25 +62,32 @@ export function formattersFor(lang: string, timeZone: string) {
   return f;
 }
 
-/** The deletion time in the guardian's language, e.g. "Wednesday, December 2, 2026 at 12:00 AM UTC". */
-export function formatDeletionTime(at: Date, locale: Locale, timeZone: string): string {
-  return formattersFor((TEMPLATES[locale] ?? en).lang, timeZone).date.format(at);
-}
-
-/** Subject, plain-text part and HTML part of a notice, in the guardian's language. */
+/** Subject, plain-text part and HTML part of a notice, in the guardian's language: a list per deletion date, a line per child. */
 export function renderNotice(content: NoticeContent): RenderedNotice {
   const t = TEMPLATES[content.locale] ?? en;
   const f = formattersFor(t.lang, content.timeZone);
-  const date = f.date.format(content.cleanupAt);
   const count = (n: number) => f.number.format(n);
-  const lines = content.children.map((c) => t.child(c, count));
+  const days: { heading: string; lines: string[] }[] = [];
+  for (const g of content.groups) {
+    const heading = f.day.format(new Date(g.deleteAt));
+    if (days[days.length - 1]?.heading !== heading) days.push({ heading, lines: [] });
+    days[days.length - 1].lines.push(`${t.child(g.displayName, g.messages, g.conversations, count)}${g.late ? ` ${t.late}` : ''}`);
+  }
+  const first = content.groups.reduce(
+    (a, g) => (g.deleteAt < a ? g.deleteAt : a),
+    content.groups[0]?.deleteAt ?? new Date(0).toISOString(),
+  );
+  const total = content.groups.reduce((n, g) => n + g.messages, 0);
+  const subject = t.subject(total, count, days[0]?.heading ?? '', days.length > 1);
+  const intro = t.intro(f.date.format(new Date(first)));
+  const warning = content.shortNotice ? t.shortNotice(content.daysBefore, count) : undefined;
 
   const text = [
     t.greeting(content.guardianName),
     '',
-    t.intro(date),
-    '',
-    ...lines.map((l) => `- ${l}`),
+    intro,
+    ...(warning ? ['', warning] : []),
+    ...days.flatMap((d) => ['', `${d.heading}:`, ...d.lines.map((l) => `- ${l}`)]),
     '',
     t.outro,
     '',
@@ -87,17 +98,15 @@ export function renderNotice(content: NoticeContent): RenderedNotice {
   const e = escapeHtml;
   const html = `<!DOCTYPE html>
 <html lang="${t.lang}" dir="${t.dir}">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${e(t.subject(date))}</title></head>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${e(subject)}</title></head>
 <body dir="${t.dir}" style="font-family: sans-serif; line-height: 1.5">
 <p>${e(t.greeting(content.guardianName))}</p>
-<p>${e(t.intro(date))}</p>
-<ul>
-${lines.map((l) => `<li>${e(l)}</li>`).join('\n')}
-</ul>
+<p>${e(intro)}</p>
+${warning ? `<p><strong>${e(warning)}</strong></p>\n` : ''}${days.map((d) => `<h3>${e(d.heading)}</h3>\n<ul>\n${d.lines.map((l) => `<li>${e(l)}</li>`).join('\n')}\n</ul>`).join('\n')}
 <p>${e(t.outro)}</p>
 <p>${e(t.signature)}</p>
 </body>
 </html>
 `;
-  return { subject: t.subject(date), text, html };
+  return { subject, text, html };
 }

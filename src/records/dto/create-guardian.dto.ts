@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsEmail, IsIn, IsInt, IsOptional, IsString, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
 import { IsOmittable, IsTimeZone, MaxChars, NoNul } from '../../common/validation';
 import { ClientId } from '../client-id';
-import { Locale, LOCALES } from '../guardian.entity';
+import { Locale, LOCALES, NOTICE_FREQUENCIES, NoticeFrequency } from '../guardian.entity';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
@@ -49,10 +49,21 @@ export class CreateGuardianDto {
   })
   @ValidateIf((_o: object, value: unknown) => value !== undefined && value !== null)
   @IsTimeZone()
-  timeZone?: string | null;
+  timezone?: string | null;
 
   @ApiPropertyOptional({ default: true, example: true, description: 'Whether this guardian receives deletion notices' })
   @IsOmittable()
   @IsBoolean()
   notificationsEnabled?: boolean;
+
+  @ApiPropertyOptional({
+    enum: NOTICE_FREQUENCIES,
+    default: 'digest',
+    description:
+      "How often this guardian is told: 'digest' (at most one notice per NOTICE_DIGEST_DAYS, covering every deletion until the next one can go out) " +
+      "or 'each_run' (a notice at each notice run that precedes a deletion). A change applies from the next notice run.",
+  })
+  @IsOmittable()
+  @IsIn(NOTICE_FREQUENCIES)
+  noticeFrequency?: NoticeFrequency;
 }

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { LOCALES, Locale } from '../guardian.entity';
+import { LOCALES, Locale, NOTICE_FREQUENCIES, NoticeFrequency } from '../guardian.entity';
 import { MESSAGE_ROLES, MessageRole } from '../message.entity';
 
 const UUID = '3f0c2a8e-6d1b-4c57-9a8e-2b7d1e4f6a90';
@@ -13,7 +13,8 @@ export class GuardianDto {
   retentionDays: number | null;
   @ApiProperty({ example: true }) notificationsEnabled: boolean;
   @ApiProperty({ example: 'Asia/Riyadh', nullable: true, type: String, description: "null: the service's zone (SCHEDULER_TIMEZONE)" })
-  timeZone: string | null;
+  timezone: string | null;
+  @ApiProperty({ enum: NOTICE_FREQUENCIES, example: 'digest' }) noticeFrequency: NoticeFrequency;
   @ApiProperty({ example: '2026-11-28T09:30:00.000Z' }) createdAt: Date;
 }
 

@@ -2,14 +2,14 @@ import { ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
 import { IsInt, Min, ValidateIf } from 'class-validator';
 import { CreateGuardianDto } from './create-guardian.dto';
 
-export const GUARDIAN_SETTINGS = ['displayName', 'locale', 'retentionDays', 'notificationsEnabled', 'timeZone'] as const;
+export const GUARDIAN_SETTINGS = ['displayName', 'locale', 'retentionDays', 'notificationsEnabled', 'noticeFrequency', 'timezone'] as const;
 
 /**
- * The settings a guardian may change; each may be left out. Only retentionDays and timeZone may be
+ * The settings a guardian may change; each may be left out. Only retentionDays and timezone may be
  * null (back to the service's): skipNullProperties: false makes a null anywhere else a 400, not a 500.
  */
 export class UpdateGuardianDto extends PartialType(
-  PickType(CreateGuardianDto, ['displayName', 'locale', 'notificationsEnabled', 'timeZone'] as const),
+  PickType(CreateGuardianDto, ['displayName', 'locale', 'notificationsEnabled', 'noticeFrequency', 'timezone'] as const),
   {
     skipNullProperties: false,
   },
