@@ -2,11 +2,15 @@
 // Deletion notices: compute + enqueue for 100,000 guardians, and SMTP delivery throughput.
 //   npm run build && node bench/notices.js [guardians=100000] [mails=5000]
 //
-// Enqueue: seeds GUARDIANS guardians (one child, one conversation, two expiring messages and one
-// young message each; 10% Arabic, 10% with a 7-day retention) with set-based SQL, then times
-// NoticeService.enqueue() of the built service: one notice per guardian. Baseline, same run: a raw
-// multi-row INSERT of the same number of rows of the same shape into a copy of the notice table.
-// A second enqueue (everything already there) is timed too.
+// Digest: seeds GUARDIANS daily-active families (one child, one conversation, a message a day for
+// the last 30 days; 10% Arabic, 10% with a 7-day retention) with set-based SQL, then times
+// NoticeService.enqueue() of the built service at 23:00 with the default schedules: every guardian
+// has a deletion at the next midnight and none has been told anything, so each gets a digest of the
+// next 9 days (per date). Baseline, same run: a raw multi-row INSERT of the same number of rows of the
+// same shape (the same groups JSON) into a copy of the notice table, nothing computed. Also timed:
+// the run again (all told), the next evening's run (nobody due: the daily cost), and the first run
+// again from scratch with a cleanup every 5 seconds instead of daily (the cost must not follow the
+// cleanup cadence).
 //
 // SMTP: MAILS notices delivered by DeliveryService.deliverDue() through the pooled transport to an
 // smtp-server running in a worker thread. Baseline, same run: nodemailer's pooled transport with
@@ -29,6 +33,8 @@ const { validateEnv } = dist('src/config/env.validation');
 const { Database } = dist('src/database/database.service');
 const { NoticeService } = dist('src/notifications/notice.service');
 const { JobCatalogue } = dist('src/scheduler/job-catalogue');
+const { FireCalendar } = dist('src/common/cron/fire-calendar');
+const { CronSchedule } = dist('src/common/cron');
 const { DeliveryService } = dist('src/notifications/delivery.service');
 const { renderNotice } = dist('src/notifications/templates/render');
 const { noticeMessageId } = dist('src/notifications/channels/smtp.channel');
@@ -91,9 +97,13 @@ async function seed(db, n) {
   const series = k === 'postgres' ? `generate_series(1, ${n}) AS s(i)` : 's';
   const withSeries = k === 'postgres' ? '' : `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${n}) `;
   const old1 = ts(k, new Date(NOW.getTime() - 40 * DAY));
-  const old2 = ts(k, new Date(NOW.getTime() - 35 * DAY));
-  const young = ts(k, new Date(NOW.getTime() - DAY));
   const t = (b) => (k === 'postgres' ? (b ? 'true' : 'false') : b ? '1' : '0');
+  // A message a day at 10:00 UTC, the last 30 days: d = 1..30 days before NOW's date.
+  const day0 = Date.parse('2026-12-01T10:00:00.000Z');
+  const dayAt = (d) =>
+    k === 'postgres'
+      ? `(timestamptz '${new Date(day0).toISOString()}' - make_interval(days => ${d}))`
+      : `strftime('%Y-%m-%d %H:%M:%f', '${new Date(day0).toISOString().replace('T', ' ').replace('Z', '')}', '-' || ${d} || ' days')`;
   const statements = [
     `${withSeries}INSERT INTO guardian (id, email, display_name, locale, retention_days, notifications_enabled, created_at)
        SELECT ${idExpr(k, '00000001', 'i')}, 'parent' || i || '@bench.example', 'Parent ' || i,
@@ -103,16 +113,27 @@ async function seed(db, n) {
        SELECT ${idExpr(k, '00000002', 'i')}, ${idExpr(k, '00000001', 'i')}, 'Child ' || i, ${old1} FROM ${series}`,
     `${withSeries}INSERT INTO conversation (id, child_id, started_at, created_at)
        SELECT ${idExpr(k, '00000003', 'i')}, ${idExpr(k, '00000002', 'i')}, ${old1}, ${old1} FROM ${series}`,
-    `${withSeries}INSERT INTO message (id, conversation_id, role, text, created_at)
-       SELECT ${idExpr(k, '00000004', 'i')}, ${idExpr(k, '00000003', 'i')}, 'child', 'hello teddy', ${old1} FROM ${series}`,
-    `${withSeries}INSERT INTO message (id, conversation_id, role, text, created_at)
-       SELECT ${idExpr(k, '00000005', 'i')}, ${idExpr(k, '00000003', 'i')}, 'teddy', 'hello!', ${old2} FROM ${series}`,
-    `${withSeries}INSERT INTO message (id, conversation_id, role, text, created_at)
-       SELECT ${idExpr(k, '00000006', 'i')}, ${idExpr(k, '00000003', 'i')}, 'child', 'still here', ${young} FROM ${series}`,
+    ...Array.from({ length: 30 }, (_, j) => j + 1).map(
+      (d) => `${withSeries}INSERT INTO message (id, conversation_id, role, text, created_at)
+       SELECT ${idExpr(k, `000${String(d).padStart(3, '0')}04`, 'i')}, ${idExpr(k, '00000003', 'i')}, 'child', 'hello teddy', ${dayAt(d)} FROM ${series}`,
+    ),
   ];
   for (const sql of statements) await db.transaction((m) => m.query(sql));
   if (k === 'postgres') await db.dataSource.query('ANALYZE');
 }
+
+/** What a digest of this seed holds: 9 dates, one child, one message each. */
+const GROUPS = JSON.stringify(
+  Array.from({ length: 9 }, (_, d) => ({
+    childId: randomUUID(),
+    displayName: 'Child',
+    date: `2026-12-${String(d + 2).padStart(2, '0')}`,
+    deleteAt: `2026-12-${String(d + 2).padStart(2, '0')}T00:00:00.000Z`,
+    messages: 1,
+    conversations: 1,
+    late: false,
+  })),
+);
 
 /**
  * Baseline: the same rows (real guardian ids, same JSON) into an identical copy of the notice table
@@ -138,7 +159,7 @@ async function rawInsert(db, n) {
   const p = (i) => (k === 'postgres' ? `$${i}` : '?');
   const at = k === 'postgres' ? NOW : NOW.toISOString().replace('T', ' ').replace('Z', '');
   const cleanupAt = k === 'postgres' ? new Date('2026-12-02T00:00:00Z') : '2026-12-02 00:00:00.000';
-  const children = JSON.stringify([{ childId: randomUUID(), displayName: 'Child', messages: 2, conversations: 0 }]);
+  const children = JSON.stringify([{ childId: randomUUID(), displayName: 'Child', messages: 9, conversations: 9 }]);
   const t0 = process.hrtime.bigint();
   for (let start = 0; start < n; start += CHUNK) {
     const rows = Math.min(CHUNK, n - start);
@@ -146,12 +167,23 @@ async function rawInsert(db, n) {
     const params = [];
     for (let r = 0; r < rows; r++) {
       const b = params.length;
-      values.push(`(${p(b + 1)}, ${p(b + 2)}, ${p(b + 3)}, 'en', 'log', '', 'pending', 0, ${p(b + 4)}, ${p(b + 5)}, 2, 0, ${p(b + 6)})`);
-      params.push(randomUUID(), `00000001-0000-4000-8000-${(start + r + 1).toString(16).padStart(12, '0')}`, cleanupAt, at, children, at);
+      values.push(
+        `(${p(b + 1)}, ${p(b + 2)}, 1, ${p(b + 3)}, ${p(b + 4)}, 'en', 'log', '', 'pending', 0, ${p(b + 5)}, ${p(b + 6)}, ${p(b + 7)}, 9, 9, ${p(b + 8)}, 'digest', 'UTC')`,
+      );
+      params.push(
+        randomUUID(),
+        `00000001-0000-4000-8000-${(start + r + 1).toString(16).padStart(12, '0')}`,
+        cleanupAt,
+        cleanupAt,
+        at,
+        children,
+        GROUPS,
+        at,
+      );
     }
     await db.transaction((m) =>
       m.query(
-        `INSERT INTO notice_baseline (id, guardian_id, cleanup_at, locale, channel, delivered_channels, status, attempts, next_attempt_at, children, messages, conversations, created_at)
+        `INSERT INTO notice_baseline (id, guardian_id, seq, cleanup_at, covers_until, locale, channel, delivered_channels, status, attempts, next_attempt_at, children, groups, messages, conversations, created_at, frequency, time_zone)
          VALUES ${values.join(', ')}`,
         params,
       ),
@@ -217,9 +249,10 @@ async function directSend(sinkUrl, n) {
     const rendered = renderNotice({
       locale: i % 10 === 0 ? 'ar' : 'en',
       guardianName: `Parent ${i}`,
-      cleanupAt: new Date('2026-12-02T00:00:00Z'),
       timeZone: 'UTC',
-      children: [{ childId: randomUUID(), displayName: `Child ${i}`, messages: 2, conversations: 0 }],
+      groups: JSON.parse(GROUPS).map((g) => ({ ...g, displayName: `Child ${i}` })),
+      shortNotice: true,
+      daysBefore: 2,
     });
     return {
       from: 'Teddy <no-reply@bench.example>',
@@ -248,14 +281,32 @@ async function enqueueBench(kind) {
     const baselineMs = await rawInsert(db, GUARDIANS);
 
     const notices = app.get(NoticeService);
-    const calendar = app.get(JobCatalogue).cleanupCalendar();
-    const first = await notices.enqueue(NOW, calendar);
+    const calendars = app.get(JobCatalogue).calendars();
+    const first = await notices.enqueue({ now: NOW, ...calendars });
     if (first.noticesCreated !== GUARDIANS) throw new Error(`expected ${GUARDIANS} notices, created ${first.noticesCreated}`);
     t0 = process.hrtime.bigint();
-    const second = await notices.enqueue(NOW, calendar);
+    const second = await notices.enqueue({ now: NOW, ...calendars });
     const secondMs = ms(t0);
     if (second.noticesCreated !== 0) throw new Error('a second run created notices');
-    return { kind, seedMs, baselineMs, enqueueMs: first.durationMs, secondMs };
+    const nextDay = await notices.enqueue({ now: new Date(NOW.getTime() + DAY), ...calendars });
+    if (nextDay.noticesCreated !== 0) throw new Error('the next evening created notices');
+    // From scratch again, with a cleanup every 5 seconds.
+    await db.dataSource.query('DELETE FROM notice');
+    await db.dataSource.query('DELETE FROM notice_coverage');
+    const fast = new FireCalendar([CronSchedule.parse('*/5 * * * * *', 'UTC')]);
+    const fiveSeconds = await notices.enqueue({ now: NOW, cleanups: fast, notices: calendars.notices });
+    if (fiveSeconds.noticesCreated !== GUARDIANS) throw new Error(`5 s cadence: created ${fiveSeconds.noticesCreated}`);
+    const [{ n: messages }] = await db.dataSource.query('SELECT COUNT(*) AS n FROM message');
+    return {
+      kind,
+      messages: Number(messages),
+      seedMs,
+      baselineMs,
+      enqueueMs: first.durationMs,
+      secondMs,
+      nextDayMs: nextDay.durationMs,
+      fiveSecondsMs: fiveSeconds.durationMs,
+    };
   } finally {
     await app.close();
     await database.drop();
@@ -267,7 +318,7 @@ async function smtpBench(kind, sink) {
   const app = await boot(database.url, { SMTP_URL: sink.url, MAIL_FROM: 'Teddy <no-reply@bench.example>' });
   try {
     await seed(app.get(Database), MAILS);
-    const enqueued = await app.get(NoticeService).enqueue(NOW, app.get(JobCatalogue).cleanupCalendar());
+    const enqueued = await app.get(NoticeService).enqueue({ now: NOW, ...app.get(JobCatalogue).calendars() });
     if (enqueued.noticesCreated !== MAILS) throw new Error(`expected ${MAILS} notices, created ${enqueued.noticesCreated}`);
     const before = await sink.count();
     const t0 = process.hrtime.bigint();
@@ -288,13 +339,15 @@ async function main() {
   else console.log(`PostgreSQL not reachable at ${PG_ADMIN}: SQLite only`);
   console.log(`node ${process.version}, ${GUARDIANS.toLocaleString('en-US')} guardians, ${MAILS.toLocaleString('en-US')} mails\n`);
 
-  console.log('Compute + enqueue (one notice per guardian; target < 10 s)');
-  console.log('| database | seed (not timed) | raw INSERT baseline | enqueue | x baseline | second run (all exist) |');
-  console.log('|---|---|---|---|---|---|');
+  console.log('Digest computation + enqueue (a digest per guardian, 9 dates each; target < 10 s)');
+  console.log(
+    '| database | messages | seed (not timed) | raw INSERT baseline | first run | x baseline | again (all told) | next evening (none due) | first run, 5 s cleanup cron |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const kind of kinds) {
     const r = await enqueueBench(kind);
     console.log(
-      `| ${kind} | ${fmt(r.seedMs)} ms | ${fmt(r.baselineMs)} ms | ${fmt(r.enqueueMs)} ms | ${(r.enqueueMs / r.baselineMs).toFixed(2)} | ${fmt(r.secondMs)} ms |`,
+      `| ${kind} | ${fmt(r.messages)} | ${fmt(r.seedMs)} ms | ${fmt(r.baselineMs)} ms | ${fmt(r.enqueueMs)} ms | ${(r.enqueueMs / r.baselineMs).toFixed(2)} | ${fmt(r.secondMs)} ms | ${fmt(r.nextDayMs)} ms | ${fmt(r.fiveSecondsMs)} ms |`,
     );
   }
 

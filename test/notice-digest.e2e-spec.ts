@@ -306,7 +306,9 @@ describe(`digest notices on ${TEST_DB}`, () => {
         }
         const mail = (to: string) => sink.mails.find((m) => m.envelopeTo.includes(to))!;
         expect(mail('en@example.com').subject).toBe('Teddy will delete 4 messages from Friday, December 4');
-        expect(mail('en@example.com').text.replace(/\r\n/g, '\n')).toContain('Saturday, December 5:\n- Omar: 2 messages from 1 conversation');
+        expect(mail('en@example.com').text.replace(/\r\n/g, '\n')).toContain(
+          'Saturday, December 5:\n- Omar: 2 messages from 1 conversation',
+        );
         expect(mail('ar@example.com').subject).toBe('سيحذف تيدي 4 رسائل بدءًا من الجمعة، 4 ديسمبر');
         expect(mail('ar@example.com').text.replace(/\r\n/g, '\n')).toContain('السبت، 5 ديسمبر:\n- سارة: رسالتان في محادثة واحدة');
         expect(new Set(sink.mails.map((m) => m.messageId)).size).toBe(2);

@@ -254,7 +254,7 @@ describe(`the notice job's schedule, wherever it comes from (${TEST_DB})`, () =>
     // 23:00 in Berlin: the night the clocks go back is 25 hours long, more than one day of notice.
     const clock = new FixedClock(new Date('2026-10-01T00:00:00.000Z'));
     await expect(startApp({ clock, env: { SCHEDULER_TIMEZONE: 'Europe/Berlin', NOTICE_DAYS_BEFORE: '1' } })).rejects.toThrow(
-      'cleanup_notifications: its schedule "0 23 * * *" leaves up to 25 h between notice runs, more than NOTICE_DAYS_BEFORE (1 days): some cleanups would go unannounced (cron from @Cron on NoticeJobs.cleanupNotifications, zone from SCHEDULER_TIMEZONE)',
+      'cleanup_notifications: its schedule "0 23 * * *" leaves up to 25 h between notice runs, more than NOTICE_DAYS_BEFORE (1 days): some deletions would be announced less than that ahead (cron from @Cron on NoticeJobs.cleanupNotifications, zone from SCHEDULER_TIMEZONE)',
     );
     // In UTC the same declaration is fine.
     const t = await startApp({ clock, env: { NOTICE_DAYS_BEFORE: '1' } });

@@ -181,7 +181,7 @@ describe('validateEnv', () => {
   it('refuses a notice schedule that would let a cleanup go unannounced', () => {
     expect(problems({ NOTICE_DAYS_BEFORE: '0' })[0]).toMatch(/^NOTICE_DAYS_BEFORE: "0" must be 1 or more days/);
     expect(problems({ NOTIFY_CRON: '0 9 * * 1' })).toEqual([
-      'NOTIFY_CRON: "0 9 * * 1" leaves up to 168 h between notice runs, more than NOTICE_DAYS_BEFORE (2 days): some cleanups would go unannounced',
+      'NOTIFY_CRON: "0 9 * * 1" leaves up to 168 h between notice runs, more than NOTICE_DAYS_BEFORE (2 days): some deletions would be announced less than that ahead',
     ]);
     expect(problems({ NOTIFY_CRON: '0 9 * * 1', NOTICE_DAYS_BEFORE: '7' })).toEqual([]);
     expect(problems({ NOTIFY_CRON: '0 9,18 * * *' })).toEqual([]);

@@ -231,15 +231,16 @@ export function schedulerTimezone(env: Env): string {
 }
 
 /**
- * Why a notice schedule would let a cleanup through unannounced, or undefined: a notice run covers the
- * cleanups of the next NOTICE_DAYS_BEFORE days, so a longer pause between notice runs would let a
- * cleanup through that no notice announced. One rule for NOTIFY_CRON at boot, for the notice job's
- * schedule the catalogue ends up with, and for an operator's change to it.
+ * Why a notice schedule would announce some deletions late, or undefined: a deletion is announced by
+ * the last notice run at least NOTICE_DAYS_BEFORE ahead of it, so after a longer pause between notice
+ * runs a deletion could have no run that far ahead (the next one tells it, on short notice). One rule
+ * for NOTIFY_CRON at boot, for the notice job's schedule the catalogue ends up with, and for an
+ * operator's change to it.
  */
 export function noticeGapProblem(cron: string, timezone: string, noticeDaysBefore: number, from?: Date): string | undefined {
   const gap = longestGapHours(cron, timezone, from);
   if (gap <= noticeDaysBefore * 24) return undefined;
-  return `"${cron}" leaves up to ${Math.round(gap)} h between notice runs, more than NOTICE_DAYS_BEFORE (${noticeDaysBefore} days): some cleanups would go unannounced`;
+  return `"${cron}" leaves up to ${Math.round(gap)} h between notice runs, more than NOTICE_DAYS_BEFORE (${noticeDaysBefore} days): some deletions would be announced less than that ahead`;
 }
 
 export class EnvValidationError extends Error {

@@ -277,7 +277,8 @@ export class NoticeService {
         const frequency: NoticeFrequency = row.frequency === 'each_run' ? 'each_run' : 'digest';
         const old = fromSqlTimestamp(row.createdUntil);
         const reached = reach[frequency].get(days);
-        const createdUntil = [old, reached].filter((d): d is Date => d !== undefined).reduce((a, b) => (a > b ? a : b));
+        // Never back: a longer retention than before makes the new reach fall short of the old one.
+        const createdUntil = [old, reached].filter((d): d is Date => d !== undefined).reduce((a, b) => (a > b ? a : b), new Date(0));
         entry = {
           groups: new Map(),
           draft: {
