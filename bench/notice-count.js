@@ -10,16 +10,9 @@
 // them. Prints per frequency: notices per family, how many came on short notice, the shortest lead
 // of the others, and whether every message the cleanups deleted was announced exactly once before
 // (summed per deletion time over the notices' groups). SQLite always; PostgreSQL too when it answers.
-const { mkdtempSync, rmSync } = require('node:fs');
-const { tmpdir } = require('node:os');
-const { join, resolve } = require('node:path');
-const { createDatabase, PG_ADMIN, pgAvailable } = require('./pg');
+const { PG_ADMIN, pgAvailable } = require('./pg');
+const { boot, dist, scratch } = require('./in-process');
 
-const ROOT = resolve(__dirname, '..');
-const dist = (p) => require(join(ROOT, 'dist', p));
-const { createApp } = dist('src/app.factory');
-const { FixedClock } = dist('src/common/clock');
-const { validateEnv } = dist('src/config/env.validation');
 const { Database } = dist('src/database/database.service');
 const { NoticeService } = dist('src/notifications/notice.service');
 const { CleanupService } = dist('src/cleanup/cleanup.service');
@@ -32,31 +25,10 @@ const START = Date.parse('2026-12-01T00:00:00.000Z');
 
 const id = (prefix, i) => `${prefix}-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
 
-async function scratch(kind) {
-  if (kind === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'teddy-bench-count-'));
-    return { url: `sqlite:${join(dir, 'teddy.sqlite')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  return createDatabase(`teddy_bench_count_${process.pid}_${Math.floor(Math.random() * 1e6)}`);
-}
-
 async function run(kind) {
-  const database = await scratch(kind);
-  const clock = new FixedClock(new Date(START));
-  const env = validateEnv({
-    NODE_ENV: 'test',
-    DATABASE_URL: database.url,
-    ADMIN_API_KEY: 'bench-operator-key-0000000001',
-    VIEWER_API_KEY: 'bench-viewer-key-00000000000002',
-    LOG_LEVEL: 'warn',
-    LOG_FILE: '',
-    LOG_HTTP_REQUESTS: 'false',
-    NOTICE_POLL_SECONDS: '0',
-    // The jobs are run by hand below, at the times the scheduler would run them.
-    SCHEDULER_ENABLED: 'false',
-  });
-  const app = await createApp({ env, clock });
-  await app.init();
+  const database = await scratch(kind, 'count');
+  // The jobs are run by hand below, at the times the scheduler would run them.
+  const { app, clock } = await boot(database.url, new Date(START), { SCHEDULER_ENABLED: 'false' });
   try {
     const db = app.get(Database);
     const ts = (ms) => (kind === 'postgres' ? new Date(ms) : new Date(ms).toISOString().replace('T', ' ').replace('Z', ''));
@@ -76,9 +48,10 @@ async function run(kind) {
           id('00000001', f),
           old,
         ]);
-        await m.query(`INSERT INTO conversation (id, child_id, started_at, created_at) VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(3)})`, [
+        await m.query(`INSERT INTO conversation (id, child_id, started_at, created_at) VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)})`, [
           id('00000003', f),
           id('00000002', f),
+          old,
           old,
         ]);
       });

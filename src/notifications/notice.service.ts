@@ -20,7 +20,17 @@ import type { TaskContext, TaskOutcome } from '../scheduler/task-contract';
 import { configuredChannels } from './channels/channel';
 import { DeliveryService, DeliverySummary, NOTICES_TOTAL } from './delivery.service';
 import { DigestPlan, localDate } from './digest';
-import { ClassBounds, DigestRow, digestRows, DigestScope, dueGuardians, DueGuardianRow, Query } from './digest-queries';
+import {
+  bucketFirst,
+  ClassBounds,
+  DigestBucket,
+  DigestRow,
+  digestRows,
+  DigestScope,
+  dueGuardians,
+  DueGuardianRow,
+  Query,
+} from './digest-queries';
 import { ChildCounts, Notice, NoticeGroup, NoticeStatus } from './notice.entity';
 
 /** Guardians per transaction that moves their coverage and inserts their notices. */
@@ -195,11 +205,11 @@ export class NoticeService {
         const reach = { digest: boundsBefore(plan.reach.digest), each_run: boundsBefore(plan.reach.each_run) };
         // Split created_at where the deletion date changes, in each zone and class among those told.
         const until = new Date(Math.max(plan.reach.digest.getTime(), plan.reach.each_run.getTime()));
+        const kinds = new Map(
+          due.map((g) => [`${g.retentionDays} ${g.timeZone}`, { days: Number(g.retentionDays), zone: this.zoneOf(g.timeZone) }]),
+        );
         const bounds = new Set<number>();
-        for (const key of new Set(due.map((g) => `${Number(g.retentionDays)} ${this.zoneOf(g.timeZone)}`))) {
-          const [days, zone] = [Number(key.slice(0, key.indexOf(' '))), key.slice(key.indexOf(' ') + 1)];
-          for (const b of plan.dateBounds(zone, days, until)) bounds.add(b.getTime());
-        }
+        for (const { days, zone } of kinds.values()) for (const b of plan.dateBounds(zone, days, until)) bounds.add(b.getTime());
         const rows = await query<DigestRow>(
           digestRows(
             scope,
@@ -267,11 +277,21 @@ export class NoticeService {
   /** One draft per guardian: their rows grouped per child and local deletion date, late data apart. */
   private draft(rows: DigestRow[], plan: DigestPlan, reach: Record<NoticeFrequency, ClassBounds>): Draft[] {
     const byGuardian = new Map<string, { draft: Draft; groups: Map<string, NoticeGroup> }>();
+    // Rows share a few expiry times and dates (a day's worth each): each is looked up once.
+    const deletions = new Map<number, Date | undefined>();
+    const deletionOf = (expiresAt: number) => {
+      if (!deletions.has(expiresAt)) deletions.set(expiresAt, plan.deletionOf(new Date(expiresAt)));
+      return deletions.get(expiresAt);
+    };
+    const dates = new Map<string, string>();
+    const dateOf = (at: Date, zone: string) => {
+      const key = `${at.getTime()} ${zone}`;
+      let date = dates.get(key);
+      if (date === undefined) dates.set(key, (date = localDate(at, zone)));
+      return date;
+    };
     for (const row of rows) {
       const days = Number(row.retentionDays);
-      const first = fromSqlTimestamp(row.first)!;
-      const deleteAt = plan.deletionOf(new Date(first.getTime() + days * DAY_MS));
-      if (!deleteAt) continue;
       let entry = byGuardian.get(row.guardianId);
       if (!entry) {
         const frequency: NoticeFrequency = row.frequency === 'each_run' ? 'each_run' : 'digest';
@@ -289,7 +309,7 @@ export class NoticeService {
             locale: row.locale as Locale,
             frequency,
             timeZone: this.zoneOf(row.timeZone),
-            cleanupAt: deleteAt,
+            cleanupAt: new Date(0),
             coversUntil: plan.reach[frequency],
             shortNotice: false,
             groups: [],
@@ -300,51 +320,59 @@ export class NoticeService {
         };
         byGuardian.set(row.guardianId, entry);
       }
-      const late = Number(row.late) === 1;
-      const date = localDate(deleteAt, entry.draft.timeZone);
-      const key = `${row.childId} ${date} ${late}`;
-      let group = entry.groups.get(key);
-      if (!group) {
-        group = {
-          childId: row.childId,
-          displayName: row.childName,
-          date,
-          deleteAt: deleteAt.toISOString(),
-          messages: 0,
-          conversations: 0,
-          late,
-        };
-        entry.groups.set(key, group);
+      const buckets: DigestBucket[] = typeof row.buckets === 'string' ? JSON.parse(row.buckets) : row.buckets;
+      for (const [lateFlag, n, conversations, firstAt] of buckets) {
+        const deleteAt = deletionOf(bucketFirst(firstAt) + days * DAY_MS);
+        if (!deleteAt) continue;
+        const late = Number(lateFlag) === 1;
+        const date = dateOf(deleteAt, entry.draft.timeZone);
+        const key = `${row.childId} ${date} ${late}`;
+        let group = entry.groups.get(key);
+        if (!group) {
+          group = {
+            childId: row.childId,
+            displayName: row.childName,
+            date,
+            deleteAt: deleteAt.toISOString(),
+            messages: 0,
+            conversations: 0,
+            late,
+          };
+          entry.groups.set(key, group);
+        }
+        if (deleteAt.toISOString() < group.deleteAt) group.deleteAt = deleteAt.toISOString();
+        group.messages += Number(n);
+        group.conversations += Number(conversations);
       }
-      if (deleteAt.toISOString() < group.deleteAt) group.deleteAt = deleteAt.toISOString();
-      group.messages += Number(row.n);
-      group.conversations += Number(row.conversations);
     }
 
-    return [...byGuardian.values()].map(({ draft, groups }) => {
-      draft.groups = [...groups.values()].sort(
-        (a, b) =>
-          a.date.localeCompare(b.date) ||
-          a.displayName.localeCompare(b.displayName) ||
-          a.childId.localeCompare(b.childId) ||
-          +a.late - +b.late,
-      );
-      const children = new Map<string, ChildCounts>();
-      for (const g of draft.groups) {
-        const child = children.get(g.childId) ?? { childId: g.childId, displayName: g.displayName, messages: 0, conversations: 0 };
-        child.messages += g.messages;
-        child.conversations += g.conversations;
-        children.set(g.childId, child);
-      }
-      draft.children = [...children.values()].sort(
-        (a, b) => a.displayName.localeCompare(b.displayName) || a.childId.localeCompare(b.childId),
-      );
-      draft.messages = draft.groups.reduce((n, g) => n + g.messages, 0);
-      draft.conversations = draft.groups.reduce((n, g) => n + g.conversations, 0);
-      draft.cleanupAt = new Date(draft.groups.map((g) => g.deleteAt).reduce((a, b) => (a < b ? a : b)));
-      draft.shortNotice = plan.isShortNotice(draft.cleanupAt);
-      return draft;
-    });
+    // A guardian none of whose rows has a cleanup to go by (none within a year) has nothing to be told.
+    return [...byGuardian.values()]
+      .filter(({ groups }) => groups.size > 0)
+      .map(({ draft, groups }) => {
+        draft.groups = [...groups.values()].sort(
+          (a, b) =>
+            (a.date < b.date ? -1 : a.date > b.date ? 1 : 0) ||
+            a.displayName.localeCompare(b.displayName) ||
+            a.childId.localeCompare(b.childId) ||
+            +a.late - +b.late,
+        );
+        const children = new Map<string, ChildCounts>();
+        for (const g of draft.groups) {
+          const child = children.get(g.childId) ?? { childId: g.childId, displayName: g.displayName, messages: 0, conversations: 0 };
+          child.messages += g.messages;
+          child.conversations += g.conversations;
+          children.set(g.childId, child);
+        }
+        draft.children = [...children.values()].sort(
+          (a, b) => a.displayName.localeCompare(b.displayName) || a.childId.localeCompare(b.childId),
+        );
+        draft.messages = draft.groups.reduce((n, g) => n + g.messages, 0);
+        draft.conversations = draft.groups.reduce((n, g) => n + g.conversations, 0);
+        draft.cleanupAt = new Date(draft.groups.map((g) => g.deleteAt).reduce((a, b) => (a < b ? a : b)));
+        draft.shortNotice = plan.isShortNotice(draft.cleanupAt);
+        return draft;
+      });
   }
 
   /**
