@@ -33,8 +33,8 @@ import {
 } from './digest-queries';
 import { ChildCounts, Notice, NoticeGroup, NoticeStatus } from './notice.entity';
 
-/** Guardians per transaction that moves their coverage and inserts their notices. */
-const CHUNK = 2000;
+/** Guardians per transaction that moves their coverage and inserts their notices (SQLite: 17 parameters a row, under its 32,766). */
+const CHUNK = { postgres: 2000, sqlite: 1500 } as const;
 /** Chunks written at once on PostgreSQL (each on its own pooled connection). */
 const POSTGRES_PARALLEL = 4;
 /** How long the manual trigger keeps delivering before it answers; the poller sends the rest. */
@@ -78,6 +78,24 @@ export interface EnqueueSummary {
 
 export interface JobSummary extends EnqueueSummary {
   delivery: DeliverySummary;
+}
+
+/** A notice row as written (the names of the JSON keys PostgreSQL reads it by). */
+interface NoticeRow {
+  id: string;
+  g: string;
+  seq: number;
+  at: string | Date;
+  until: string | Date;
+  locale: Locale;
+  status: NoticeStatus;
+  groups: NoticeGroup[];
+  short: boolean;
+  freq: NoticeFrequency;
+  zone: string;
+  children: ChildCounts[];
+  messages: number;
+  conversations: number;
 }
 
 /** One guardian's notice as drafted, with the coverage it moves: from `revision` (0: none yet) to revision + 1. */
@@ -277,18 +295,17 @@ export class NoticeService {
   /** One draft per guardian: their rows grouped per child and local deletion date, late data apart. */
   private draft(rows: DigestRow[], plan: DigestPlan, reach: Record<NoticeFrequency, ClassBounds>): Draft[] {
     const byGuardian = new Map<string, { draft: Draft; groups: Map<string, NoticeGroup> }>();
-    // Rows share a few expiry times and dates (a day's worth each): each is looked up once.
-    const deletions = new Map<number, Date | undefined>();
-    const deletionOf = (expiresAt: number) => {
-      if (!deletions.has(expiresAt)) deletions.set(expiresAt, plan.deletionOf(new Date(expiresAt)));
-      return deletions.get(expiresAt);
-    };
-    const dates = new Map<string, string>();
-    const dateOf = (at: Date, zone: string) => {
-      const key = `${at.getTime()} ${zone}`;
-      let date = dates.get(key);
-      if (date === undefined) dates.set(key, (date = localDate(at, zone)));
-      return date;
+    // Rows share a few expiry times and dates (a day's worth each): each is looked up once, per zone.
+    const deletions = new Map<string, Map<number, { at: string; date: string } | null>>();
+    const deletionOf = (expiresAt: number, zone: string) => {
+      let inZone = deletions.get(zone);
+      if (!inZone) deletions.set(zone, (inZone = new Map()));
+      let found = inZone.get(expiresAt);
+      if (found === undefined) {
+        const at = plan.deletionOf(new Date(expiresAt));
+        inZone.set(expiresAt, (found = at ? { at: at.toISOString(), date: localDate(at, zone) } : null));
+      }
+      return found;
     };
     for (const row of rows) {
       const days = Number(row.retentionDays);
@@ -322,25 +339,24 @@ export class NoticeService {
       }
       const buckets: DigestBucket[] = typeof row.buckets === 'string' ? JSON.parse(row.buckets) : row.buckets;
       for (const [lateFlag, n, conversations, firstAt] of buckets) {
-        const deleteAt = deletionOf(bucketFirst(firstAt) + days * DAY_MS);
-        if (!deleteAt) continue;
+        const deletion = deletionOf(bucketFirst(firstAt) + days * DAY_MS, entry.draft.timeZone);
+        if (!deletion) continue;
         const late = Number(lateFlag) === 1;
-        const date = dateOf(deleteAt, entry.draft.timeZone);
-        const key = `${row.childId} ${date} ${late}`;
+        const key = `${row.childId} ${deletion.date} ${late}`;
         let group = entry.groups.get(key);
         if (!group) {
           group = {
             childId: row.childId,
             displayName: row.childName,
-            date,
-            deleteAt: deleteAt.toISOString(),
+            date: deletion.date,
+            deleteAt: deletion.at,
             messages: 0,
             conversations: 0,
             late,
           };
           entry.groups.set(key, group);
         }
-        if (deleteAt.toISOString() < group.deleteAt) group.deleteAt = deleteAt.toISOString();
+        if (deletion.at < group.deleteAt) group.deleteAt = deletion.at;
         group.messages += Number(n);
         group.conversations += Number(conversations);
       }
@@ -391,7 +407,8 @@ export class NoticeService {
   ): Promise<{ created: number; createdShort: number }> {
     drafts.sort((a, b) => (a.guardianId < b.guardianId ? -1 : a.guardianId > b.guardianId ? 1 : 0));
     const chunks: Draft[][] = [];
-    for (let start = 0; start < drafts.length; start += CHUNK) chunks.push(drafts.slice(start, start + CHUNK));
+    const size = CHUNK[this.db.kind];
+    for (let start = 0; start < drafts.length; start += size) chunks.push(drafts.slice(start, start + size));
     let created = 0;
     let createdShort = 0;
     let looked = 0;
@@ -440,24 +457,22 @@ export class NoticeService {
       const written = chunk.filter((d) => moved.has(d.guardianId));
       if (written.length === 0) return [];
       const p = new SqlParams(kind);
-      const rows = JSON.stringify(
-        written.map((d) => ({
-          id: randomUUID(),
-          g: d.guardianId,
-          seq: d.revision + 1,
-          at: stamp(d.cleanupAt),
-          until: stamp(d.coversUntil),
-          locale: d.locale,
-          status: d.status,
-          groups: JSON.stringify(d.groups),
-          short: d.shortNotice,
-          freq: d.frequency,
-          zone: d.timeZone,
-          children: JSON.stringify(d.children),
-          messages: d.messages,
-          conversations: d.conversations,
-        })),
-      );
+      const rows: NoticeRow[] = written.map((d) => ({
+        id: randomUUID(),
+        g: d.guardianId,
+        seq: d.revision + 1,
+        at: stamp(d.cleanupAt),
+        until: stamp(d.coversUntil),
+        locale: d.locale,
+        status: d.status,
+        groups: d.groups,
+        short: d.shortNotice,
+        freq: d.frequency,
+        zone: d.timeZone,
+        children: d.children,
+        messages: d.messages,
+        conversations: d.conversations,
+      }));
       await execute(m, this.insertNotices(p, rows, now), p.values);
       return written;
     });
@@ -501,8 +516,13 @@ RETURNING guardian_id`,
     ];
   }
 
-  /** The notices of the guardians whose coverage moved, from a JSON array; unique on (guardian, seq). */
-  private insertNotices(p: SqlParams, json: string, now: Date): string {
+  /**
+   * The notices of the guardians whose coverage moved; unique on (guardian, seq). PostgreSQL takes the rows
+   * as one JSON array (groups and children stored as their JSON text, not encoded twice); SQLite as
+   * parameters of a VALUES list (17 a row, see CHUNK), since json_extract
+   * would parse each row's whole JSON once per column.
+   */
+  private insertNotices(p: SqlParams, rows: NoticeRow[], now: Date): string {
     const columns = `INSERT INTO notice (id, guardian_id, seq, cleanup_at, covers_until, locale, channel, delivered_channels, status, attempts,
                     next_attempt_at, groups, short_notice, frequency, time_zone, children, messages, conversations, created_at)`;
     if (this.db.kind === 'postgres') {
@@ -510,16 +530,26 @@ RETURNING guardian_id`,
       const at = p.add(now);
       return `${columns}
 SELECT d.id, d.g, d.seq, d.at, d.until, d.locale, ${channel}, '', d.status, 0, ${at}, d.groups, d.short, d.freq, d.zone, d.children, d.messages, d.conversations, ${at}
-  FROM jsonb_to_recordset(${p.add(json)}::jsonb) AS d(id uuid, g uuid, seq int, at timestamptz, until timestamptz, locale varchar, status varchar,
-       groups text, short boolean, freq varchar, zone varchar, children text, messages int, conversations int)`;
+  FROM jsonb_to_recordset(${p.add(JSON.stringify(rows))}::jsonb) AS d(id uuid, g uuid, seq int, at timestamptz, until timestamptz, locale varchar,
+       status varchar, groups text, short boolean, freq varchar, zone varchar, children text, messages int, conversations int)`;
     }
-    const f = (name: string) => `json_extract(value, '$.${name}')`;
-    const channel = p.add(this.channel);
-    const at = p.add(now);
-    return `${columns}
-SELECT ${f('id')}, ${f('g')}, ${f('seq')}, ${f('at')}, ${f('until')}, ${f('locale')}, ${channel}, '', ${f('status')}, 0, ${at}, ${f('groups')},
-       ${f('short')}, ${f('freq')}, ${f('zone')}, ${f('children')}, ${f('messages')}, ${f('conversations')}, ${p.add(now)}
-  FROM json_each(${p.add(json)})`;
+    const values = rows.map(
+      (r) =>
+        `(${[r.id, r.g, r.seq, r.at, r.until, r.locale].map((v) => p.add(v)).join(', ')}, ${p.add(this.channel)}, '', ${p.add(r.status)}, 0, ` +
+        `${p.add(now)}, ${[
+          JSON.stringify(r.groups),
+          r.short ? 1 : 0,
+          r.freq,
+          r.zone,
+          JSON.stringify(r.children),
+          r.messages,
+          r.conversations,
+          now,
+        ]
+          .map((v) => p.add(v))
+          .join(', ')})`,
+    );
+    return `${columns} VALUES ${values.join(',\n')}`;
   }
 
   private async stillThere(chunk: Draft[]): Promise<Draft[]> {
