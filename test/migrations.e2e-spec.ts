@@ -126,6 +126,39 @@ describe(`migrations on an empty ${TEST_DB} database`, () => {
     expect(Number(n)).toBe(0);
   });
 
+  it('carries per-run notices into digests: numbered per guardian, their coverage where the latest one ended', async () => {
+    const ds = await connect();
+    await runMigrations(ds);
+    await ds.undoLastMigration();
+    const $ = (i: number) => placeholder(TEST_DB, i);
+    const at = (iso: string) => sqlTimestamp(TEST_DB, new Date(iso));
+    const guardian = '6f1d1e8e-1111-4c57-9a8e-2b7d1e4f6a90';
+    await ds.query(
+      `INSERT INTO guardian (id, email, display_name, locale, retention_days, notifications_enabled, created_at) VALUES (${$(1)}, 'm@example.com', 'M', 'en', 7, ${TEST_DB === 'postgres' ? 'true' : '1'}, ${$(2)})`,
+      [guardian, at('2026-11-01T00:00:00Z')],
+    );
+    for (const [i, cleanupAt] of ['2026-12-02T00:00:00Z', '2026-12-03T00:00:00Z'].entries()) {
+      await ds.query(
+        `INSERT INTO notice (id, guardian_id, cleanup_at, locale, channel, status, next_attempt_at, children, messages, conversations, created_at)
+         VALUES (${$(1)}, ${$(2)}, ${$(3)}, 'en', 'log', 'sent', ${$(4)}, '[]', 1, 0, ${$(5)})`,
+        [`6f1d1e8e-2222-4c57-9a8e-2b7d1e4f6a9${i}`, guardian, at(cleanupAt), at('2026-12-01T23:00:00Z'), at('2026-12-01T23:00:00Z')],
+      );
+    }
+    await runMigrations(ds);
+    const seqs = await ds.query(`SELECT seq FROM notice ORDER BY cleanup_at`);
+    expect(seqs.map((r: { seq: number }) => Number(r.seq))).toEqual([1, 2]);
+    const [coverage] = await ds.query(`SELECT created_until AS "until", revision FROM notice_coverage WHERE guardian_id = ${$(1)}`, [
+      guardian,
+    ]);
+    // Told up to the last run announced (3 December) less the family's 7 days.
+    expect(new Date(typeof coverage.until === 'string' ? `${coverage.until.replace(' ', 'T')}Z` : coverage.until).toISOString()).toBe(
+      '2026-11-26T00:00:00.000Z',
+    );
+    expect(Number(coverage.revision)).toBe(2);
+    await ds.undoLastMigration();
+    expect(await tablesExist(ds, ['notice_coverage'])).toBe(false);
+  });
+
   it('reverts cleanly', async () => {
     const ds = await connect();
     await runMigrations(ds);
