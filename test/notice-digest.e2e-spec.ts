@@ -237,6 +237,61 @@ describe(`digest notices on ${TEST_DB}`, () => {
     });
   });
 
+  describe('data that arrives after the notice that covered its date', () => {
+    it('is held back by the cleanup until the next notice run has told it, then deleted', async () => {
+      const clock = new FixedClock(new Date('2026-12-01T23:00:00.000Z'));
+      const t = await startApp({ clock, env: { NOTICE_POLL_SECONDS: '0' } });
+      try {
+        const told = await family(t, 'told@example.com');
+        const never = await family(t, 'never@example.com', { notificationsEnabled: true });
+        // Deleted at the cleanup of 3 December: told now.
+        await say(t, told, ['2026-11-02T10:00:00.000Z']);
+        expect((await enqueueAt(t, clock.now())).noticesCreated).toBe(1);
+        await t.app.get(DeliveryService).deliverDue();
+        // Half an hour after the notice run: a month-old conversation imported into each family.
+        clock.set('2026-12-01T23:30:00.000Z');
+        for (const f of [told, never]) await say(t, f, ['2026-10-31T12:00:00.000Z']);
+        const count = async (f: Family) =>
+          Number(
+            (
+              await t.dataSource.query(`SELECT COUNT(*) AS n FROM message WHERE conversation_id = ${TEST_DB === 'postgres' ? '$1' : '?'}`, [
+                f.conversationId,
+              ])
+            )[0].n,
+          );
+        const cleanup = t.app.get(CleanupService);
+        clock.set('2026-12-02T00:00:00.000Z');
+        const first = await cleanup.run({ at: clock.now(), trigger: 'scheduled', triggeredBy: 'test' });
+        expect(first.status).toBe('succeeded');
+        // The told family's import waits for its notice; a family never told anything has no notice to wait for.
+        expect([await count(told), await count(never)]).toEqual([2, 0]);
+
+        clock.set('2026-12-02T23:00:00.000Z');
+        expect(await enqueueAt(t, clock.now())).toMatchObject({ noticesCreated: 1, shortNotices: 1 });
+        await t.app.get(DeliveryService).deliverDue();
+        const [, late] = await noticesOf(t, told.guardianId);
+        expect(late.groups).toEqual([expect.objectContaining({ date: '2026-12-03', messages: 1, late: true })]);
+
+        clock.set('2026-12-03T00:00:00.000Z');
+        await cleanup.run({ at: clock.now(), trigger: 'scheduled', triggeredBy: 'test' });
+        expect(await count(told)).toBe(0);
+        const history = (await t.http.get(`/admin/families/${told.guardianId}/history`).set(t.as('viewer')).expect(200)).body;
+        // Both deletions of 3 December, each with the notice that told it before.
+        expect(history.deletions).toEqual([
+          expect.objectContaining({
+            date: '2026-12-03',
+            late: false,
+            announcement: 'sent',
+            cleanup: expect.objectContaining({ status: 'succeeded' }),
+          }),
+          expect.objectContaining({ date: '2026-12-03', late: true, noticeId: late.id, announcement: 'sent' }),
+        ]);
+      } finally {
+        await t.close();
+      }
+    });
+  });
+
   describe("the parent's choice", () => {
     it('applies a change of frequency from the next notice run, never telling a record twice', async () => {
       const start = Date.parse('2026-12-01T23:00:00.000Z');

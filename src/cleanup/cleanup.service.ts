@@ -11,7 +11,7 @@ import { FenceLost, NO_FENCE, WriteFence } from '../database/write-fence';
 import { AppErrors } from '../metrics/app-errors.service';
 import type { TaskContext, TaskOutcome } from '../scheduler/task-contract';
 import { CleanupReport, CleanupTrigger } from './cleanup-report.entity';
-import { conversationDue, DAY_MS, RetentionPlan, retentionPlan, shorterRetentionsQuery } from './retention';
+import { conversationDue, DAY_MS, heldForNotice, messageDue, RetentionPlan, retentionPlan, shorterRetentionsQuery } from './retention';
 import { RETENTION_STORAGE, RetentionStorage } from './retention-storage';
 
 export const CLEANUP_DELETED = 'teddy_cleanup_deleted_total';
@@ -59,7 +59,7 @@ export class CleanupService {
     for (const table of ['message', 'conversation']) deletedTotal.inc({ table }, 0);
   }
 
-  /** The plan for a run at `at`: the service retention plus every shorter one guardians chose. */
+  /** The plan for a run at `at`: the service retention plus every shorter one guardians chose, holding late data for its notice. */
   async plan(at: Date): Promise<RetentionPlan> {
     const { sql, params } = shorterRetentionsQuery(this.db.kind, this.env.RETENTION_DAYS);
     const rows: { d: number | string }[] = await this.db.dataSource.query(sql, params);
@@ -67,6 +67,7 @@ export class CleanupService {
       at,
       this.env.RETENTION_DAYS,
       rows.map((r) => Number(r.d)),
+      this.env.NOTICE_DAYS_BEFORE,
     );
   }
 
@@ -108,6 +109,24 @@ export class CleanupService {
     if (report.status !== 'succeeded')
       return { status: 'failed', error: report.error ?? `cleanup ${report.status}`, summary, result: report };
     return { status: 'succeeded', summary, result: report };
+  }
+
+  /** Says how many due messages the run held back for their notice (imported after their family's last one). */
+  private async reportHeld(plan: RetentionPlan, report: CleanupReport): Promise<void> {
+    const segments = plan.segments.filter((s) => s.heldAfter);
+    if (segments.length === 0) return;
+    const p = new SqlParams(this.db.kind);
+    const held = segments.map((s) => `(${messageDue({ ...s, heldAfter: undefined }, p)} AND ${heldForNotice(s.heldAfter!, p)})`);
+    const [row] = await this.db.heavyRead<{ n: number | string }>(
+      `SELECT COUNT(*) AS n FROM message m WHERE ${held.join(' OR ')}`,
+      p.values,
+    );
+    const n = Number(row.n);
+    if (n > 0)
+      this.logger.log(
+        { reportId: report.id, held: n },
+        `${n} due messages held back: they arrived after their family's last notice, which the next notice run tells them of; a cleanup after it deletes them`,
+      );
   }
 
   private async execute(plan: RetentionPlan, report: CleanupReport, options: RunOptions): Promise<CleanupReport> {
@@ -171,6 +190,7 @@ export class CleanupService {
         );
       }
       report.status = 'succeeded';
+      if (!options.dryRun) await this.reportHeld(plan, report);
     } catch (error) {
       if (error instanceof FenceLost) {
         // Not an error of the cleanup's own: its run was taken away (given up, cancelled, timed out).

@@ -3,7 +3,8 @@ import { Database } from '../database/database.service';
 import { WriteFence } from '../database/write-fence';
 import { DroppedPartition, MessagePartitions } from '../partitions/message-partitions';
 import { BatchDeleter, BatchDone, DueMessages } from './batch-deleter.service';
-import { RetentionPlan } from './retention';
+import { heldForNotice, RetentionPlan } from './retention';
+import { SqlParams } from '../database/sql';
 
 /** One unit of deletion done: a batch of rows, or a whole day's partition (which is not a batch). */
 export type Deleted = BatchDone | (DroppedPartition & { table: 'partition' });
@@ -57,10 +58,19 @@ export class PartitionRetention implements RetentionStorage {
 
   async deleteDue(plan: RetentionPlan, onDeleted: (done: Deleted) => Promise<void>, fence: WriteFence, due?: DueMessages): Promise<void> {
     let dropped = 0;
-    const heldUp = await this.partitions.dropExpired(plan.cutoff, fence, async (partition) => {
-      dropped += 1;
-      await onDeleted({ table: 'partition', ...partition });
-    });
+    // A day holding a message that waits for its notice is not dropped (checked before its detach; an
+    // import into that old day in the moment between the check and the detach would go with it).
+    const held = plan.segments[0].heldAfter;
+    const keepIf = held && ((p: SqlParams) => heldForNotice(held, p));
+    const heldUp = await this.partitions.dropExpired(
+      plan.cutoff,
+      fence,
+      async (partition) => {
+        dropped += 1;
+        await onDeleted({ table: 'partition', ...partition });
+      },
+      keepIf,
+    );
     if (dropped > 0) this.logger.log(`${dropped} expired partition(s) dropped; deleting the rest in batches`);
     await this.deleter.deleteDue(plan, onDeleted, fence, due);
     // The rest was done; the run still fails, since expired messages are left until the next one.

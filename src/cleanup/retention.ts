@@ -24,6 +24,8 @@ export interface Segment {
   cutoff: Date;
   /** For a shorter-retention segment: only records after this (the default cutoff) belong to it. */
   after?: Date;
+  /** Messages received after this that their family has not been told of yet are held back (see heldForNotice). */
+  heldAfter?: Date;
 }
 
 export interface RetentionPlan {
@@ -33,19 +35,39 @@ export interface RetentionPlan {
   segments: Segment[];
 }
 
-/** What a cleanup at `at` deletes, given the service retention and the shorter ones guardians chose. */
-export function retentionPlan(at: Date, retentionDays: number, shorterDays: number[]): RetentionPlan {
+/**
+ * What a cleanup at `at` deletes, given the service retention and the shorter ones guardians chose.
+ * With `noticeDaysBefore`, each segment holds back, for up to that many days after it arrived (its
+ * retention, if shorter), a message its family's notices have not told yet: see heldForNotice.
+ */
+export function retentionPlan(at: Date, retentionDays: number, shorterDays: number[], noticeDaysBefore = 0): RetentionPlan {
   const defaultCutoff = cutoff(at, retentionDays);
   const shorter = [...new Set(shorterDays)].filter((d) => d >= 1 && d < retentionDays).sort((a, b) => a - b);
+  const hold = (days: number) => (noticeDaysBefore > 0 ? { heldAfter: cutoff(at, Math.min(noticeDaysBefore, days)) } : {});
   return {
     at,
     retentionDays,
     cutoff: defaultCutoff,
     segments: [
-      { retentionDays, cutoff: defaultCutoff },
-      ...shorter.map((d) => ({ retentionDays: d, cutoff: cutoff(at, d), after: defaultCutoff })),
+      { retentionDays, cutoff: defaultCutoff, ...hold(retentionDays) },
+      ...shorter.map((d) => ({ retentionDays: d, cutoff: cutoff(at, d), after: defaultCutoff, ...hold(d) })),
     ],
   };
+}
+
+/**
+ * "Message m is held back for its notice": it arrived after `heldAfter`, and after the last notice its
+ * family got (a backdated import into what that notice covered, or data a shortened retention makes due
+ * at once). The next notice run tells it, and the first cleanup after that deletes it; a message is never
+ * held longer than NOTICE_DAYS_BEFORE after it arrived (notice runs are at most that far apart), so a
+ * notice job that stopped does not keep data forever. A family never told anything has nothing to hold
+ * to: what it imports already due goes at once (an import before any notice is the first thing its first
+ * notice would tell). NULL received_at: stored before the service recorded arrivals, never held.
+ */
+export function heldForNotice(heldAfter: Date, p: SqlParams, m = 'm'): string {
+  return `${m}.received_at IS NOT NULL AND ${m}.received_at > ${p.add(heldAfter)}
+   AND EXISTS (SELECT 1 FROM conversation hc JOIN child hch ON hch.id = hc.child_id JOIN notice_coverage hnc ON hnc.guardian_id = hch.guardian_id
+                WHERE hc.id = ${m}.conversation_id AND ${m}.received_at > hnc.received_until)`;
 }
 
 const familyOf = (alias: string, p: SqlParams, days: number) =>
@@ -54,8 +76,10 @@ const familyOf = (alias: string, p: SqlParams, days: number) =>
 /** The condition "message m is deleted by this segment". The only definition: preview and run both use it. */
 export function messageDue(segment: Segment, p: SqlParams, m = 'm'): string {
   const age = `${m}.created_at <= ${p.add(segment.cutoff)}`;
-  if (!segment.after) return age;
-  return `${age} AND ${m}.created_at > ${p.add(segment.after)} AND ${m}.conversation_id IN (SELECT c2.id FROM conversation c2 WHERE ${familyOf('c2.child_id', p, segment.retentionDays)})`;
+  const due = segment.after
+    ? `${age} AND ${m}.created_at > ${p.add(segment.after)} AND ${m}.conversation_id IN (SELECT c2.id FROM conversation c2 WHERE ${familyOf('c2.child_id', p, segment.retentionDays)})`
+    : age;
+  return segment.heldAfter ? `${due} AND NOT (${heldForNotice(segment.heldAfter, p, m)})` : due;
 }
 
 /**

@@ -135,7 +135,13 @@ export class MessagePartitions {
    * is due at this run's cutoff. The day's advisory lock keeps an importer from re-creating the day
    * until the drop is done.
    */
-  async dropExpired(cutoff: Date, fence: WriteFence, onDropped: (dropped: DroppedPartition) => Promise<void>): Promise<HeldUp[]> {
+  async dropExpired(
+    cutoff: Date,
+    fence: WriteFence,
+    onDropped: (dropped: DroppedPartition) => Promise<void>,
+    /** A condition on message rows (alias m) that keeps the partition of any row meeting it: left to the row deletes. */
+    keepIf?: (p: SqlParams) => string,
+  ): Promise<HeldUp[]> {
     const runner = this.db.dataSource.createQueryRunner();
     await runner.connect();
     const q = statementsOf(runner);
@@ -168,6 +174,14 @@ export class MessagePartitions {
       if (due.length > 0)
         this.logger.log(`dropping ${due.length} expired message partition(s), ${due[0].name} to ${due[due.length - 1].name}`);
       for (const partition of due) {
+        if (keepIf) {
+          const p = new SqlParams(this.db.kind);
+          const condition = keepIf(p);
+          if ((await q.query(`SELECT 1 FROM "${partition.name}" m WHERE ${condition} LIMIT 1`, p.values)).length > 0) {
+            this.logger.log(`${partition.name} holds messages waiting for their notice: kept, its other rows deleted in batches`);
+            continue;
+          }
+        }
         if (detached.length >= DROP_TOGETHER) await dropDetached();
         throwIfFenced(fence);
         await this.holdsFence(q, fence);
