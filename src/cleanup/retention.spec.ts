@@ -37,4 +37,16 @@ describe('retention arithmetic', () => {
     expect(messageDue(plan.segments[0], p)).toBe('m.created_at <= $1');
     expect(p.values).toEqual([plan.cutoff]);
   });
+
+  it('holds back, per segment, what arrived within NOTICE_DAYS_BEFORE (or the retention, if shorter) after the last notice', () => {
+    const plan = retentionPlan(at, 30, [1], 2);
+    expect(plan.segments.map((s) => s.heldAfter?.toISOString())).toEqual(['2026-11-27T00:00:00.000Z', '2026-11-28T00:00:00.000Z']);
+    const p = new SqlParams('sqlite');
+    const sql = messageDue(plan.segments[0], p);
+    expect(sql).toMatch(/^m\.created_at <= \? AND NOT \(m\.received_at IS NOT NULL AND m\.received_at > \?/);
+    expect(sql).toContain('m.received_at > hnc.received_until');
+    expect(p.values).toEqual(['2026-10-30 00:00:00.000', '2026-11-27 00:00:00.000']);
+    // Without the notice lead (a plan of its own), nothing is held.
+    expect(retentionPlan(at, 30, []).segments[0].heldAfter).toBeUndefined();
+  });
 });
