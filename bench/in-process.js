@@ -4,7 +4,7 @@
 const { mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
-const { createDatabase } = require('./pg');
+const { createDatabase, PG_ADMIN, pgAvailable } = require('./pg');
 
 const ROOT = resolve(__dirname, '..');
 /** A module of the build (npm run build). */
@@ -42,4 +42,11 @@ async function boot(url, now, extraEnv = {}) {
   return { app, clock };
 }
 
-module.exports = { ROOT, dist, scratch, boot };
+/** The databases to measure: SQLite always, PostgreSQL when it answers (said when it does not). */
+async function databaseKinds() {
+  if (await pgAvailable()) return ['sqlite', 'postgres'];
+  console.log(`PostgreSQL not reachable at ${PG_ADMIN}: SQLite only`);
+  return ['sqlite'];
+}
+
+module.exports = { ROOT, dist, scratch, boot, databaseKinds };

@@ -10,8 +10,7 @@
 // them. Prints per frequency: notices per family, how many came on short notice, the shortest lead
 // of the others, and whether every message the cleanups deleted was announced exactly once before
 // (summed per deletion time over the notices' groups). SQLite always; PostgreSQL too when it answers.
-const { PG_ADMIN, pgAvailable } = require('./pg');
-const { boot, dist, scratch } = require('./in-process');
+const { boot, dist, scratch, databaseKinds } = require('./in-process');
 
 const { Database } = dist('src/database/database.service');
 const { NoticeService } = dist('src/notifications/notice.service');
@@ -124,9 +123,7 @@ async function run(kind) {
 }
 
 async function main() {
-  const kinds = ['sqlite'];
-  if (await pgAvailable()) kinds.push('postgres');
-  else console.log(`PostgreSQL not reachable at ${PG_ADMIN}: SQLite only`);
+  const kinds = await databaseKinds();
   console.log(`node ${process.version}, ${FAMILIES.toLocaleString('en-US')} daily-active families, 30 days\n`);
   console.log(
     '| database | noticeFrequency | notices per family in 30 days | on short notice | shortest other lead | deleted, each announced once before | notice run (mean) |',

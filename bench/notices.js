@@ -20,8 +20,7 @@
 // answers (a fresh database is created and dropped).
 const { randomUUID } = require('node:crypto');
 const { Worker } = require('node:worker_threads');
-const { PG_ADMIN, pgAvailable } = require('./pg');
-const { boot: bootAt, dist, ROOT, scratch } = require('./in-process');
+const { boot: bootAt, dist, ROOT, scratch, databaseKinds } = require('./in-process');
 
 const { Database } = dist('src/database/database.service');
 const { NoticeService } = dist('src/notifications/notice.service');
@@ -305,9 +304,7 @@ async function smtpBench(kind, sink) {
 }
 
 async function main() {
-  const kinds = ['sqlite'];
-  if (await pgAvailable()) kinds.push('postgres');
-  else console.log(`PostgreSQL not reachable at ${PG_ADMIN}: SQLite only`);
+  const kinds = await databaseKinds();
   console.log(`node ${process.version}, ${GUARDIANS.toLocaleString('en-US')} guardians, ${MAILS.toLocaleString('en-US')} mails\n`);
 
   console.log('Digest computation + enqueue (a digest per guardian, 9 dates each; target < 10 s)');
