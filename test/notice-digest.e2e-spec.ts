@@ -1,6 +1,7 @@
 import { CleanupService } from '../src/cleanup/cleanup.service';
 import { FixedClock } from '../src/common/clock';
 import { DeliveryService } from '../src/notifications/delivery.service';
+import type { NoticeGroup } from '../src/notifications/notice.entity';
 import { NoticeService } from '../src/notifications/notice.service';
 import { JobCatalogue } from '../src/scheduler/job-catalogue';
 import { SchedulerService } from '../src/scheduler/scheduler.service';
@@ -12,15 +13,6 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-interface Group {
-  childId: string;
-  displayName: string;
-  date: string;
-  deleteAt: string;
-  messages: number;
-  conversations: number;
-  late: boolean;
-}
 interface NoticeBody {
   id: string;
   guardianId: string;
@@ -33,7 +25,7 @@ interface NoticeBody {
   shortNotice: boolean;
   frequency: string;
   timeZone: string | null;
-  groups: Group[];
+  groups: NoticeGroup[];
 }
 
 interface Family {

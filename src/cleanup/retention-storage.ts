@@ -1,10 +1,10 @@
 import { Injectable, Logger, Provider } from '@nestjs/common';
 import { Database } from '../database/database.service';
+import { SqlParams } from '../database/sql';
 import { WriteFence } from '../database/write-fence';
 import { DroppedPartition, MessagePartitions } from '../partitions/message-partitions';
 import { BatchDeleter, BatchDone, DueMessages } from './batch-deleter.service';
 import { heldForNotice, RetentionPlan } from './retention';
-import { SqlParams } from '../database/sql';
 
 /** One unit of deletion done: a batch of rows, or a whole day's partition (which is not a batch). */
 export type Deleted = BatchDone | (DroppedPartition & { table: 'partition' });

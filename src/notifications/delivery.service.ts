@@ -15,7 +15,7 @@ import type { Locale } from '../records/guardian.entity';
 import { NOTICE_CHANNELS, NoticeChannels, OutgoingNotice } from './channels/channel';
 import { ChannelName, ChildCounts, NoticeGroup } from './notice.entity';
 import { afterFailure, RetryPolicy } from './retry';
-import { localDate } from './digest';
+import { noticeGroups } from './digest';
 import { renderNotice } from './templates/render';
 
 export const NOTICES_TOTAL = 'teddy_notices_total';
@@ -62,10 +62,6 @@ interface Claimed {
   /** The zone its dates were drafted in; null on notices from before digests (the guardian's zone then). */
   timeZone: string | null;
 }
-
-/** A per-run notice from before digests, as one date's groups. */
-const legacyGroups = (children: ChildCounts[], cleanupAt: Date, zone: string): NoticeGroup[] =>
-  children.map((c) => ({ ...c, date: localDate(cleanupAt, zone), deleteAt: cleanupAt.toISOString(), late: false }));
 
 type Outcome =
   | { id: string; delivered: ChannelName[]; status: 'sent' }
@@ -225,7 +221,7 @@ RETURNING id, guardian_id, cleanup_at, locale, channel, delivered_channels, atte
       errors.push('the guardian no longer exists');
     } else {
       const timeZone = notice.timeZone ?? recipient.timeZone;
-      const groups = notice.groups.length > 0 ? notice.groups : legacyGroups(notice.children, notice.cleanupAt, timeZone);
+      const groups = noticeGroups(notice, timeZone);
       const outgoing: OutgoingNotice = {
         id: notice.id,
         guardianId: notice.guardianId,

@@ -2,6 +2,7 @@ import { FireCalendar } from '../common/cron/fire-calendar';
 import { zoneOffsetMs } from '../common/cron/zone';
 import { DAY_MS } from '../cleanup/retention';
 import type { NoticeFrequency } from '../records/guardian.entity';
+import type { ChildCounts, NoticeGroup } from './notice.entity';
 
 /**
  * The arithmetic of a notice run: who must be told now, and how far each notice reaches.
@@ -101,4 +102,17 @@ export function nextLocalMidnight(after: Date, zone: string): Date {
   while (localDate(new Date(at), zone) < day) at += QUARTER;
   while (localDate(new Date(at - QUARTER), zone) >= day) at -= QUARTER;
   return new Date(at);
+}
+
+/**
+ * What a notice announces, per child and date. A per-run notice from before digests has no groups: its
+ * children all go at its one cleanup run, dated in `zone`.
+ */
+export function noticeGroups(
+  notice: { groups: NoticeGroup[] | null; children: ChildCounts[]; cleanupAt: Date },
+  zone: string,
+): NoticeGroup[] {
+  if (notice.groups && notice.groups.length > 0) return notice.groups;
+  const date = localDate(notice.cleanupAt, zone);
+  return notice.children.map((c) => ({ ...c, date, deleteAt: notice.cleanupAt.toISOString(), late: false }));
 }

@@ -6,9 +6,9 @@ import { Database } from '../database/database.service';
 import { fromSqlTimestamp, SqlParams, sqlTimestamp } from '../database/sql';
 import { ErasureRecord } from '../records/erasure-record.entity';
 import { Guardian } from '../records/guardian.entity';
-import { localDate } from './digest';
+import { noticeGroups } from './digest';
 import { Announcement, DeletionDto, FamilyHistoryDto, StoredDto } from './dto/family-history.dto';
-import { Notice, NoticeGroup } from './notice.entity';
+import { Notice } from './notice.entity';
 
 /**
  * "When was this family's data deleted, and when were they told?" in one answer: each deletion (per
@@ -34,17 +34,9 @@ export class FamilyHistoryService {
     if (!guardian && notices.length === 0 && erasures.length === 0)
       throw new NotFoundException(`guardian ${guardianId}: no data, notices or erasures on record`);
 
-    const groupsOf = (n: Notice): NoticeGroup[] =>
-      n.groups ??
-      n.children.map((c) => ({
-        ...c,
-        date: localDate(n.cleanupAt, n.timeZone ?? guardian?.timezone ?? schedulerTimezone(this.env)),
-        deleteAt: n.cleanupAt.toISOString(),
-        late: false,
-      }));
-    const times = [
-      ...new Set([...notices.map((n) => n.cleanupAt.getTime()), ...notices.flatMap((n) => groupsOf(n).map((g) => Date.parse(g.deleteAt)))]),
-    ].map((t) => new Date(t));
+    const told = notices.map((n) => ({ n, groups: noticeGroups(n, n.timeZone ?? guardian?.timezone ?? schedulerTimezone(this.env)) }));
+    // Every deletion time announced (a notice's cleanupAt is its first group's).
+    const times = [...new Set(told.flatMap(({ groups }) => groups.map((g) => Date.parse(g.deleteAt))))].map((t) => new Date(t));
     const reports = times.length
       ? await ds
           .getRepository(CleanupReport)
@@ -79,9 +71,9 @@ export class FamilyHistoryService {
       return report ? { reportId: report.id, status: report.status, trigger: report.trigger, finishedAt: report.finishedAt } : null;
     };
     const now = this.clock.now().getTime();
-    const deletions: DeletionDto[] = notices
-      .flatMap((n) =>
-        groupsOf(n).map((g): DeletionDto => {
+    const deletions: DeletionDto[] = told
+      .flatMap(({ n, groups }) =>
+        groups.map((g): DeletionDto => {
           const at = Date.parse(g.deleteAt);
           return {
             date: g.date,
